@@ -1,0 +1,140 @@
+//! The command line: argument definitions, dispatch, and exit codes.
+//!
+//! One file per subcommand. Each returns `anyhow::Result<ExitCode>`; errors that
+//! carry a [`Failure`] choose their own exit code, anything else is an internal error.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub mod check;
+pub mod expand;
+pub mod items;
+pub mod notes;
+pub mod preview;
+pub mod run;
+pub mod series;
+pub mod skip;
+pub mod status;
+
+/// Exit status when a command's own work failed (for example `check` found problems).
+pub const EXIT_FAILURE: u8 = 1;
+/// Internal error (sysexits `EX_SOFTWARE`).
+pub const EXIT_SOFTWARE: u8 = 70;
+/// Configuration error (sysexits `EX_CONFIG`); the unit's `RestartPreventExitStatus=78`.
+pub const EXIT_CONFIG: u8 = 78;
+
+/// The default config path when neither `--config` nor `$TETE_CONFIG` is given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/tete/tete.toml";
+
+/// An error that knows which exit code it deserves. Attach it with
+/// `Err(Failure::config(..))?` or wrap with `anyhow::Error::new`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    /// Process exit code.
+    pub code: u8,
+    /// What to tell the user (already complete; printed as is).
+    pub message: String,
+}
+
+impl Failure {
+    /// A configuration problem (exit 78).
+    pub fn config(message: impl Into<String>) -> Self {
+        Failure {
+            code: EXIT_CONFIG,
+            message: message.into(),
+        }
+    }
+
+    /// The command's own failure (exit 1).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Failure {
+            code: EXIT_FAILURE,
+            message: message.into(),
+        }
+    }
+}
+
+/// tete: emails both people of every recurring 1:1 a prep brief with carried-over action items.
+#[derive(Debug, Parser)]
+#[command(name = "tete", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file [default: $TETE_CONFIG, else /etc/tete/tete.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon; with --once, one full pass and exit.
+    Run(run::Args),
+    /// Validate the config file.
+    Check(check::Args),
+    /// Detected 1:1 series, with why each recurring meeting was (not) chosen.
+    Series(series::Args),
+    /// Occurrences of an .ics file in a date range.
+    Expand(expand::Args),
+    /// Accounts, last sync, series, next briefs, outbox.
+    Status(status::Args),
+    /// Render the next brief of a series without sending it.
+    Preview(preview::Args),
+    /// Action items of a series.
+    Items(items::Args),
+    /// Notes of a series.
+    Notes(notes::Args),
+    /// Skip the brief of one occurrence.
+    Skip(skip::Args),
+}
+
+impl Cli {
+    /// The config path: `--config`, else `$TETE_CONFIG`, else [`DEFAULT_CONFIG_PATH`].
+    pub fn config_path(&self) -> PathBuf {
+        if let Some(path) = &self.config {
+            return path.clone();
+        }
+        match std::env::var_os("TETE_CONFIG") {
+            Some(path) if !path.is_empty() => PathBuf::from(path),
+            _ => PathBuf::from(DEFAULT_CONFIG_PATH),
+        }
+    }
+}
+
+/// Parses the command line, runs the command, and maps errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config_path = cli.config_path();
+    let result = match cli.command {
+        Command::Run(args) => run::run(&config_path, args),
+        Command::Check(args) => check::run(&config_path, args),
+        Command::Series(args) => series::run(&config_path, args),
+        Command::Expand(args) => expand::run(args),
+        Command::Status(args) => status::run(&config_path, args),
+        Command::Preview(args) => preview::run(&config_path, args),
+        Command::Items(args) => items::run(&config_path, args),
+        Command::Notes(args) => notes::run(&config_path, args),
+        Command::Skip(args) => skip::run(&config_path, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => report(&error),
+    }
+}
+
+/// Prints an error with its causes and returns the exit code it calls for.
+fn report(error: &anyhow::Error) -> ExitCode {
+    if let Some(failure) = error.downcast_ref::<Failure>() {
+        eprintln!("tete: {}", failure.message);
+        return ExitCode::from(failure.code);
+    }
+    eprintln!("tete: error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(EXIT_SOFTWARE)
+}

@@ -1,0 +1,20 @@
+//! tete: prepares both people for every recurring 1:1 meeting.
+//!
+//! One pass flows one way (see `README.md` and `docs/architecture.md`):
+//! config → sources → store → calendar (recurrence) → detect → context → plan → brief → mail.
+//! The binary in `main.rs` is a thin shell over [`cli::main`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod brief;
+pub mod calendar;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod detect;
+pub mod mail;
+pub mod model;
+pub mod pass;
+pub mod plan;
+pub mod sources;
+pub mod store;
