@@ -1,0 +1,11 @@
+//! The one integration-test binary (each extra binary costs a link and ~100 MB).
+
+mod support;
+
+mod check;
+mod context;
+mod corpus;
+mod expand;
+mod mail;
+mod pass;
+mod store;
