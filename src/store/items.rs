@@ -1,0 +1,1 @@
+//! Action items, notes, history and skips of a series.
