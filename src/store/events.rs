@@ -147,3 +147,117 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventKind, EventStatus, EventTime};
+    use crate::store::StoreOptions;
+    use chrono::NaiveDate;
+
+    fn event(id: &str, summary: &str) -> Event {
+        Event {
+            id: id.into(),
+            uid: id.into(),
+            recurrence_id: None,
+            summary: summary.into(),
+            description: String::new(),
+            location: None,
+            status: EventStatus::Confirmed,
+            start: EventTime::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()),
+            end: None,
+            recurrence: None,
+            attendees: vec![],
+            organizer: None,
+            kind: EventKind::Default,
+            sequence: 0,
+            updated: None,
+        }
+    }
+
+    fn calendar(name: &str) -> CalendarRef {
+        CalendarRef {
+            account: name.into(),
+            calendar: "primary".into(),
+        }
+    }
+
+    #[test]
+    fn incremental_changes_upsert_and_delete_with_their_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let cal = calendar("work");
+        let first = CalendarChanges {
+            full: true,
+            upserted: vec![event("a", "A"), event("b", "B")],
+            deleted: vec![],
+            cursor: Some("token-1".into()),
+        };
+        store.apply_changes(&cal, &first).unwrap();
+        let second = CalendarChanges {
+            full: false,
+            upserted: vec![event("a", "A2")],
+            deleted: vec!["b".into()],
+            cursor: Some("token-2".into()),
+        };
+        store.apply_changes(&cal, &second).unwrap();
+        let events = store.calendar_events(&cal).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event.summary, "A2");
+        assert_eq!(store.cursor(&cal).unwrap().as_deref(), Some("token-2"));
+    }
+
+    #[test]
+    fn full_listing_replaces_only_its_own_calendar() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let (work, home) = (calendar("work"), calendar("home"));
+        for cal in [&work, &home] {
+            let changes = CalendarChanges {
+                full: true,
+                upserted: vec![event("a", "A"), event("b", "B")],
+                deleted: vec![],
+                cursor: None,
+            };
+            store.apply_changes(cal, &changes).unwrap();
+        }
+        let resync = CalendarChanges {
+            full: true,
+            upserted: vec![event("c", "C")],
+            deleted: vec![],
+            cursor: Some("fresh".into()),
+        };
+        store.apply_changes(&work, &resync).unwrap();
+        let ids = |cal: &CalendarRef| -> Vec<String> {
+            store
+                .calendar_events(cal)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.event.id)
+                .collect()
+        };
+        assert_eq!(ids(&work), vec!["c".to_string()]);
+        assert_eq!(ids(&home), vec!["a".to_string(), "b".to_string()]);
+        assert_eq!(store.all_events().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn events_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let cal = calendar("work");
+        {
+            let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+            let changes = CalendarChanges {
+                full: true,
+                upserted: vec![event("a", "A")],
+                deleted: vec![],
+                cursor: Some("t".into()),
+            };
+            store.apply_changes(&cal, &changes).unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(store.calendar_events(&cal).unwrap().len(), 1);
+        assert_eq!(store.cursor(&cal).unwrap().as_deref(), Some("t"));
+    }
+}
