@@ -1,1 +1,5 @@
-//! SKELETON: to be written.
+//! Calendar sources: each fetches what changed since its stored cursor.
+
+pub mod error;
+
+pub use error::SourceError;

@@ -12,6 +12,7 @@ mod codec;
 mod events;
 mod items;
 mod outbox;
+mod tokens;
 
 pub use codec::{decode, encode};
 pub use events::{CalendarChanges, CalendarRef, StoredEvent};
@@ -99,6 +100,7 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub(crate) struct Trees {
     pub(crate) meta: sled::Tree,
+    pub(crate) tokens: sled::Tree,
     pub(crate) cursors: sled::Tree,
     pub(crate) events: sled::Tree,
     pub(crate) items: sled::Tree,
@@ -135,6 +137,7 @@ impl Store {
         let open = |name: &str| db.open_tree(name);
         let trees = Trees {
             meta: open("meta")?,
+            tokens: open("tokens")?,
             cursors: open("cursors")?,
             events: open("events")?,
             items: open("items")?,
