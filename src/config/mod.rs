@@ -315,3 +315,6 @@ pub struct AccountConfig {
     /// Endpoint override: OAuth device authorization URL.
     pub device_authorization_url: Option<String>,
 }
+
+#[cfg(test)]
+mod tests;
