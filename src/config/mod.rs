@@ -183,7 +183,8 @@ pub struct DetectionConfig {
     pub title_include: Vec<String>,
     /// Titles containing one of these (case-insensitive) are never 1:1s.
     pub title_exclude: Vec<String>,
-    /// Meetings with a participant in one of these domains are never 1:1s.
+    /// Meetings with a participant in one of these domains are never 1:1s
+    /// (lower-cased).
     pub skip_domains: Vec<String>,
     /// Series opted out by id (`tete series` shows ids) or by UID.
     pub opt_out_series: Vec<String>,
@@ -196,7 +197,8 @@ pub struct DetectionConfig {
 /// When and what to send.
 #[derive(Clone, Debug)]
 pub struct BriefConfig {
-    /// A brief is due this long before the meeting starts.
+    /// A brief is due this long before the meeting starts. Holds the default (18h)
+    /// when `send_at` is set: `send_at`, when `Some`, takes precedence.
     pub lead_time: Duration,
     /// Instead of `lead_time`: this local time (recipient's zone) on the meeting day.
     pub send_at: Option<NaiveTime>,
@@ -207,7 +209,9 @@ pub struct BriefConfig {
 /// How mail leaves.
 #[derive(Clone, Debug)]
 pub struct MailConfig {
-    /// The From mailbox, e.g. `1:1 briefs <briefs@example.com>`.
+    /// The From mailbox, e.g. `1:1 briefs <briefs@example.com>`. Checked with lettre
+    /// and stored in lettre's rendering, so `from.parse::<lettre::message::Mailbox>()`
+    /// always succeeds.
     pub from: String,
     /// Which transport sends.
     pub transport: TransportKind,
@@ -216,8 +220,9 @@ pub struct MailConfig {
     /// File settings (required when `transport = "file"`).
     pub file: Option<FileTransportConfig>,
     /// People outside these domains get no brief; default: the owners' domains.
+    /// Lower-cased.
     pub allowed_domains: Vec<String>,
-    /// Addresses that asked not to receive briefs.
+    /// Addresses that asked not to receive briefs (lower-cased).
     pub opt_out: Vec<String>,
 }
 
@@ -295,16 +300,19 @@ pub struct AccountConfig {
     /// Whose calendar this is: the calendar owner's address (lower-cased).
     pub owner: Option<String>,
     /// For `ics`: a path (absolute after loading), `file://` or `https://` URL.
+    /// After loading it is either an absolute path (plain paths and `file://` URLs
+    /// are both turned into one) or an `https://` URL (`http://` only to loopback).
     pub url: Option<String>,
     /// OAuth client id (google, microsoft).
     pub client_id: Option<String>,
     /// File holding the OAuth client secret (absolute after loading).
     pub client_secret_file: Option<PathBuf>,
-    /// Calendars to read (`primary` by default).
+    /// Calendars to read (`primary` by default); empty for `ics` accounts.
     pub calendars: Vec<String>,
     /// How often to poll.
     pub poll_interval: Duration,
-    /// Microsoft tenant (`common`, `organizations` or a tenant id).
+    /// Microsoft tenant (`common`, `organizations` or a tenant id); `Some("common")`
+    /// by default for microsoft accounts, always `None` for the others.
     pub tenant: Option<String>,
     /// Endpoint override: API base URL.
     pub api_base_url: Option<String>,

@@ -134,7 +134,7 @@ fn toml_error(src: &Source<'_>, error: &toml::de::Error) -> ConfigError {
     let offset = error.span().map_or(0, |span| span.start);
     let text = error.message().lines().next().unwrap_or("").trim();
     let (message, expected) = match text.rsplit_once(", expected ") {
-        Some((message, expected)) => (message.to_string(), Some(expected.to_string())),
+        Some((message, expected)) => (message.to_string(), Some(plain_expected(expected))),
         None => (text.to_string(), None),
     };
     // serde says "field"; the file says "key".
@@ -145,6 +145,16 @@ fn toml_error(src: &Source<'_>, error: &toml::de::Error) -> ConfigError {
         String::new()
     };
     src.error_at(offset, key_path, message, expected)
+}
+
+/// serde's names for what it expected, in the words of a TOML file.
+fn plain_expected(expected: &str) -> String {
+    match expected {
+        "a sequence" => "a list, such as [\"a\", \"b\"]".to_string(),
+        "i64" | "u64" | "an integer" => "a whole number".to_string(),
+        other if other.starts_with("struct Raw") => "a table".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// The config file's folder, absolute: relative paths in the file start there.
