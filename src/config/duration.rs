@@ -161,6 +161,14 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_input_is_an_error_not_a_panic() {
+        for bad in ["５m", "5é", "é", "1h\u{200b}", "5µs"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn units_must_be_written_largest_first() {
         assert!(parse_duration("30m1h").is_err());
         assert!(parse_duration("5m5m").is_err());

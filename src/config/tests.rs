@@ -669,3 +669,46 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
     }
     assert!(missing.is_empty(), "undocumented keys: {missing:?}");
 }
+
+#[test]
+fn load_or_exit_turns_a_bad_config_into_exit_78() {
+    let error = load_or_exit(Path::new("/nonexistent/tete.toml")).expect_err("missing file");
+    let failure = error
+        .downcast_ref::<crate::cli::Failure>()
+        .expect("a Failure");
+    assert_eq!(failure.code, crate::cli::EXIT_CONFIG);
+    assert!(failure.message.contains("/nonexistent/tete.toml"));
+}
+
+#[test]
+fn no_truncation_or_missing_line_of_the_example_makes_loading_panic() {
+    // A cheap stand-in for a fuzz target: damaged files must give errors, not panics.
+    let text = include_str!("../../config/tete.example.toml");
+    let cuts = (0..text.len())
+        .step_by(5)
+        .filter(|i| text.is_char_boundary(*i));
+    for cut in cuts {
+        let _ = parse_env(&text[..cut], None);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for skip in 0..lines.len() {
+        let damaged: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, line)| *line)
+            .collect();
+        let _ = parse_env(&damaged.join("\n"), None);
+    }
+}
+
+#[test]
+fn odd_unicode_values_are_errors_not_panics() {
+    for url in ["file://é", "fïle://x", "https://", "é://x"] {
+        let text = MINIMAL.replace("\"demo.ics\"", &format!("\"{url}\""));
+        let _ = parse_env(&text, None);
+    }
+    assert!(parse_zone("Bérlin").is_err());
+    let text = MINIMAL.replace("name = \"demo\"", "name = \"démo\"");
+    assert_eq!(one_error(&text).key_path, "accounts[0].name");
+}
