@@ -505,6 +505,33 @@ fn xoauth2_must_name_an_oauth_account() {
             .message
             .contains("no account named")
     );
+    let without_username = text("work").replace("username = \"me@example.com\"\n", "");
+    assert!(one_error(&without_username).message.contains("no owner"));
+    let with_owner = without_username.replace(
+        "client_id = \"id\"",
+        "client_id = \"id\"\nowner = \"Boss@example.com\"",
+    );
+    let smtp = ok(&with_owner).mail.smtp.expect("smtp");
+    assert_eq!(
+        smtp.username.as_deref(),
+        Some("boss@example.com"),
+        "the owner logs in"
+    );
+}
+
+#[test]
+fn smtp_host_must_not_carry_a_port_or_scheme() {
+    let smtp = |host: &str| format!("{MINIMAL}\n[mail.smtp]\nhost = \"{host}\"");
+    for bad in [
+        "smtp.example.com:587",
+        "smtp://smtp.example.com",
+        "smtp example.com",
+    ] {
+        assert_eq!(one_error(&smtp(bad)).key_path, "mail.smtp.host", "{bad}");
+    }
+    let host = |h: &str| ok(&smtp(h)).mail.smtp.map(|s| s.host);
+    assert_eq!(host("[::1]").as_deref(), Some("::1"));
+    assert_eq!(host("2001:db8::25").as_deref(), Some("2001:db8::25"));
 }
 
 #[test]

@@ -1126,7 +1126,23 @@ impl Validator<'_> {
                 );
                 None
             }
-            Some(value) => self.text(value, "mail.smtp.host"),
+            Some(value) => self.text(value, "mail.smtp.host").and_then(|host| {
+                // A colon is fine inside an IPv6 address, but "host:port" is a mistake
+                // that would otherwise only surface as a DNS failure at send time.
+                let bare = host.trim_start_matches('[').trim_end_matches(']');
+                let malformed = host.contains(|c: char| c.is_whitespace() || c == '/')
+                    || (host.contains(':') && bare.parse::<IpAddr>().is_err());
+                if malformed {
+                    self.error(
+                        value.span(),
+                        "mail.smtp.host",
+                        format!("\"{host}\" is not a host name (put the port in `port`)"),
+                        "a host name or IP address, such as \"smtp.example.com\"",
+                    );
+                    return None;
+                }
+                Some(bare.to_string())
+            }),
         };
         if let (Some(SmtpSecurity::None), Some(host), Some(value)) = (security, &host, &s.security)
             && !is_loopback_host(host)
@@ -1158,7 +1174,7 @@ impl Validator<'_> {
                 }
             },
         };
-        let username = s
+        let mut username = s
             .username
             .as_ref()
             .and_then(|value| self.text(value, "mail.smtp.username"));
@@ -1169,7 +1185,22 @@ impl Validator<'_> {
         let xoauth2_account = s.xoauth2_account.as_ref().and_then(|value| {
             let name = value.get_ref().trim();
             match accounts.iter().find(|a| a.name == name) {
-                Some(a) if a.provider != Provider::Ics => Some(name.to_string()),
+                Some(a) if a.provider != Provider::Ics => {
+                    // XOAUTH2 logs in as a mailbox: the account's owner unless a
+                    // username says otherwise.
+                    if username.is_none() {
+                        username = a.owner.clone();
+                    }
+                    if username.is_none() {
+                        self.error(
+                            value.span(),
+                            "mail.smtp.xoauth2_account",
+                            format!("XOAUTH2 needs the mailbox to log in as, and account \"{name}\" has no owner"),
+                            "username = \"briefs@example.com\", or owner on that account",
+                        );
+                    }
+                    Some(name.to_string())
+                }
                 Some(_) => {
                     self.error(
                         value.span(),
