@@ -169,6 +169,37 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
 }
 
+impl Config {
+    /// The account called `name`.
+    pub fn account(&self, name: &str) -> Option<&AccountConfig> {
+        self.accounts.iter().find(|account| account.name == name)
+    }
+
+    /// The zone `email`'s brief is shown in: their `[[people]]` zone, else `timezone`.
+    /// `email` is compared case-insensitively.
+    pub fn zone_of(&self, email: &str) -> chrono_tz::Tz {
+        let email = email.trim().to_lowercase();
+        self.people
+            .iter()
+            .find(|person| person.email == email)
+            .and_then(|person| person.timezone)
+            .unwrap_or(self.timezone)
+    }
+}
+
+impl MailConfig {
+    /// Whether `email` may receive a brief: its domain is in `allowed_domains` and it
+    /// has not opted out. Case-insensitive.
+    pub fn may_receive(&self, email: &str) -> bool {
+        let email = email.trim().to_lowercase();
+        let Some((_, domain)) = email.rsplit_once('@') else {
+            return false;
+        };
+        self.allowed_domains.iter().any(|allowed| allowed == domain)
+            && !self.opt_out.contains(&email)
+    }
+}
+
 /// Store tuning.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {

@@ -739,3 +739,31 @@ fn odd_unicode_values_are_errors_not_panics() {
     let text = MINIMAL.replace("name = \"demo\"", "name = \"démo\"");
     assert_eq!(one_error(&text).key_path, "accounts[0].name");
 }
+
+#[test]
+fn people_zones_fall_back_to_the_default_zone() {
+    let text = format!(
+        "timezone = \"Europe/Berlin\"\n{MINIMAL}\n[[people]]\nemail = \"ana@example.com\"\ntimezone = \"Europe/Lisbon\""
+    );
+    let config = ok(&text);
+    assert_eq!(config.zone_of("Ana@Example.com"), chrono_tz::Europe::Lisbon);
+    assert_eq!(config.zone_of("bo@example.com"), chrono_tz::Europe::Berlin);
+    assert_eq!(
+        config.account("demo").map(|a| a.provider),
+        Some(Provider::Ics)
+    );
+    assert!(config.account("nope").is_none());
+}
+
+#[test]
+fn only_allowed_domains_that_did_not_opt_out_may_receive_briefs() {
+    let text = MINIMAL.replace(
+        "[mail.file]",
+        "opt_out = [\"Gone@example.com\"]\n[mail.file]",
+    );
+    let mail = ok(&text).mail;
+    assert!(mail.may_receive("Ana@Example.COM"));
+    assert!(!mail.may_receive("gone@example.com"));
+    assert!(!mail.may_receive("ana@elsewhere.org"));
+    assert!(!mail.may_receive("not-an-address"));
+}
