@@ -1,7 +1,7 @@
 //! The TOML config file: schema, defaults and validation.
 //!
-//! Loading runs in two layers. [`raw`] deserializes the file exactly as written
-//! (unknown keys are errors, every value keeps its span); [`validate`] then applies the
+//! Loading runs in two layers. `raw` deserializes the file exactly as written
+//! (unknown keys are errors, every value keeps its span); `validate` then applies the
 //! defaults and checks every value, collecting *all* problems with their
 //! `FILE:LINE:COL` so one run of `tete check` shows everything to fix. A syntax or type
 //! error stops at the first problem, since nothing after it can be trusted.
