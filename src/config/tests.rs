@@ -767,3 +767,26 @@ fn only_allowed_domains_that_did_not_opt_out_may_receive_briefs() {
     assert!(!mail.may_receive("ana@elsewhere.org"));
     assert!(!mail.may_receive("not-an-address"));
 }
+
+#[test]
+fn the_values_the_example_writes_out_are_the_real_defaults() {
+    let text = include_str!("../../config/tete.example.toml");
+    let config = match parse_env(text, None) {
+        Ok(loaded) => loaded.config,
+        Err(errors) => panic!("{errors}"),
+    };
+    assert_eq!(config.state_dir, Path::new(DEFAULT_STATE_DIR));
+    assert_eq!(config.timezone, chrono_tz::UTC);
+    assert_eq!(config.log_level, "info");
+    assert_eq!(config.store.cache_capacity, DEFAULT_CACHE_CAPACITY);
+    assert_eq!(config.detection.horizon, DEFAULT_HORIZON);
+    assert_eq!(config.detection.history, DEFAULT_HISTORY);
+    assert_eq!(config.brief.lead_time, DEFAULT_LEAD_TIME);
+    assert_eq!(config.brief.prompts.len(), DEFAULT_PROMPTS.len());
+    assert!(text.contains(&format!("list of {} open questions", "eleven")));
+    assert_eq!(DEFAULT_PROMPTS.len(), 11);
+    assert_eq!(config.accounts[0].poll_interval, DEFAULT_POLL_INTERVAL);
+    assert_eq!(config.mail.allowed_domains, ["example.com"]);
+    let smtp = config.mail.smtp.expect("smtp");
+    assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::Starttls));
+}
