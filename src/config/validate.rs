@@ -168,10 +168,21 @@ fn config_dir(path: &Path) -> PathBuf {
 /// `base/relative` with `.` components removed (`..` is kept: with symlinks it is not
 /// a lexical operation).
 fn resolve(base: &Path, relative: &Path) -> PathBuf {
-    base.join(relative)
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .collect()
+    // Lexical clean-up (`a/./b/../c` → `a/c`) so messages and `check` show the path a
+    // person would write; config folders are not expected to be symlinks into elsewhere.
+    let mut clean = PathBuf::new();
+    for component in base.join(relative).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(clean.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    clean
 }
 
 /// Is `host` a loopback name or address (`localhost`, `127.0.0.0/8`, `::1`)?
