@@ -49,6 +49,25 @@ impl BriefKey {
             recipient: recipient.key(),
         }
     }
+
+    /// A stable, unambiguous byte form: each part as a 4-byte big-endian length and its
+    /// UTF-8 bytes. The store keys `outbox` and `sent` by it and the Message-ID is its
+    /// hash, so it must never change for existing keys.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let parts = [
+            self.series.0.as_bytes(),
+            self.occurrence.as_bytes(),
+            self.recipient.as_bytes(),
+        ];
+        let mut bytes = Vec::with_capacity(12 + parts.iter().map(|p| p.len()).sum::<usize>());
+        for part in parts {
+            // Parts longer than 4 GiB cannot occur (they come from ids and addresses).
+            let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+            bytes.extend_from_slice(&len.to_be_bytes());
+            bytes.extend_from_slice(part);
+        }
+        bytes
+    }
 }
 
 impl fmt::Display for BriefKey {
@@ -635,6 +654,23 @@ mod tests {
         let plan = plan(&input, at("2026-12-03T08:00:00Z"), &policy(), &ledger);
         assert_eq!(plan.due.len(), 1);
         assert_eq!(plan.due[0].key.recipient, "dana@example.com");
+    }
+
+    #[test]
+    fn brief_key_bytes_keep_parts_apart() {
+        let key = |series: &str, occurrence: &str, recipient: &str| BriefKey {
+            series: SeriesId(series.into()),
+            occurrence: occurrence.into(),
+            recipient: recipient.into(),
+        };
+        assert_ne!(
+            key("a", "bc", "d").to_bytes(),
+            key("ab", "c", "d").to_bytes()
+        );
+        assert_eq!(
+            key("s", "o", "r").to_bytes(),
+            [0, 0, 0, 1, b's', 0, 0, 0, 1, b'o', 0, 0, 0, 1, b'r']
+        );
     }
 
     #[test]

@@ -194,9 +194,10 @@ fn is_hostile(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// A single line: hostile characters and every run of whitespace (CR, LF, tabs, line
+/// A single line for a subject, a header or a heading: control characters (C0, C1,
+/// DEL), bidirectional overrides and every run of whitespace (CR, LF, tabs, line
 /// separators) become one space; the ends are trimmed.
-pub(crate) fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     for c in text.chars() {

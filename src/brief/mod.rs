@@ -9,5 +9,5 @@
 mod compose;
 mod render;
 
-pub use compose::{BriefInput, ItemView};
+pub use compose::{BriefInput, ItemView, one_line};
 pub use render::{BriefError, RenderedBrief, render};
