@@ -215,7 +215,7 @@ pub async fn drain(
 ) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
     let mut entries = store.due_outbox(now)?;
-    entries.sort_by(|a, b| (a.not_after, a.created).cmp(&(b.not_after, b.created)));
+    entries.sort_by_key(|e| (e.not_after, e.created));
     for entry in entries {
         let key = &entry.key;
         if now >= entry.not_after {
