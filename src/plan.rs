@@ -23,6 +23,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone,
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::brief::BriefInput;
 use crate::config::Config;
 use crate::model::{EventStatus, EventTime, Occurrence, Person, SeriesId, Zone, normalize_email};
 
@@ -241,6 +242,32 @@ pub struct DueBrief {
     pub other: Person,
 }
 
+impl DueBrief {
+    /// The brief's view model with the meeting filled in and every context section
+    /// empty: the pass adds items, notes and the prompt before rendering.
+    pub fn brief_input(&self, policy: &BriefPolicy, opt_out_hint: &str) -> BriefInput {
+        BriefInput {
+            series: self.key.series.clone(),
+            title: self.occurrence.summary.clone(),
+            start: self.occurrence.start_utc,
+            end: self.occurrence.end_utc,
+            location: self.occurrence.location.clone(),
+            recipient: self.recipient.clone(),
+            other: self.other.clone(),
+            recipient_zone: policy.zone_of(&self.recipient.email),
+            items_mine: Vec::new(),
+            items_theirs: Vec::new(),
+            items_unassigned: Vec::new(),
+            talking_points: Vec::new(),
+            last_notes: Vec::new(),
+            private_notes: Vec::new(),
+            prompt: None,
+            consistency: None,
+            opt_out_hint: opt_out_hint.to_string(),
+        }
+    }
+}
+
 /// Why a participant gets no brief for an occurrence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WithheldReason {
@@ -291,6 +318,16 @@ impl Plan {
     /// When the next brief becomes due, so the planner can sleep until then.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         self.later.iter().map(|b| b.due_at).min()
+    }
+
+    /// The next brief for `recipient` (due now or later), for `tete preview`.
+    pub fn next_for(&self, recipient: &str) -> Option<&DueBrief> {
+        let recipient = normalize_email(recipient);
+        self.due
+            .iter()
+            .chain(&self.later)
+            .filter(|b| b.key.recipient == recipient)
+            .min_by_key(|b| b.occurrence.start_utc)
     }
 }
 
@@ -671,6 +708,22 @@ mod tests {
             key("s", "o", "r").to_bytes(),
             [0, 0, 0, 1, b's', 0, 0, 0, 1, b'o', 0, 0, 0, 1, b'r']
         );
+    }
+
+    #[test]
+    fn preview_finds_the_next_brief_of_a_recipient_and_its_view_model() {
+        let input = series(vec![
+            occurrence("2026-12-10T09:00:00Z"),
+            occurrence("2026-12-03T09:00:00Z"),
+        ]);
+        let plan = run(&input, "2026-12-01T00:00:00Z", &policy());
+        let next = plan.next_for("DANA@example.com").unwrap();
+        assert_eq!(next.occurrence.start_utc, at("2026-12-03T09:00:00Z"));
+        let view = next.brief_input(&policy(), "Reply to stop.");
+        assert_eq!(view.recipient.email, "dana@example.com");
+        assert_eq!(view.other.email, "Alex@Example.com");
+        assert_eq!(view.recipient_zone, chrono_tz::Europe::Berlin);
+        assert!(plan.next_for("eve@example.com").is_none());
     }
 
     #[test]

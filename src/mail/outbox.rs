@@ -150,6 +150,9 @@ pub struct DrainReport {
 
 /// Builds the message of one brief and queues it. Returns `false` (and queues nothing)
 /// when this brief was already queued or sent.
+///
+/// The message is formatted once, now (its `Date` is `now`): retries send the very same
+/// bytes, so every attempt carries the same Message-ID. `not_after` is the meeting start.
 pub fn queue_brief(
     store: &Store,
     from: &str,

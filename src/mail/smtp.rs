@@ -279,6 +279,32 @@ mod tests {
     }
 
     #[test]
+    fn config_chooses_the_file_transport_and_names_a_missing_section() {
+        let mut mail = MailConfig {
+            from: "briefs@example.com".into(),
+            transport: TransportKind::File,
+            smtp: None,
+            file: Some(crate::config::FileTransportConfig {
+                dir: "/tmp/tete-briefs".into(),
+            }),
+            allowed_domains: Vec::new(),
+            opt_out: Vec::new(),
+        };
+        assert!(transport_from_config(&mail).is_ok());
+        mail.transport = TransportKind::Smtp;
+        let error = transport_from_config(&mail).err().unwrap();
+        assert!(error.to_string().contains("[mail.smtp]"), "{error}");
+    }
+
+    #[test]
+    fn xoauth2_is_not_read_from_a_password_file() {
+        let mut smtp = config("smtp.example.com", SmtpSecurity::Starttls);
+        smtp.xoauth2_account = Some("work".into());
+        let error = SmtpAuth::from_config(&smtp).unwrap_err();
+        assert!(error.to_string().contains("XOAUTH2"), "{error}");
+    }
+
+    #[test]
     fn missing_password_file_is_a_clear_error() {
         let mut smtp = config("smtp.example.com", SmtpSecurity::Tls);
         smtp.username = Some("briefs".into());
