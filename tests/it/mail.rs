@@ -42,6 +42,8 @@ struct Recorder {
     logins: Arc<Mutex<Vec<(String, String)>>>,
     /// RCPT TO of this address is refused with 550.
     reject: Option<String>,
+    /// RCPT TO of this address is deferred with 451.
+    defer: Option<String>,
     /// AUTH PLAIN accepts only this user and password.
     credentials: Option<(String, String)>,
     current: Received,
@@ -57,6 +59,8 @@ impl Handler for Recorder {
     fn rcpt(&mut self, to: &str) -> Response {
         if self.reject.as_deref() == Some(to) {
             response::NO_MAILBOX
+        } else if self.defer.as_deref() == Some(to) {
+            response::INTERNAL_ERROR
         } else {
             response::OK
         }
@@ -553,6 +557,72 @@ async fn rejected_recipient_is_dead_and_the_other_is_still_delivered() {
         .unwrap();
     assert_eq!((later.sent, later.dead, later.retried), (0, 0, 0));
     assert_eq!(recorder.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn deferred_recipient_is_retried_not_given_up() {
+    let recorder = Recorder {
+        defer: Some("dana@example.com".into()),
+        ..Recorder::default()
+    };
+    let port = start_server(&recorder);
+    let (_dir, store) = temp_store();
+    queue_both(&store);
+    let transport = SmtpTransport::from_config(&smtp_config(port), FROM).unwrap();
+
+    let report = mail::drain(&store, &transport, now()).await.unwrap();
+    assert_eq!((report.sent, report.retried, report.dead), (1, 1, 0));
+    let entries = store.outbox_entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    let OutboxState::Retrying { last_error, .. } = &entries[0].state else {
+        panic!("expected a retry, got {:?}", entries[0].state);
+    };
+    assert!(last_error.contains("451"), "{last_error}");
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_meeting_start() {
+    let port = free_port();
+    let (_dir, store) = temp_store();
+    queue_both(&store);
+    let transport = SmtpTransport::from_config(&smtp_config(port), FROM).unwrap();
+
+    // Ten minutes before the start, a 30-minute backoff is cut to the start...
+    let late = meeting_start() - TimeDelta::minutes(10);
+    for key in store
+        .outbox_entries()
+        .unwrap()
+        .iter()
+        .map(|e| e.key.clone())
+    {
+        for _ in 0..6 {
+            store.mark_retry(&key, "connection refused", now()).unwrap();
+        }
+    }
+    mail::drain(&store, &transport, late).await.unwrap();
+    for entry in store.outbox_entries().unwrap() {
+        let OutboxState::Retrying {
+            next_at, attempts, ..
+        } = entry.state
+        else {
+            panic!("expected a retry");
+        };
+        assert_eq!(attempts, 7);
+        assert_eq!(next_at, meeting_start());
+    }
+    // ...where the entries expire, naming the last error.
+    let report = mail::drain(&store, &transport, meeting_start())
+        .await
+        .unwrap();
+    assert_eq!(report.expired, 2);
+    let summary = store.outbox_summary().unwrap();
+    assert!(
+        summary
+            .dead
+            .iter()
+            .all(|(_, reason)| reason.starts_with("meeting already started; last error:")),
+        "{summary:?}"
+    );
 }
 
 #[tokio::test]
