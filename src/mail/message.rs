@@ -30,12 +30,18 @@ pub fn message_id(key: &BriefKey, domain: &str) -> String {
     format!("<{}@{}>", key_digest(key), domain)
 }
 
-/// Parses `mail.from`: `Name <user@domain>`, `"Name" <user@domain>` or a bare address.
+/// Parses `mail.from`: anything lettre parses (`"1:1 briefs" <user@domain>`, the form
+/// the config loader stores), else `Name <user@domain>` with specials left unquoted, or
+/// a bare address.
 ///
-/// Parsed by hand because display names like `1:1 briefs` contain RFC 5322 specials that
-/// a strict parser rejects unless quoted; the name is then re-encoded by lettre.
+/// The fallback exists because people write display names like `1:1 briefs`, which a
+/// strict RFC 5322 parser rejects unless quoted; lettre re-encodes the name anyway.
 pub fn parse_from(from: &str) -> Result<Mailbox, MailError> {
     let from = from.trim();
+    if let Ok(mailbox) = from.parse::<Mailbox>() {
+        let name = mailbox.name.as_deref().map(crate::brief::one_line);
+        return Ok(Mailbox::new(name.filter(|n| !n.is_empty()), mailbox.email));
+    }
     let (name, address) = match (from.rfind('<'), from.strip_suffix('>')) {
         (Some(open), Some(without_close)) => {
             let name = from[..open].trim().trim_matches('"').trim();
@@ -314,6 +320,8 @@ mod tests {
         assert_eq!(from.email.to_string(), "briefs@example.com");
         assert_eq!(from.name.as_deref(), Some("1:1 briefs"));
         assert!(parse_from("briefs@example.com").unwrap().name.is_none());
+        let quoted = parse_from("\"1:1 \\\"briefs\\\"\" <briefs@example.com>").unwrap();
+        assert_eq!(quoted.name.as_deref(), Some("1:1 \"briefs\""));
         assert!(parse_from("nobody").is_err());
     }
 
