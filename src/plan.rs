@@ -92,6 +92,26 @@ pub fn occurrence_id(occurrence: &Occurrence) -> String {
     }
 }
 
+/// The instant of the occurrence's original slot (`recurrence_id`), or its start when
+/// the slot has no instant of its own (single events, all-day, floating or file-defined
+/// zones). Stable across moves, like [`occurrence_id`].
+pub fn original_start(occurrence: &Occurrence) -> DateTime<Utc> {
+    match &occurrence.recurrence_id {
+        Some(EventTime::DateTime {
+            local,
+            zone: Zone::Utc,
+        }) => local.and_utc(),
+        Some(EventTime::DateTime {
+            local,
+            zone: Zone::Iana(tz),
+        }) => tz
+            .from_local_datetime(local)
+            .earliest()
+            .map_or(occurrence.start_utc, |at| at.with_timezone(&Utc)),
+        _ => occurrence.start_utc,
+    }
+}
+
 fn utc_id(at: DateTime<Utc>) -> String {
     at.format("%Y%m%dT%H%M%SZ").to_string()
 }
@@ -335,8 +355,10 @@ impl Plan {
 pub struct Ledger<'a> {
     /// True when this brief was already queued or sent (it is then left alone).
     pub is_done: &'a dyn Fn(&BriefKey) -> bool,
-    /// True when the occurrence (series, [`occurrence_id`]) was skipped.
-    pub is_skipped: &'a dyn Fn(&SeriesId, &str) -> bool,
+    /// True when this occurrence of the series was skipped (`tete skip`). The store keys
+    /// skips by an instant: pass [`original_start`] of the occurrence, so a skip survives
+    /// a move of the meeting.
+    pub is_skipped: &'a dyn Fn(&SeriesId, &Occurrence) -> bool,
 }
 
 impl Ledger<'_> {
@@ -379,7 +401,7 @@ pub fn plan(
                 }
                 let reason = if occurrence.status == EventStatus::Cancelled {
                     Some(WithheldReason::Cancelled)
-                } else if (ledger.is_skipped)(&one.series, &occurrence_key) {
+                } else if (ledger.is_skipped)(&one.series, occurrence) {
                     Some(WithheldReason::Skipped)
                 } else {
                     policy.refusal(recipient)
@@ -568,6 +590,7 @@ mod tests {
             zone: Zone::Iana(chrono_tz::Europe::Berlin),
         });
         assert_eq!(occurrence_id(&berlin), "20261203T090000Z");
+        assert_eq!(original_start(&berlin), at("2026-12-03T09:00:00Z"));
         let mut single = occurrence("2026-12-03T09:00:00Z");
         single.recurrence_id = None;
         assert_eq!(occurrence_id(&single), "20261203T090000Z");
@@ -660,11 +683,12 @@ mod tests {
 
     #[test]
     fn skipped_occurrence_gets_no_brief() {
-        let input = series(vec![
-            occurrence("2026-12-03T09:00:00Z"),
-            occurrence("2026-12-10T09:00:00Z"),
-        ]);
-        let is_skipped = |_: &SeriesId, occurrence: &str| occurrence == "20261203T090000Z";
+        // Skipped by its original slot, then moved: still skipped.
+        let mut moved = occurrence("2026-12-03T11:00:00Z");
+        moved.recurrence_id = Some(EventTime::utc(at("2026-12-03T09:00:00Z")));
+        let input = series(vec![moved, occurrence("2026-12-10T09:00:00Z")]);
+        let is_skipped =
+            |_: &SeriesId, o: &Occurrence| original_start(o) == at("2026-12-03T09:00:00Z");
         let ledger = Ledger {
             is_done: &|_| false,
             is_skipped: &is_skipped,
