@@ -388,7 +388,10 @@ mod tests {
 
     #[test]
     fn emails_compare_without_case_or_mailto() {
-        assert_eq!(normalize_email(" MAILTO:Dana@Example.COM "), "dana@example.com");
+        assert_eq!(
+            normalize_email(" MAILTO:Dana@Example.COM "),
+            "dana@example.com"
+        );
         assert_eq!(normalize_email("x@y"), "x@y");
     }
 
