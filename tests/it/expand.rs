@@ -1,1 +1,1 @@
-//! Integration tests: expand.
+//! Integration tests: `tete expand` on small fixtures.
