@@ -5,6 +5,7 @@
 use super::rules::{
     Budget, RecurrenceError, WallTimes, parse_rule, rule_wall_times, until_to_wall,
 };
+use super::values::RawTime;
 use super::zones::{ZoneCalc, event_time_to_utc};
 use crate::model::{Event, EventTime, Occurrence, Zone};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -122,7 +123,13 @@ enum Length {
 
 impl SeriesCtx<'_> {
     fn expand_series(&self, uid: &str, members: &[&Event], out: &mut Expansion) {
-        let (masters, overrides) = split_members(members);
+        let (master, overrides) = split_members(members);
+        // An override of a slot the master excludes was deleted by the user: CalDAV
+        // clients add the EXDATE and sometimes leave the override behind.
+        let overrides: Vec<&Event> = overrides
+            .into_iter()
+            .filter(|o| !master.is_some_and(|m| self.master_excludes(m, o)))
+            .collect();
         let override_slots: Vec<(EventTime, DateTime<Utc>)> = overrides
             .iter()
             .filter_map(|o| o.recurrence_id.clone())
@@ -131,9 +138,22 @@ impl SeriesCtx<'_> {
                 (rid, utc)
             })
             .collect();
+        let mut future: Vec<(DateTime<Utc>, &Event)> = overrides
+            .iter()
+            .filter(|o| is_this_and_future(o))
+            .filter_map(|o| {
+                let rid = o.recurrence_id.as_ref()?;
+                Some((event_time_to_utc(rid, self.floating), *o))
+            })
+            .collect();
+        future.sort_by_key(|(at, _)| *at);
         let mut produced: Vec<Occurrence> = Vec::new();
-        for master in &masters {
-            self.expand_master(master, &override_slots, &mut produced, &mut out.warnings);
+        if let Some(master) = master {
+            let slots = Slots {
+                single: &override_slots,
+                future: &future,
+            };
+            self.expand_master(master, &slots, &mut produced, &mut out.warnings);
         }
         for event in &overrides {
             if let Some(occ) = self.override_occurrence(event) {
@@ -151,10 +171,25 @@ impl SeriesCtx<'_> {
         out.occurrences.extend(produced);
     }
 
+    /// True when `master`'s EXDATEs remove the slot `candidate` overrides.
+    fn master_excludes(&self, master: &Event, candidate: &Event) -> bool {
+        let (Some(rec), Some(rid)) = (&master.recurrence, &candidate.recurrence_id) else {
+            return false;
+        };
+        let (zone, start_wall) = match &master.start {
+            EventTime::Date(d) => (Zone::Floating, d.and_time(NaiveTime::MIN)),
+            EventTime::DateTime { local, zone } => (zone.clone(), *local),
+        };
+        let calc = ZoneCalc::new(&zone, self.floating);
+        let is_date = master.start.is_date();
+        let wall = self.wall_in_zone(rid, &calc, is_date, start_wall.time());
+        self.is_exdate(&rec.exdates, wall, &calc, is_date)
+    }
+
     fn expand_master(
         &self,
         master: &Event,
-        override_slots: &[(EventTime, DateTime<Utc>)],
+        slots: &Slots<'_>,
         produced: &mut Vec<Occurrence>,
         warnings: &mut Vec<String>,
     ) {
@@ -163,6 +198,7 @@ impl SeriesCtx<'_> {
             EventTime::DateTime { local, zone } => (zone.clone(), *local),
         };
         let calc = ZoneCalc::new(&zone, self.floating);
+        let is_date = master.start.is_date();
         let length = self.length_of(master, &calc);
         let recurrence = master.recurrence.as_ref().filter(|r| !r.is_empty());
         let Some(recurrence) = recurrence else {
@@ -182,8 +218,23 @@ impl SeriesCtx<'_> {
         );
         let cap = self.limits.max_per_series.saturating_add(1);
         let mut walls: Vec<NaiveDateTime> = Vec::new();
-        // RFC 5545 §3.8.5.3: DTSTART is always the first instance of the set.
-        if start_wall >= from && start_wall <= to {
+        // RFC 5545 §3.8.5.3: DTSTART is the first instance of the set, unless every
+        // rule ends (UNTIL, inclusive) before it: then the rules bound it out.
+        let bounded_out = !recurrence.rrules.is_empty()
+            && recurrence.rrules.iter().all(|text| {
+                parse_rule(text)
+                    .ok()
+                    .and_then(|r| r.until)
+                    .is_some_and(|u| {
+                        let until = match u {
+                            RawTime::Date(d) => d.and_time(NaiveTime::MIN),
+                            RawTime::Local(t) => t,
+                            RawTime::Utc(t) => calc.to_local(t.and_utc()),
+                        };
+                        until < start_wall && until.date() < start_wall.date()
+                    })
+            });
+        if start_wall >= from && start_wall <= to && !bounded_out {
             walls.push(start_wall);
         }
         let mut truncated = false;
@@ -199,7 +250,6 @@ impl SeriesCtx<'_> {
                 }
             }
         }
-        let is_date = master.start.is_date();
         for rdate in &recurrence.rdates {
             let wall = self.wall_in_zone(rdate, &calc, is_date, start_wall.time());
             if wall >= from && wall <= to {
@@ -235,10 +285,22 @@ impl SeriesCtx<'_> {
                     zone: zone.clone(),
                 }
             };
-            if override_slots
+            if slots
+                .single
                 .iter()
                 .any(|(rid, rid_utc)| slot_matches(rid, *rid_utc, &slot, instant))
             {
+                continue;
+            }
+            let ruling = slots
+                .future
+                .iter()
+                .rev()
+                .find(|(rid_utc, _)| *rid_utc < instant);
+            if let Some((rid_utc, changed)) = ruling {
+                if let Some(occ) = self.shifted_occurrence(changed, *rid_utc, instant, slot) {
+                    produced.push(occ);
+                }
                 continue;
             }
             let occ = self.occurrence(master, &calc, wall, length, Some(slot));
@@ -393,6 +455,29 @@ impl SeriesCtx<'_> {
         }
     }
 
+    /// A later slot under a `RANGE=THISANDFUTURE` override (RFC 5545 §3.8.4.4): it takes
+    /// the override's properties and length, and moves by the override's time shift.
+    fn shifted_occurrence(
+        &self,
+        changed: &Event,
+        rid_utc: DateTime<Utc>,
+        slot_utc: DateTime<Utc>,
+        slot: EventTime,
+    ) -> Option<Occurrence> {
+        let zone = match &changed.start {
+            EventTime::Date(_) => Zone::Floating,
+            EventTime::DateTime { zone, .. } => zone.clone(),
+        };
+        let calc = ZoneCalc::new(&zone, self.floating);
+        let shift = event_time_to_utc(&changed.start, self.floating) - rid_utc;
+        let wall = calc.to_local(slot_utc + shift);
+        let length = self.length_of(changed, &calc);
+        let mut occ = self.occurrence(changed, &calc, wall, length, Some(slot));
+        occ.is_override = true;
+        occ.moved = shift != Duration::zero();
+        self.in_window(&occ).then_some(occ)
+    }
+
     fn override_occurrence(&self, event: &Event) -> Option<Occurrence> {
         let (zone, wall) = match &event.start {
             EventTime::Date(d) => (Zone::Floating, d.and_time(NaiveTime::MIN)),
@@ -421,17 +506,14 @@ impl SeriesCtx<'_> {
             } else {
                 start_time
             }),
-            EventTime::DateTime { local, zone } => {
-                let wall = match zone {
-                    Zone::Floating => *local,
-                    _ => calc.to_local(event_time_to_utc(time, self.floating)),
-                };
-                if series_is_date {
-                    wall.date().and_time(NaiveTime::MIN)
-                } else {
-                    wall
-                }
+            // On a date series the day as written is the day meant.
+            EventTime::DateTime { local, .. } if series_is_date => {
+                local.date().and_time(NaiveTime::MIN)
             }
+            EventTime::DateTime { local, zone } => match zone {
+                Zone::Floating => *local,
+                _ => calc.to_local(event_time_to_utc(time, self.floating)),
+            },
         }
     }
 
@@ -457,9 +539,11 @@ impl SeriesCtx<'_> {
                     *local == wall
                 }
             }
-            EventTime::DateTime { .. } => {
+            EventTime::DateTime { local, .. } => {
                 if is_date {
-                    self.wall_in_zone(ex, calc, true, NaiveTime::MIN) == wall
+                    // A date series excluded by a date-time (Outlook writes local
+                    // midnight with a TZID): the day as written is the day meant.
+                    local.date() == wall.date()
                 } else {
                     event_time_to_utc(ex, self.floating) == calc.to_utc(wall)
                 }
@@ -498,17 +582,37 @@ impl SeriesCtx<'_> {
     }
 }
 
-/// Splits a UID group into masters and overrides. Duplicate masters keep the highest
-/// SEQUENCE (all of them when equal: some producers reuse UIDs for unrelated events);
-/// duplicate overrides of one slot keep the highest SEQUENCE, later ones winning ties.
-fn split_members<'e>(members: &[&'e Event]) -> (Vec<&'e Event>, Vec<&'e Event>) {
-    let masters: Vec<&Event> = members
+/// The override slots a master's generated instances are checked against.
+struct Slots<'a> {
+    /// Every override's RECURRENCE-ID (and its instant): these slots are replaced.
+    single: &'a [(EventTime, DateTime<Utc>)],
+    /// `RANGE=THISANDFUTURE` overrides by RECURRENCE-ID instant, earliest first.
+    future: &'a [(DateTime<Utc>, &'a Event)],
+}
+
+/// Marks an override id as `RANGE=THISANDFUTURE`. `model::Event` has no field for
+/// RECURRENCE-ID's RANGE parameter, so sources that see one append this to the id
+/// (`UID#RECURRENCE-ID;RANGE=THISANDFUTURE`).
+pub const THIS_AND_FUTURE_MARK: &str = ";RANGE=THISANDFUTURE";
+
+fn is_this_and_future(event: &Event) -> bool {
+    event.id.ends_with(THIS_AND_FUTURE_MARK)
+}
+
+/// Splits a UID group into its master and its overrides. Of several masters the one
+/// with the highest SEQUENCE wins, the last one in the input on ties (later exports
+/// repeat a master with its newer EXDATEs); of several overrides of one slot likewise.
+fn split_members<'e>(members: &[&'e Event]) -> (Option<&'e Event>, Vec<&'e Event>) {
+    let mut master: Option<&Event> = None;
+    for event in members
         .iter()
         .copied()
         .filter(|e| e.recurrence_id.is_none())
-        .collect();
-    let top = masters.iter().map(|e| e.sequence).max().unwrap_or(0);
-    let masters = masters.into_iter().filter(|e| e.sequence == top).collect();
+    {
+        if master.is_none_or(|m| event.sequence >= m.sequence) {
+            master = Some(event);
+        }
+    }
     let mut overrides: Vec<&Event> = Vec::new();
     for event in members
         .iter()
@@ -524,7 +628,7 @@ fn split_members<'e>(members: &[&'e Event]) -> (Vec<&'e Event>, Vec<&'e Event>) 
             None => overrides.push(event),
         }
     }
-    (masters, overrides)
+    (master, overrides)
 }
 
 /// Whether an override's RECURRENCE-ID names the generated slot: dates by day, a

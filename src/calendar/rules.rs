@@ -74,8 +74,13 @@ pub(crate) fn parse_rule(value: &str) -> Result<ParsedRule, RecurrenceError> {
                     return Err(RecurrenceError::UnsupportedScale(val.to_string()));
                 }
             }
-            // SKIP only has a meaning with RSCALE; OMIT (the default) is what rrule does.
-            "SKIP" => {}
+            // RFC 7529 §3.1: OMIT (the default) is what rrule does; FORWARD/BACKWARD
+            // move invalid dates (Feb 29 in other years), which rrule cannot.
+            "SKIP" => {
+                if !val.eq_ignore_ascii_case("OMIT") {
+                    return Err(invalid(&format!("SKIP={val} (RFC 7529) is not supported")));
+                }
+            }
             _ if key.starts_with("X-") => {}
             _ => {
                 match key.as_str() {

@@ -9,6 +9,7 @@
 //! Outlook display names or the file's own VTIMEZONE.
 
 use super::{SourceError, redact_url};
+use crate::calendar::expand::THIS_AND_FUTURE_MARK;
 use crate::calendar::lines::{event_time_from_raw, parse_time_values};
 use crate::calendar::values::{RawTime, parse_duration, parse_raw_time};
 use crate::calendar::zones::{iana_by_name, resolve_tzid};
@@ -555,7 +556,26 @@ impl EventCtx<'_> {
             RawTime::Local(t) if !as_date => self.zone_of(prop, chrono::Datelike::year(&t))?,
             _ => Zone::Floating,
         };
-        Ok(event_time_from_raw(raw, as_date, &zone))
+        Ok(self.in_calendar_zone(event_time_from_raw(raw, as_date, &zone)))
+    }
+
+    /// With X-WR-TIMEZONE, UTC date-times are read in the calendar's zone (same
+    /// instant, local offset), as Google's and Apple's exports intend and as the
+    /// reference implementation does; recurrences then keep local wall-clock time.
+    fn in_calendar_zone(&self, time: EventTime) -> EventTime {
+        match (self.x_wr_timezone, time) {
+            (
+                Some(tz),
+                EventTime::DateTime {
+                    local,
+                    zone: Zone::Utc,
+                },
+            ) => EventTime::DateTime {
+                local: local.and_utc().with_timezone(&tz).naive_local(),
+                zone: Zone::Iana(tz),
+            },
+            (_, other) => other,
+        }
     }
 
     fn times(&mut self, prop: &Prop) -> Result<Vec<EventTime>, String> {
@@ -620,7 +640,13 @@ impl EventCtx<'_> {
             None => None,
         };
         let id = match comp.first("RECURRENCE-ID") {
-            Some(prop) => format!("{uid}#{}", prop.value.trim()),
+            Some(prop) => {
+                let range = prop
+                    .param("RANGE")
+                    .is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE"));
+                let mark = if range { THIS_AND_FUTURE_MARK } else { "" };
+                format!("{uid}#{}{mark}", prop.value.trim())
+            }
             None => uid.clone(),
         };
         let mut recurrence = Recurrence {
