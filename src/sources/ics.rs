@@ -127,6 +127,7 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
             }),
         }
     }
+    warnings.sort_by_key(|w| w.line);
     ParsedIcs { events, warnings }
 }
 
