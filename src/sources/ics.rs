@@ -983,3 +983,304 @@ fn status_error(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .and_then(|x| x.and_hms_opt(h, mi, 0))
+            .unwrap()
+    }
+
+    fn wrap(body: &str) -> String {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{body}END:VCALENDAR\r\n")
+    }
+
+    #[test]
+    fn properties_map_onto_the_event() {
+        let text = wrap(
+            "BEGIN:VEVENT\r\nUID:u1\r\nSUMMARY:Plan\\, then act\r\nDESCRIPTION:line one\\nline \r\n two\r\n\
+             LOCATION:Room 1\r\nSTATUS:TENTATIVE\r\nSEQUENCE:3\r\nLAST-MODIFIED:20240101T120000Z\r\n\
+             DTSTART;TZID=/mozilla.org/20050126_1/Europe/Berlin:20240105T100000\r\nDURATION:PT90M\r\n\
+             RRULE:FREQ=WEEKLY;BYDAY=FR\r\nEXDATE;TZID=Europe/Berlin:20240112T100000,20240119T100000\r\n\
+             EXDATE;VALUE=DATE:20240126\r\nRDATE;VALUE=PERIOD:20240201T090000Z/PT1H\r\n\
+             ORGANIZER;CN=\"Lee, Dana\":MAILTO:dana@example.com\r\n\
+             ATTENDEE;ROLE=OPT-PARTICIPANT;PARTSTAT=DECLINED;CUTYPE=ROOM:mailto:room@example.com\r\n\
+             BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\nEND:VALARM\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        let event = &parsed.events[0];
+        assert_eq!(event.summary, "Plan, then act");
+        assert_eq!(event.description, "line one\nline two");
+        assert_eq!(event.location.as_deref(), Some("Room 1"));
+        assert_eq!(event.status, EventStatus::Tentative);
+        assert_eq!(event.sequence, 3);
+        let berlin = Zone::Iana(chrono_tz::Europe::Berlin);
+        assert_eq!(
+            event.start,
+            EventTime::DateTime {
+                local: at(2024, 1, 5, 10, 0),
+                zone: berlin.clone()
+            }
+        );
+        assert_eq!(
+            event.end,
+            Some(EventTime::DateTime {
+                local: at(2024, 1, 5, 11, 30),
+                zone: berlin
+            })
+        );
+        let rec = event.recurrence.as_ref().unwrap();
+        assert_eq!(rec.rrules, vec!["FREQ=WEEKLY;BYDAY=FR"]);
+        assert_eq!(rec.exdates.len(), 3);
+        assert_eq!(
+            rec.rdates,
+            vec![EventTime::DateTime {
+                local: at(2024, 2, 1, 9, 0),
+                zone: Zone::Utc
+            }]
+        );
+        let organizer = event.organizer.as_ref().unwrap();
+        assert_eq!(
+            (organizer.email.as_str(), organizer.name.as_deref()),
+            ("dana@example.com", Some("Lee, Dana"))
+        );
+        let room = &event.attendees[0];
+        assert_eq!(room.person.email, "room@example.com");
+        assert_eq!(room.role, Some(Role::Optional));
+        assert_eq!(room.partstat, Some(PartStat::Declined));
+        assert_eq!(room.cutype, Some(CuType::Room));
+    }
+
+    #[test]
+    fn overrides_get_uid_and_recurrence_id_as_their_id() {
+        let text = wrap(
+            "BEGIN:VEVENT\r\nUID:u2\r\nRECURRENCE-ID;RANGE=THISANDFUTURE:20240105T090000Z\r\n\
+             DTSTART:20240105T100000Z\r\nEND:VEVENT\r\n",
+        );
+        let event = &parse_ics(&text, "t.ics").events[0];
+        assert_eq!(event.id, "u2#20240105T090000Z;RANGE=THISANDFUTURE");
+        assert_eq!(
+            event.recurrence_id,
+            Some(EventTime::DateTime {
+                local: at(2024, 1, 5, 9, 0),
+                zone: Zone::Utc
+            })
+        );
+    }
+
+    #[test]
+    fn a_missing_uid_is_derived_stably_from_the_component() {
+        let text = wrap("BEGIN:VEVENT\r\nSUMMARY:x\r\nDTSTART:20240105T100000Z\r\nEND:VEVENT\r\n");
+        let a = parse_ics(&text, "a.ics").events[0].uid.clone();
+        let b = parse_ics(&text, "b.ics").events[0].uid.clone();
+        assert_eq!(a, b);
+        assert!(a.starts_with("tete-"));
+    }
+
+    #[test]
+    fn floating_times_take_x_wr_timezone_and_utc_times_are_shown_in_it() {
+        let text = wrap(
+            "X-WR-TIMEZONE:America/New_York\r\nBEGIN:VEVENT\r\nUID:f\r\nDTSTART:20240105T100000\r\n\
+             DTEND:20240105T160000Z\r\nEND:VEVENT\r\n",
+        );
+        let event = &parse_ics(&text, "t.ics").events[0];
+        let ny = Zone::Iana(chrono_tz::America::New_York);
+        assert_eq!(
+            event.start,
+            EventTime::DateTime {
+                local: at(2024, 1, 5, 10, 0),
+                zone: ny.clone()
+            }
+        );
+        assert_eq!(
+            event.end,
+            Some(EventTime::DateTime {
+                local: at(2024, 1, 5, 11, 0),
+                zone: ny
+            })
+        );
+    }
+
+    #[test]
+    fn leading_whitespace_and_indented_delimiters_are_tolerated() {
+        let text = "   BEGIN:VCALENDAR\n  BEGIN:VEVENT\nUID:w\nDTSTART:20240105T100000Z\n  END:VEVENT\nEND:VCALENDAR\n";
+        let parsed = parse_ics(text, "t.ics");
+        assert_eq!(parsed.events.len(), 1, "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn an_unknown_tzid_skips_the_event_with_a_warning() {
+        let text = wrap(
+            "BEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=Mars/Olympus:20240105T100000\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        assert!(parsed.events.is_empty());
+        assert_eq!(parsed.warnings[0].line, 3);
+        assert!(
+            parsed.warnings[0]
+                .to_string()
+                .contains("t.ics:3: VEVENT skipped: unknown time zone \"Mars/Olympus\"")
+        );
+    }
+
+    #[test]
+    fn a_bad_sub_block_or_line_costs_only_itself() {
+        let text = wrap(
+            "BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20240105T100000Z\r\nBEGIN:VALARM\r\nTRIGGER:-PT5M\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:b\r\nDTSTART:20240106T100000Z\r\nthis line is no property\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        let uids: Vec<&str> = parsed.events.iter().map(|e| e.uid.as_str()).collect();
+        assert_eq!(uids, vec!["a", "b"], "{:?}", parsed.warnings);
+        assert!(!parsed.warnings.is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_with_a_warning() {
+        let mut bytes = wrap("BEGIN:VEVENT\r\nUID:l\r\nSUMMARY:M\u{fc}ll\r\nDTSTART:20240105T100000Z\r\nEND:VEVENT\r\n").into_bytes();
+        if let Some(pos) = bytes.iter().position(|b| *b == 0xc3) {
+            bytes.remove(pos);
+        }
+        let parsed = parse_ics_bytes(&bytes, "latin1.ics");
+        assert_eq!(parsed.events.len(), 1);
+        assert!(parsed.warnings[0].message.contains("UTF-8"));
+        assert_eq!(parsed.warnings[0].line, 5);
+    }
+
+    #[test]
+    fn vtimezone_rules_are_read_from_the_file() {
+        let text = wrap(
+            "BEGIN:VTIMEZONE\r\nTZID:Custom\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n\
+             TZOFFSETFROM:+0517\r\nTZOFFSETTO:+0517\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n\
+             BEGIN:VEVENT\r\nUID:c\r\nDTSTART;TZID=Custom:20240105T100000\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        let EventTime::DateTime {
+            zone: Zone::Custom(custom),
+            ..
+        } = &parsed.events[0].start
+        else {
+            panic!("expected a custom zone: {:?}", parsed.events[0].start)
+        };
+        assert_eq!(custom.observances[0].offset_to, 5 * 3600 + 17 * 60);
+        assert_eq!(parse_offset("-0530"), Some(-(5 * 3600 + 30 * 60)));
+        assert_eq!(parse_offset("+25"), None);
+    }
+
+    #[tokio::test]
+    async fn files_are_unchanged_when_their_hash_is_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.ics");
+        std::fs::write(&path, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").unwrap();
+        let client = reqwest::Client::new();
+        let url = path.to_str().unwrap();
+        let FetchOutcome::Changed { validators, .. } = fetch_ics(&client, url, None).await.unwrap()
+        else {
+            panic!("first fetch must be Changed")
+        };
+        assert_eq!(
+            fetch_ics(&client, url, Some(&validators)).await.unwrap(),
+            FetchOutcome::Unchanged
+        );
+        let file_url = format!("file://{url}");
+        assert_eq!(
+            fetch_ics(&client, &file_url, Some(&validators))
+                .await
+                .unwrap(),
+            FetchOutcome::Unchanged
+        );
+        let missing = fetch_ics(&client, "/nonexistent/x.ics", None).await;
+        assert!(matches!(missing, Err(SourceError::Permanent { .. })));
+    }
+
+    /// Serves one canned HTTP response per connection on a loopback port.
+    async fn serve(responses: Vec<String>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = tokio::spawn(async move {
+            let mut requests = Vec::new();
+            for response in responses {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 8192];
+                let n = socket.read(&mut buf).await.unwrap();
+                requests.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                socket.write_all(response.as_bytes()).await.unwrap();
+                socket.shutdown().await.ok();
+            }
+            requests
+        });
+        (format!("http://{addr}/cal.ics?token=secret"), handle)
+    }
+
+    #[tokio::test]
+    async fn http_feeds_use_conditional_get_and_typed_errors() {
+        let body = "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n";
+        let ok = format!(
+            "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let responses = vec![
+            ok,
+            "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n".to_string(),
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+        ];
+        let (url, server) = serve(responses).await;
+        let client = reqwest::Client::new();
+        let FetchOutcome::Changed { text, validators } =
+            fetch_ics(&client, &url, None).await.unwrap()
+        else {
+            panic!("first fetch must be Changed")
+        };
+        assert_eq!(text, body);
+        assert_eq!(validators.etag.as_deref(), Some("\"v1\""));
+        assert_eq!(
+            fetch_ics(&client, &url, Some(&validators)).await.unwrap(),
+            FetchOutcome::Unchanged
+        );
+        let limited = fetch_ics(&client, &url, None).await.unwrap_err();
+        assert_eq!(
+            limited,
+            SourceError::RateLimited {
+                url: redact_url(&url),
+                retry_after: Some(std::time::Duration::from_secs(30))
+            }
+        );
+        assert!(matches!(
+            fetch_ics(&client, &url, None).await,
+            Err(SourceError::Unauthorized { status: 401, .. })
+        ));
+        let missing = fetch_ics(&client, &url, None).await.unwrap_err();
+        assert!(matches!(missing, SourceError::Permanent { .. }));
+        assert!(!missing.to_string().contains("secret"), "{missing}");
+        let requests = server.await.unwrap();
+        assert!(
+            requests[1]
+                .to_ascii_lowercase()
+                .contains("if-none-match: \"v1\""),
+            "{}",
+            requests[1]
+        );
+        assert!(
+            requests[1]
+                .to_ascii_lowercase()
+                .contains("if-modified-since:")
+        );
+    }
+
+    #[tokio::test]
+    async fn plain_http_is_refused_for_remote_hosts() {
+        let client = reqwest::Client::new();
+        let error = fetch_ics(&client, "http://calendar.example.com/x.ics", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, SourceError::Permanent { .. }));
+    }
+}

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ics").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ics")
+        .join(name)
 }
 
 fn tete(args: &[&str]) -> Output {
@@ -28,7 +30,10 @@ fn expand_json(name: &str, from: &str, to: &str) -> (Vec<Value>, String) {
 }
 
 fn starts(items: &[Value]) -> Vec<&str> {
-    items.iter().map(|i| i["start"].as_str().unwrap_or("")).collect()
+    items
+        .iter()
+        .map(|i| i["start"].as_str().unwrap_or(""))
+        .collect()
 }
 
 #[test]
@@ -71,13 +76,19 @@ fn moved_instance_replaces_its_slot_and_cancelled_ones_are_kept_or_excluded() {
         items[0]["attendees"][0],
         json!({"email": "dana@example.com", "name": "Dana Lee", "role": "CHAIR", "partstat": "ACCEPTED", "cutype": "INDIVIDUAL"})
     );
-    assert_eq!(items[0]["organizer"], json!({"email": "dana@example.com", "name": "Dana Lee"}));
+    assert_eq!(
+        items[0]["organizer"],
+        json!({"email": "dana@example.com", "name": "Dana Lee"})
+    );
 }
 
 #[test]
 fn windows_and_outlook_display_name_tzids_resolve_to_iana_zones() {
     let (items, stderr) = expand_json("windows.ics", "2024-01-01", "2025-01-01");
-    assert_eq!(starts(&items), vec!["2024-01-15T09:00:00-05:00", "2024-07-01T09:00:00+02:00"]);
+    assert_eq!(
+        starts(&items),
+        vec!["2024-01-15T09:00:00-05:00", "2024-07-01T09:00:00+02:00"]
+    );
     assert!(stderr.is_empty(), "no warnings expected: {stderr}");
 }
 
@@ -94,11 +105,22 @@ fn all_day_floating_rdate_and_date_only_until_come_out_in_their_own_forms() {
         items
             .iter()
             .filter(|i| i["uid"] == uid)
-            .map(|i| (i["start"].as_str().unwrap_or("").to_string(), i["end"].as_str().unwrap_or("").to_string()))
+            .map(|i| {
+                (
+                    i["start"].as_str().unwrap_or("").to_string(),
+                    i["end"].as_str().unwrap_or("").to_string(),
+                )
+            })
             .collect()
     };
-    assert_eq!(by_uid("all-day"), vec![("2024-06-10".into(), "2024-06-12".into())]);
-    assert_eq!(by_uid("floating"), vec![("2024-06-11T08:00:00".into(), "2024-06-11T08:45:00".into())]);
+    assert_eq!(
+        by_uid("all-day"),
+        vec![("2024-06-10".into(), "2024-06-12".into())]
+    );
+    assert_eq!(
+        by_uid("floating"),
+        vec![("2024-06-11T08:00:00".into(), "2024-06-11T08:45:00".into())]
+    );
     let rdates: Vec<String> = by_uid("rdates").into_iter().map(|(s, _)| s).collect();
     assert_eq!(
         rdates,
@@ -117,41 +139,81 @@ fn all_day_floating_rdate_and_date_only_until_come_out_in_their_own_forms() {
 fn the_window_is_floating_dates_with_overlap_semantics() {
     // The two-day all-day event starting June 10 overlaps a window that starts June 11.
     let (items, _) = expand_json("kinds.ics", "2024-06-11", "2024-06-12");
-    let uids: Vec<&str> = items.iter().map(|i| i["uid"].as_str().unwrap_or("")).collect();
+    let uids: Vec<&str> = items
+        .iter()
+        .map(|i| i["uid"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(uids, vec!["all-day", "floating"]);
 }
 
 #[test]
 fn a_broken_event_is_skipped_with_a_warning_naming_its_line_and_the_rest_loads() {
     let (items, stderr) = expand_json("broken.ics", "2024-01-01", "2025-01-01");
-    let uids: Vec<&str> = items.iter().map(|i| i["uid"].as_str().unwrap_or("")).collect();
+    let uids: Vec<&str> = items
+        .iter()
+        .map(|i| i["uid"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(uids, vec!["good-1", "good-2", "good-3"]);
-    assert!(stderr.contains("broken.ics:10: VEVENT skipped: DTSTART"), "{stderr}");
-    assert!(stderr.contains("broken.ics:21: VEVENT is never closed"), "{stderr}");
+    assert!(
+        stderr.contains("broken.ics:10: VEVENT skipped: DTSTART"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("broken.ics:21: VEVENT is never closed"),
+        "{stderr}"
+    );
     assert!(stderr.contains("invalid UTF-8"), "{stderr}");
 }
 
 #[test]
 fn the_table_lists_start_end_status_summary_and_attendee_count() {
     let path = fixture("series.ics");
-    let out = tete(&["expand", path.to_str().unwrap_or(""), "--from", "2024-03-01", "--to", "2024-03-05"]);
+    let out = tete(&[
+        "expand",
+        path.to_str().unwrap_or(""),
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-03-05",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with("START"));
-    assert!(lines[1].contains("2024-03-04T10:00:00+01:00") && lines[1].contains("confirmed") && lines[1].ends_with('2'));
+    assert!(
+        lines[1].contains("2024-03-04T10:00:00+01:00")
+            && lines[1].contains("confirmed")
+            && lines[1].ends_with('2')
+    );
 }
 
 #[test]
 fn a_missing_file_or_a_bad_date_exits_1_with_a_clear_message() {
-    let out = tete(&["expand", "/nonexistent/cal.ics", "--from", "2024-01-01", "--to", "2024-02-01"]);
+    let out = tete(&[
+        "expand",
+        "/nonexistent/cal.ics",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-02-01",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/cal.ics"));
 
     let path = fixture("simple.ics");
-    let out = tete(&["expand", path.to_str().unwrap_or(""), "--from", "01/02/2024", "--to", "2024-02-01"]);
+    let out = tete(&[
+        "expand",
+        path.to_str().unwrap_or(""),
+        "--from",
+        "01/02/2024",
+        "--to",
+        "2024-02-01",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--from") && stderr.contains("YYYY-MM-DD"), "{stderr}");
+    assert!(
+        stderr.contains("--from") && stderr.contains("YYYY-MM-DD"),
+        "{stderr}"
+    );
 }
