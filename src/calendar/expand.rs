@@ -839,7 +839,12 @@ mod tests {
             at(2024, 6, 1, 8, 0).and_utc(),
             at(2024, 6, 3, 8, 0).and_utc(),
         );
-        let out = expand(&[e.clone()], &window, chrono_tz::UTC, &Limits::default());
+        let out = expand(
+            std::slice::from_ref(&e),
+            &window,
+            chrono_tz::UTC,
+            &Limits::default(),
+        );
         // 10:00 Berlin = 08:00Z in summer: June 1 (start inclusive) and June 2.
         assert_eq!(out.occurrences.len(), 2);
         let out = run(&[e], (2024, 6, 1), (2024, 6, 3));

@@ -704,7 +704,7 @@ impl EventCtx<'_> {
             updated: comp
                 .text("LAST-MODIFIED")
                 .and_then(|t| parse_raw_time(&t))
-                .map(|t| utc_of(t)),
+                .map(utc_of),
         })
     }
 }
