@@ -22,25 +22,56 @@ pub struct Consistency {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// What history keeps of one occurrence: enough to count, nothing private.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meeting {
+    /// When it started (or was to start).
+    pub start: DateTime<Utc>,
+    /// Confirmed, tentative or cancelled.
+    pub status: EventStatus,
+    /// Moved away from its usual slot.
+    pub moved: bool,
+}
+
+impl From<&Occurrence> for Meeting {
+    fn from(occurrence: &Occurrence) -> Self {
+        Meeting {
+            start: occurrence.start_utc,
+            status: occurrence.status,
+            moved: occurrence.moved,
+        }
+    }
+}
+
+impl Meeting {
+    /// True when it took place (was not cancelled).
+    pub fn was_held(&self) -> bool {
+        self.status != EventStatus::Cancelled
+    }
+}
+
 /// Looks at the last `last_n` occurrences that started before `now` (the history the
 /// recurrence engine expanded, cancelled ones included).
 pub fn consistency(occurrences: &[Occurrence], now: DateTime<Utc>, last_n: usize) -> Consistency {
-    let mut past: Vec<&Occurrence> = occurrences.iter().filter(|o| o.start_utc < now).collect();
-    past.sort_by_key(|o| o.start_utc);
+    let meetings: Vec<Meeting> = occurrences.iter().map(Meeting::from).collect();
+    consistency_of(&meetings, now, last_n)
+}
+
+/// [`consistency`] over recorded meetings (the store keeps them beyond the calendar's
+/// history window); duplicates of one start count once.
+pub fn consistency_of(meetings: &[Meeting], now: DateTime<Utc>, last_n: usize) -> Consistency {
+    let mut past: Vec<&Meeting> = meetings.iter().filter(|m| m.start < now).collect();
+    past.sort_by_key(|m| m.start);
+    past.dedup_by_key(|m| m.start);
     let considered = &past[past.len().saturating_sub(last_n)..];
-    let cancelled = considered
-        .iter()
-        .filter(|o| o.status == EventStatus::Cancelled)
-        .count();
+    let cancelled = considered.iter().filter(|m| !m.was_held()).count();
     Consistency {
         held: considered.len() - cancelled,
         cancelled,
-        moved: considered.iter().filter(|o| o.moved).count(),
+        moved: considered.iter().filter(|m| m.moved).count(),
         considered: considered.len(),
-        last_was_cancelled: considered
-            .last()
-            .is_some_and(|o| o.status == EventStatus::Cancelled),
-        since: considered.first().map(|o| o.start_utc),
+        last_was_cancelled: considered.last().is_some_and(|m| !m.was_held()),
+        since: considered.first().map(|m| m.start),
     }
 }
 

@@ -455,7 +455,7 @@ impl Aliases {
         }
         let mut found: Option<&str> = None;
         for (email, names) in &self.people {
-            if names.iter().any(|n| *n == wanted) {
+            if names.contains(&wanted) {
                 match found {
                     Some(other) if other != email => return None,
                     _ => found = Some(email),
@@ -476,6 +476,16 @@ impl Aliases {
                 && let Some(owner) = self.match_name(candidate)
             {
                 return (Some(owner), body[colon + 1..].trim_start());
+            }
+        }
+        // "@zoe book the room": a leading mention is an owner prefix without the colon.
+        if let Some(mention) = body.strip_prefix('@') {
+            let end = mention
+                .find(|c: char| c.is_whitespace() || c == ',')
+                .unwrap_or(mention.len());
+            if let Some(owner) = self.match_name(&mention[..end]) {
+                let rest = mention[end..].trim_start_matches([',', ' ', '\t']);
+                return (Some(owner), rest);
             }
         }
         if let Some(inner) = body.trim_end().strip_suffix(')')
@@ -613,6 +623,8 @@ mod tests {
             ("TODO: ZOË: send the doc", "zoe@example.com"),
             ("[ ] @zoe: send the doc", "zoe@example.com"),
             ("[ ] send the doc (Dana)", "dana.kim@example.com"),
+            ("[ ] @zoe send the doc", "zoe@example.com"),
+            ("[ ] @Dana, send the doc", "dana.kim@example.com"),
         ] {
             let item = one(line);
             assert_eq!(item.owner.as_deref(), Some(owner), "{line}");

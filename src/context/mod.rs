@@ -21,7 +21,7 @@ pub mod text;
 pub use carry::{
     ActionItem, ItemId, ItemOrigin, ItemState, Source, carried_meetings, carry_summary, harvest,
 };
-pub use history::{Consistency, consistency};
+pub use history::{Consistency, Meeting, consistency, consistency_of};
 pub use items::{ParsedDescription, ParsedItem, parse_description};
 pub use notes::{
     Note, NoteId, NoteSource, description_notes, last_meeting_notes, talking_points_for, visible_to,

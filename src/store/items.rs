@@ -1,6 +1,7 @@
-//! Action items, notes and skipped occurrences of a series.
+//! Action items, notes, meeting history and skipped occurrences of a series.
 //!
-//! Keys are `series/id` (items, notes) and `series/<RFC 3339 start>` (skips): series
+//! Keys are `series/id` (items, notes) and `series/<RFC 3339 start>` (history, skips):
+//! series
 //! ids and item ids are hex, so `/` never occurs inside them, a series' entries share a
 //! prefix, and skips sort chronologically.
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::{Store, StoreError, decode, encode};
-use crate::context::{ActionItem, ItemState, Note};
+use crate::context::{ActionItem, ItemState, Meeting, Note};
 use crate::model::SeriesId;
 
 fn series_prefix(series: &SeriesId) -> Vec<u8> {
@@ -19,7 +20,7 @@ fn entry_key(series: &SeriesId, id: &str) -> Vec<u8> {
     format!("{}/{}", series.0, id).into_bytes()
 }
 
-fn skip_key(series: &SeriesId, occurrence: DateTime<Utc>) -> Vec<u8> {
+fn instant_key(series: &SeriesId, occurrence: DateTime<Utc>) -> Vec<u8> {
     format!(
         "{}/{}",
         series.0,
@@ -194,7 +195,7 @@ impl Store {
         let value = encode("skips", &occurrence_key)?;
         self.trees
             .skips
-            .insert(skip_key(series, occurrence_key), value)?;
+            .insert(instant_key(series, occurrence_key), value)?;
         Ok(())
     }
 
@@ -207,7 +208,7 @@ impl Store {
         Ok(self
             .trees
             .skips
-            .remove(skip_key(series, occurrence_key))?
+            .remove(instant_key(series, occurrence_key))?
             .is_some())
     }
 
@@ -220,7 +221,36 @@ impl Store {
         Ok(self
             .trees
             .skips
-            .contains_key(skip_key(series, occurrence_key))?)
+            .contains_key(instant_key(series, occurrence_key))?)
+    }
+
+    /// Records past meetings of a series (call once they have started), so history
+    /// outlives the calendar's history window. A meeting recorded again at the same
+    /// start replaces the earlier record (a late cancellation wins).
+    pub fn record_meetings(
+        &self,
+        series: &SeriesId,
+        meetings: &[Meeting],
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for meeting in meetings {
+            batch.insert(
+                instant_key(series, meeting.start),
+                encode("history", meeting)?,
+            );
+        }
+        self.trees.history.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The recorded meetings of a series, in chronological order.
+    pub fn meetings(&self, series: &SeriesId) -> Result<Vec<Meeting>, StoreError> {
+        self.trees
+            .history
+            .scan_prefix(series_prefix(series))
+            .values()
+            .map(|value| decode("history", &value?))
+            .collect()
     }
 
     /// The skipped occurrences of a series, in chronological order.
@@ -340,6 +370,37 @@ mod tests {
             .map(|n| n.text)
             .collect();
         assert_eq!(texts, ["early", "late"]);
+    }
+
+    #[test]
+    fn meetings_are_recorded_once_per_start_in_order() {
+        use crate::model::EventStatus;
+        let (_dir, store) = open_store();
+        let meeting = |d, status| Meeting {
+            start: day(d),
+            status,
+            moved: false,
+        };
+        store
+            .record_meetings(
+                &series(),
+                &[
+                    meeting(10, EventStatus::Confirmed),
+                    meeting(3, EventStatus::Confirmed),
+                ],
+            )
+            .unwrap();
+        store
+            .record_meetings(&series(), &[meeting(10, EventStatus::Cancelled)])
+            .unwrap();
+        let recorded = store.meetings(&series()).unwrap();
+        assert_eq!(
+            recorded,
+            [
+                meeting(3, EventStatus::Confirmed),
+                meeting(10, EventStatus::Cancelled)
+            ]
+        );
     }
 
     #[test]
