@@ -326,18 +326,26 @@ fn strip_strikethrough(body: &str) -> Option<&str> {
 fn parse_heading(body: &str) -> Option<(Section, &str)> {
     let line = body.trim_start_matches('#').trim_start();
     let line = line.trim_start_matches(['*', '_']);
-    let (label, rest) = match line.find(':') {
-        Some(colon) => (&line[..colon], &line[colon + 1..]),
-        None => (line, ""),
+    let (label, rest, has_colon) = match line.find(':') {
+        Some(colon) => (&line[..colon], &line[colon + 1..], true),
+        None => (line, "", false),
     };
     if label.len() > 40 {
         return None;
     }
     let label = fold(label.trim_end_matches(['*', '_']).trim());
     let rest = rest.trim_start_matches(['*', '_']).trim();
+    // With a colon, "Action items from last week:" and "Agenda for today:" count too;
+    // without one only the bare word does, so prose starting with "Notes" is not a heading.
     HEADINGS
         .iter()
-        .find(|(name, _)| *name == label)
+        .find(|(name, _)| {
+            *name == label
+                || (has_colon
+                    && label
+                        .strip_prefix(name)
+                        .is_some_and(|after| after.starts_with(' ')))
+        })
         .map(|&(_, section)| (section, rest))
 }
 
@@ -690,6 +698,21 @@ Action items:
         let parsed = parse_description(text, &pair());
         assert_eq!(parsed.talking_points, ["one", "three"]);
         assert_eq!(parsed.notes, ["two"]);
+    }
+
+    #[test]
+    fn headings_with_a_qualifier_open_their_section() {
+        let text = "Action items from last week:\n- Dana: send the doc\n\
+                    Agenda for today:\n- budget\nNotes are below\nnot a note";
+        let parsed = parse_description(text, &pair());
+        assert_eq!(
+            parsed.items[0].owner.as_deref(),
+            Some("dana.kim@example.com")
+        );
+        assert_eq!(
+            parsed.talking_points,
+            ["budget", "Notes are below", "not a note"]
+        );
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub fn description_to_text(raw: &str) -> String {
 /// input, tags are stripped crudely instead.
 pub fn html_to_text(html: &str) -> String {
     let bounded = bound_description(html);
-    let prepared = mark_checkboxes_and_strikes(&bounded);
+    let prepared = prepare_html(&bounded);
     let rendered = html2text::config::plain_no_decorate()
         .unicode_strikeout(false)
         .allow_width_overflow()
@@ -101,41 +101,116 @@ pub fn html_to_text(html: &str) -> String {
     tidy(&rendered)
 }
 
-/// Rewrites the markup html2text does not render as text we can parse: checkbox inputs
-/// (`<input type="checkbox" checked>`) and ARIA checkboxes (`role="checkbox"
-/// aria-checked="true"`, as Loop components export them) become `[x] ` / `[ ] `;
-/// `<s>`, `<del>` and `<strike>` become `~~`, the plain-text done marker.
-fn mark_checkboxes_and_strikes(html: &str) -> String {
+/// Rewrites the markup html2text does not render as text we can parse, and bounds
+/// the nesting it will see:
+///
+/// * checkbox inputs (`<input type="checkbox" checked>`) and ARIA checkboxes
+///   (`role="checkbox" aria-checked="true"`, as Loop components export them) become
+///   `[x] ` / `[ ] `;
+/// * `<s>`, `<del>` and `<strike>` become `~~`, the plain-text done marker;
+/// * elements nested deeper than [`MAX_HTML_DEPTH`] lose their tags (their text
+///   stays): html2text recurses per level, so `<div>` × 100 000 would take seconds and
+///   overflow the stack, which aborts the whole daemon.
+fn prepare_html(html: &str) -> String {
     let mut out = String::with_capacity(html.len() + 64);
+    let mut open: Vec<String> = Vec::new();
+    let mut dropped = 0usize;
     let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        let tag_and_after = &rest[open..];
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let tag_and_after = &rest[at..];
+        if tag_and_after.starts_with("<!--") {
+            // Comments (Outlook's `<!--[if mso]>...<![endif]-->`) may hold tags that
+            // are not elements: pass them through whole.
+            let len = tag_and_after
+                .find("-->")
+                .map_or(tag_and_after.len(), |end| end + 3);
+            out.push_str(&tag_and_after[..len]);
+            rest = &tag_and_after[len..];
+            continue;
+        }
         let Some(len) = tag_length(tag_and_after) else {
             // An unterminated tag: leave the remainder to html2text.
             out.push_str(tag_and_after);
             return out;
         };
         let tag = &tag_and_after[..len];
+        rest = &tag_and_after[len..];
         let lower = tag.to_ascii_lowercase();
         let name = tag_name(&lower);
         match name {
             "input" if lower.contains("checkbox") => {
                 out.push_str(if has_checked(&lower) { "[x] " } else { "[ ] " });
+                continue;
             }
-            "s" | "del" | "strike" | "/s" | "/del" | "/strike" => out.push_str("~~"),
-            _ if lower.contains("role=\"checkbox\"") || lower.contains("role='checkbox'") => {
-                out.push_str(tag);
-                let checked = lower.contains("aria-checked=\"true\"")
-                    || lower.contains("aria-checked='true'");
-                out.push_str(if checked { "[x] " } else { "[ ] " });
+            "s" | "del" | "strike" | "/s" | "/del" | "/strike" => {
+                out.push_str("~~");
+                continue;
             }
-            _ => out.push_str(tag),
+            _ => {}
         }
-        rest = &tag_and_after[len..];
+        if let Some(closing) = name.strip_prefix('/') {
+            if dropped > 0 {
+                // Closes one of the elements whose opening tag was dropped.
+                dropped -= 1;
+                continue;
+            }
+            if let Some(position) = open.iter().rposition(|o| o == closing) {
+                open.truncate(position);
+            }
+        } else if !name.is_empty() && !name.starts_with('!') && !is_unnested(name) {
+            if open.len() >= MAX_HTML_DEPTH {
+                dropped += 1;
+                continue;
+            }
+            open.push(name.to_string());
+        }
+        out.push_str(tag);
+        if lower.contains("role=\"checkbox\"") || lower.contains("role='checkbox'") {
+            let checked =
+                lower.contains("aria-checked=\"true\"") || lower.contains("aria-checked='true'");
+            out.push_str(if checked { "[x] " } else { "[ ] " });
+        }
     }
     out.push_str(rest);
     out
+}
+
+/// Deepest element nesting passed to html2text. Real descriptions (Outlook's
+/// included) stay well under 40 levels.
+const MAX_HTML_DEPTH: usize = 128;
+
+/// Elements that never deepen the tree: void elements, and those the HTML parser closes
+/// implicitly when a sibling starts (so counting them would overstate the depth).
+fn is_unnested(name: &str) -> bool {
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+            | "p"
+            | "li"
+            | "dt"
+            | "dd"
+            | "tr"
+            | "td"
+            | "th"
+            | "option"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+    )
 }
 
 /// Length in bytes of the tag at the start of `text` (which starts with `<`),
@@ -154,12 +229,17 @@ fn tag_length(text: &str) -> Option<usize> {
     None
 }
 
-/// The element name of a lower-cased tag (`/s` for a closing `</s>`).
+/// The element name of a lower-cased tag (`/s` for a closing `</s>`, `o:p` for
+/// Outlook's namespaced paragraphs, `!doctype` for a declaration).
 fn tag_name(lower_tag: &str) -> &str {
     let inner = lower_tag.trim_start_matches('<');
     let end = inner
         .char_indices()
-        .find(|&(i, c)| !(c.is_ascii_alphanumeric() || (i == 0 && c == '/')))
+        .find(|&(i, c)| {
+            !(c.is_ascii_alphanumeric()
+                || matches!(c, ':' | '-')
+                || (i == 0 && matches!(c, '/' | '!')))
+        })
         .map_or(inner.len(), |(i, _)| i);
     &inner[..end]
 }
@@ -304,6 +384,31 @@ mod tests {
         ] {
             let _ = description_to_text(html);
         }
+    }
+
+    #[test]
+    fn deeply_nested_html_is_flattened_quickly_without_overflowing_the_stack() {
+        let depth = 80_000; // stays under the 1 MB bound
+        let html = format!(
+            "{}[ ] deep item{}<p>after</p>",
+            "<div>".repeat(depth),
+            "</div>".repeat(depth)
+        );
+        let started = std::time::Instant::now();
+        let text = html_to_text(&html);
+        assert!(text.contains("[ ] deep item"), "{text}");
+        assert!(text.contains("after"), "{text}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        let unclosed = "<b>".repeat(depth) + "bold";
+        assert!(html_to_text(&unclosed).contains("bold"));
+    }
+
+    #[test]
+    fn comments_and_outlook_markup_do_not_leak_into_the_text() {
+        let html = "<html><!--[if gte mso 9]><xml><o:OfficeDocumentSettings/></xml><![endif]-->\
+                    <body><p class=MsoNormal>Agenda:<o:p></o:p></p><p class=MsoNormal>- budget<o:p></o:p></p></body></html>";
+        let text = html_to_text(html);
+        assert_eq!(text, "Agenda:\n\n- budget");
     }
 
     #[test]
