@@ -14,6 +14,7 @@ pub mod notes;
 pub mod preview;
 pub mod run;
 pub mod series;
+pub mod session;
 pub mod skip;
 pub mod status;
 
