@@ -21,7 +21,9 @@ pub fn init(level: &str) {
         builder.without_time().with_ansi(false).try_init()
     } else {
         use std::io::IsTerminal;
-        builder.with_ansi(std::io::stderr().is_terminal()).try_init()
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
     // Already installed (tests, or a reload): keep the first one.
     let _ = result;

@@ -36,7 +36,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         &http,
         session.now,
     ))?;
-    print!("{}", describe_pass(&session.config, &report, session.now));
+    super::emit(&describe_pass(&session.config, &report, session.now))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -117,7 +117,11 @@ pub fn describe_pass(config: &Config, report: &PassReport, now: DateTime<Utc>) -
             .unwrap_or_default()
     );
     if !queue.failed.is_empty() {
-        let _ = writeln!(out, "    {} could not be composed (see the log)", queue.failed.len());
+        let _ = writeln!(
+            out,
+            "    {} could not be composed (see the log)",
+            queue.failed.len()
+        );
     }
     let delivery = &report.delivery;
     let via = match config.mail.transport {
@@ -143,5 +147,7 @@ pub fn describe_pass(config: &Config, report: &PassReport, now: DateTime<Utc>) -
 }
 
 fn local(at: DateTime<Utc>, zone: Tz) -> String {
-    at.with_timezone(&zone).format("%a %-d %b %Y %H:%M %Z").to_string()
+    at.with_timezone(&zone)
+        .format("%a %-d %b %Y %H:%M %Z")
+        .to_string()
 }

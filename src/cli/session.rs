@@ -32,6 +32,32 @@ impl Session {
     }
 }
 
+impl Session {
+    /// The series as the store holds them now (no network: commands that change
+    /// context work offline).
+    pub fn analysis(&self) -> anyhow::Result<crate::pass::Analysis> {
+        let stored = self.store.all_events()?;
+        Ok(crate::pass::analyze(&self.config, &stored, self.now))
+    }
+}
+
+/// Resolves what a user typed (series id, id prefix or UID) to a 1:1 series.
+pub fn series_info(
+    analysis: &crate::pass::Analysis,
+    wanted: &str,
+) -> Option<crate::context::SeriesInfo> {
+    let view = analysis.find(wanted)?;
+    if !view.verdict.one_on_one {
+        return None;
+    }
+    Some(crate::context::SeriesInfo {
+        id: view.id().clone(),
+        title: view.verdict.title.clone(),
+        participants: view.verdict.participants.clone(),
+        owner: view.verdict.owners.first().cloned().unwrap_or_default(),
+    })
+}
+
 /// `--now` in the config's zone, or the real clock.
 pub fn parse_now_arg(now: Option<&str>, config: &Config) -> anyhow::Result<DateTime<Utc>> {
     match now {

@@ -145,7 +145,10 @@ impl Daemon {
         }
     }
 
-    async fn plan_and_send(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, pass::PassError> {
+    async fn plan_and_send(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
         let stored = self.store.all_events()?;
         let analysis = pass::analyze(&self.config, &stored, now);
         briefs::refresh_context(&self.store, &analysis, now)?;

@@ -36,8 +36,10 @@ impl PollSchedule {
         let wait = interval * 2_i32.pow(failures.min(3));
         let jitter = jitter_fraction(&account.name, now) * 0.1;
         let wait_ms = wait.num_milliseconds() as f64 * (1.0 - jitter);
-        self.next
-            .insert(account.name.clone(), now + TimeDelta::milliseconds(wait_ms as i64));
+        self.next.insert(
+            account.name.clone(),
+            now + TimeDelta::milliseconds(wait_ms as i64),
+        );
     }
 
     /// The earliest next poll among `accounts` (never-polled ones count as now).

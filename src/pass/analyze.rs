@@ -85,7 +85,10 @@ impl Analysis {
         if wanted.len() < 4 {
             return None;
         }
-        let mut matches = self.series.iter().filter(|s| s.verdict.id.0.starts_with(wanted));
+        let mut matches = self
+            .series
+            .iter()
+            .filter(|s| s.verdict.id.0.starts_with(wanted));
         let first = matches.next()?;
         matches.next().is_none().then_some(first)
     }
@@ -112,8 +115,16 @@ pub fn analyze(config: &Config, stored: &[StoredEvent], now: DateTime<Utc>) -> A
         series.push(view);
     }
     series.sort_by(|a, b| {
-        (!a.verdict.one_on_one, a.verdict.title.to_lowercase(), &a.verdict.id)
-            .cmp(&(!b.verdict.one_on_one, b.verdict.title.to_lowercase(), &b.verdict.id))
+        (
+            !a.verdict.one_on_one,
+            a.verdict.title.to_lowercase(),
+            &a.verdict.id,
+        )
+            .cmp(&(
+                !b.verdict.one_on_one,
+                b.verdict.title.to_lowercase(),
+                &b.verdict.id,
+            ))
     });
     Analysis {
         now,
@@ -133,8 +144,7 @@ fn view_of(
     let recurring = master.recurrence.as_ref().is_some_and(|r| !r.is_empty());
     // Single events are listed only when they look like a 1:1, so `tete series` can
     // say "not recurring" about the coffee someone expected a brief for.
-    if !recurring && detect::meeting_people(&master.attendees, master.organizer.as_ref()).is_err()
-    {
+    if !recurring && detect::meeting_people(&master.attendees, master.organizer.as_ref()).is_err() {
         return None;
     }
     let verdict = detect::classify(

@@ -8,8 +8,8 @@ use crate::calendar::{self, Limits, Window};
 use crate::config::Config;
 use crate::context::{
     self, ActionItem, Meeting, Note, ParsedDescription, carry_summary, choose_prompt,
-    consistency_of, description_notes, description_to_text, last_meeting_notes,
-    parse_description, talking_points_for, visible_to,
+    consistency_of, description_notes, description_to_text, last_meeting_notes, parse_description,
+    talking_points_for, visible_to,
 };
 use crate::detect;
 use crate::mail::{self, DrainReport, MailError};
@@ -46,7 +46,12 @@ fn observed_descriptions(
         .iter()
         .filter(|o| o.status != EventStatus::Cancelled)
         .filter(|o| o.start_utc < now || Some(o.start_utc) == next_start)
-        .map(|o| (o.start_utc, parse_description(&description_to_text(&o.description), people)))
+        .map(|o| {
+            (
+                o.start_utc,
+                parse_description(&description_to_text(&o.description), people),
+            )
+        })
         .collect()
 }
 
@@ -106,17 +111,22 @@ pub fn policy(config: &Config, analysis: &Analysis) -> BriefPolicy {
     policy
 }
 
-/// The 1:1 series in the shape the planner wants. Occurrences whose own attendees are
-/// no longer the same two people (a third person added to one meeting) are left out.
+/// The 1:1 series in the shape the planner wants: the next meeting of each, plus the
+/// cancelled ones (so the plan can say why they get no brief). A meeting whose own
+/// attendees are no longer the same two people (a third person added) is left out.
 pub fn planned_series(analysis: &Analysis) -> Vec<PlannedSeries> {
     analysis
         .one_on_ones()
         .filter_map(|view| {
             let pair: [Person; 2] = view.verdict.participants.clone().try_into().ok()?;
             let owner = view.verdict.owners.first()?.clone();
+            // Only the next meeting of a series is briefed: the brief of the one after
+            // depends on what happens in this one (items done, notes taken).
+            let next = view.next(analysis.now).map(|o| o.start_utc);
             let occurrences = view
                 .occurrences
                 .iter()
+                .filter(|o| o.status == EventStatus::Cancelled || Some(o.start_utc) == next)
                 .filter(|o| same_pair(o, &pair))
                 .cloned()
                 .collect();
