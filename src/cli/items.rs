@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 /// `tete items` subcommands.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, clap::Subcommand, serde::Serialize, serde::Deserialize)]
 pub enum ItemsAction {
     /// List the items of a series (open first).
     List {
@@ -56,18 +56,12 @@ pub enum ItemsAction {
 
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let session = super::session::Session::open(config_path, None)?;
-    let analysis = session.analysis()?;
-    let lookup = |wanted: &str| super::session::series_info(&analysis, wanted);
-    let code = execute(
-        &session.store,
-        args.action,
-        &lookup,
-        session.now,
-        &mut std::io::stdout().lock(),
-    )?;
-    session.store.flush()?;
-    Ok(code)
+    super::control::run(
+        config_path,
+        None,
+        super::control::Forwarded::Items(args.action),
+        |_| Ok(()),
+    )
 }
 
 /// Runs `action` on an open store. `series_lookup` resolves what the user typed (a

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub mod check;
+pub mod control;
 pub mod expand;
 pub mod items;
 pub mod notes;

@@ -10,6 +10,7 @@
 //! never interrupted halfway), flush the store and exit 0. SIGHUP reloads the config;
 //! an invalid new config is logged and the old one kept.
 
+mod control;
 mod notify;
 mod schedule;
 
@@ -83,6 +84,19 @@ impl Daemon {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut hangup = signal(SignalKind::hangup())?;
         let watchdog = notify::watchdog_interval();
+        let (config_tx, config_rx) = tokio::sync::watch::channel(self.config.clone());
+        let socket = control::bind(&self.config).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the control socket (state dir {}): {e}",
+                self.config.state_dir.display()
+            )
+        })?;
+        let control = tokio::spawn(control::serve(
+            socket,
+            self.store.clone(),
+            config_rx,
+            self.clock_offset,
+        ));
         notify::ready(&format!("{} account(s)", self.config.accounts.len()));
         tracing::info!(accounts = self.config.accounts.len(), "tete started");
         loop {
@@ -92,7 +106,10 @@ impl Daemon {
                 _ = tokio::time::sleep(sleep) => {}
                 _ = terminate.recv() => break,
                 _ = interrupt.recv() => break,
-                _ = hangup.recv() => self.reload(),
+                _ = hangup.recv() => {
+                    self.reload();
+                    let _ = config_tx.send(self.config.clone());
+                }
             }
             if watchdog.is_some() {
                 notify::watchdog();
@@ -100,6 +117,9 @@ impl Daemon {
         }
         notify::stopping();
         tracing::info!("stopping");
+        control.abort();
+        // Dropping the task drops the socket, which removes it and its pointer file.
+        let _ = control.await;
         self.store.flush()?;
         Ok(ExitCode::SUCCESS)
     }

@@ -81,6 +81,14 @@ pub async fn sync_account(
             SyncOutcome::Failed(error)
         }
     };
+    let recorded = match &outcome {
+        SyncOutcome::Updated { events } => Ok(Some(*events)),
+        SyncOutcome::Unchanged => Ok(None),
+        SyncOutcome::Failed(error) => Err(error.to_string()),
+    };
+    if let Err(error) = store.record_sync(&account.name, chrono::Utc::now(), recorded) {
+        tracing::warn!(account = %account.name, "cannot record the sync: {error}");
+    }
     AccountSync {
         account: account.name.clone(),
         outcome,
