@@ -31,12 +31,10 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    // Config loading is being written in parallel; once `Config` can be loaded
-    // from `config_path`, call `run_with_config(&config, &args, token_key_file)`.
-    let _ = (config_path, args);
-    Err(anyhow::anyhow!(
-        "not built yet: `tete auth` needs config loading"
-    ))
+    let config = crate::config::load_or_exit(config_path)?;
+    // No `token_key_file` config key exists yet: the key comes from
+    // `$CREDENTIALS_DIRECTORY/token-key` when systemd passes one.
+    run_with_config(&config, &args, None)
 }
 
 /// Runs `tete auth` against a loaded config, on the terminal. `token_key_file` is
