@@ -223,13 +223,10 @@ async fn redirect_location(auth_url: &str) -> String {
     response.headers()["location"].to_str().unwrap().to_string()
 }
 
-fn start_sign_in<R>(
-    harness: &Harness,
-    input: R,
-) -> (
-    tokio::task::JoinHandle<Result<(GrantedTokens, CodeSource), AuthError>>,
-    SharedOutput,
-)
+/// A sign-in running in the background.
+type SignInTask = tokio::task::JoinHandle<Result<(GrantedTokens, CodeSource), AuthError>>;
+
+fn start_sign_in<R>(harness: &Harness, input: R) -> (SignInTask, SharedOutput)
 where
     R: tokio::io::AsyncBufRead + Unpin + Send + 'static,
 {
@@ -1012,4 +1009,104 @@ async fn thousand_accounts_poll_cycle_cost() {
     );
     assert_eq!(requests, ACCOUNTS, "one request per unchanged calendar");
     assert!(elapsed.as_secs_f64() <= ideal.as_secs_f64() * 1.2);
+}
+
+/// A config with one Google account `work` pointed at the fake, and the demo's
+/// .ics account, written into `dir`.
+fn google_config_in(dir: &std::path::Path, fake: &FakeGoogle) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let secret = dir.join("work-client-secret");
+    std::fs::write(&secret, CLIENT_SECRET).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let demo = crate::support::demo_config_in(dir);
+    let mut text = std::fs::read_to_string(&demo).unwrap();
+    text.push_str(&format!(
+        "\n[[accounts]]\nname = \"work\"\nprovider = \"google\"\nclient_id = \"{CLIENT_ID}\"\n\
+         client_secret_file = {secret:?}\napi_base_url = \"{}\"\nauth_url = \"{}\"\ntoken_url = \"{}\"\n",
+        fake.api_base(),
+        fake.auth_url(),
+        fake.token_url(),
+    ));
+    std::fs::write(&demo, text).unwrap();
+    demo
+}
+
+#[tokio::test]
+async fn tete_auth_signs_in_from_a_pasted_address_on_the_terminal() {
+    use std::io::BufRead;
+    let harness = Harness::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = google_config_in(dir.path(), &harness.fake);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tete"))
+        .args(["--config", config.to_str().unwrap(), "auth", "work"])
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tete runs");
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            lines_tx.send(line).ok();
+        }
+    });
+    let prefix = harness.fake.auth_url();
+    let mut printed = Vec::new();
+    let url = loop {
+        match lines_rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(line) if line.trim().starts_with(&prefix) => break line.trim().to_string(),
+            Ok(line) => printed.push(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => tokio::task::yield_now().await,
+            Err(error) => panic!("tete printed no address ({error}): {printed:?}"),
+        }
+    };
+    let location = redirect_location(&url).await;
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{location}").unwrap();
+    }
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    reader.join().unwrap();
+    let rest: Vec<String> = lines_rx.try_iter().collect();
+    let text = rest.join("\n");
+    assert!(
+        output.status.success(),
+        "{text}\n{}",
+        crate::support::stderr(&output)
+    );
+    assert!(text.contains("Signed in with the pasted address"), "{text}");
+    assert!(
+        text.contains(&format!("reads the calendars of {ALICE}")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("1//fake-refresh"),
+        "no token on the terminal: {text}"
+    );
+}
+
+#[test]
+fn tete_auth_names_the_accounts_when_the_account_is_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::support::demo_config_in(dir.path());
+    let config = config.to_str().unwrap();
+    let output = crate::support::tete(&["--config", config, "auth", "nope"]);
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = crate::support::stderr(&output);
+    assert!(
+        stderr.contains("no account named 'nope'") && stderr.contains("demo"),
+        "{stderr}"
+    );
+    let output = crate::support::tete(&["--config", config, "auth", "demo"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(crate::support::stderr(&output).contains("needs no sign-in"));
+    assert!(crate::support::stdout(&output).is_empty());
 }
