@@ -116,6 +116,7 @@ struct Inner {
     empty_first_page: bool,
     latency: Duration,
     token_lifetime: u64,
+    refuse_all_tokens: bool,
     counter: u64,
     records: Vec<Recorded>,
 }
@@ -193,6 +194,7 @@ impl FakeGoogle {
             empty_first_page: false,
             latency: Duration::ZERO,
             token_lifetime: 3599,
+            refuse_all_tokens: false,
             counter: 0,
             records: Vec::new(),
         }));
@@ -354,6 +356,12 @@ impl FakeGoogle {
         lock(&self.inner).token_lifetime = seconds;
     }
 
+    /// Answers 401 to every API request, even with a fresh token (a grant whose
+    /// calendar scope was removed, say).
+    pub fn refuse_all_tokens(&self, on: bool) {
+        lock(&self.inner).refuse_all_tokens = on;
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.inner).records.clone()
@@ -410,7 +418,8 @@ async fn api_prologue(
             .as_ref()
             .and_then(|token| inner.access.get(token))
             .filter(|(_, valid)| *valid)
-            .map(|(user, _)| user.clone());
+            .map(|(user, _)| user.clone())
+            .filter(|_| !inner.refuse_all_tokens);
         record(&mut inner, "GET", path, query.to_vec(), user.clone());
         let outcome = match inner.failures.pop_front() {
             Some(failure) => Err(failure),

@@ -249,6 +249,16 @@ async fn sign_in_through_the_loopback_redirect_gets_a_refresh_token() {
     let url = output.authorization_url(&harness.fake.auth_url()).await;
     let location = redirect_location(&url).await;
     assert!(location.starts_with("http://127.0.0.1:"), "{location}");
+    // Another local process knocking with a made-up state is turned away...
+    let mut forged = Url::parse(&location).unwrap();
+    forged.set_query(Some("code=injected&state=forged"));
+    let refused = client()
+        .get(forged.as_str())
+        .send()
+        .await
+        .expect("loopback answers");
+    assert_eq!(refused.status(), 400);
+    // ...and the sign-in still waits for the real redirect.
     // The browser follows the redirect to tete's listener.
     let page = client()
         .get(&location)
@@ -581,6 +591,33 @@ async fn refused_access_token_is_refreshed_and_the_request_retried() {
         .collect();
     let events = "/calendar/v3/calendars/alice@example.test/events".to_string();
     assert_eq!(paths, vec![events.clone(), "/token".into(), events]);
+}
+
+#[tokio::test]
+async fn api_refusing_a_fresh_token_marks_the_account_as_needing_sign_in() {
+    let harness = Harness::new().await;
+    harness.fake.put_event(ALICE, ALICE, single("e1", 7));
+    let account = harness.account("work", ALICE);
+    harness.sync(&account).await.expect("first sync");
+    harness.fake.refuse_all_tokens(true);
+    harness.fake.clear_requests();
+    let error = harness.sync(&account).await.expect_err("refused");
+    assert!(matches!(error, SourceError::NeedsSignIn { .. }), "{error}");
+    assert!(error.to_string().contains("tete auth work"), "{error}");
+    let paths: Vec<String> = harness
+        .fake
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        paths.len(),
+        3,
+        "401, one refresh, 401 again, then stop: {paths:?}"
+    );
+    assert_eq!(paths[1], "/token");
+    let state = harness.store.account_state("work").unwrap();
+    assert!(state.needs_sign_in.is_some());
 }
 
 #[tokio::test]
