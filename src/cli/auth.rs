@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use tokio::io::AsyncBufRead;
 
 use super::Failure;
-use crate::auth::google::{AccountTokens, OAuthClient, scopes};
+use crate::auth::google::{AccountTokens, CALENDAR_SCOPE, OAuthClient, scopes};
 use crate::auth::loopback::{CodeSource, SignInRequest, sign_in};
 use crate::auth::{AuthError, TokenKey};
 use crate::config::{AccountConfig, Config, Provider};
@@ -92,6 +92,14 @@ where
     let http = Http::default_client()?;
     let request = SignInRequest::google(scopes(account, xoauth2));
     let (granted, source) = sign_in(&client, &request, &http, input, output).await?;
+    // Google's consent screen lets people untick scopes; without the calendar one
+    // every sync would fail, so say so now rather than at the first poll.
+    if !granted.scopes.iter().any(|s| s == CALENDAR_SCOPE) {
+        return Err(Failure::failed(format!(
+            "calendar access was not granted; run `tete auth {account}` again and allow              \"See and download any calendar you can access\""
+        ))
+        .into());
+    }
     let tokens = AccountTokens::new(account, client, key.clone(), store.clone(), http.clone());
     tokens.save_sign_in(&granted, chrono::Utc::now())?;
     let how = match source {
