@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub mod auth;
 pub mod check;
 pub mod control;
 pub mod expand;
@@ -78,6 +79,8 @@ pub enum Command {
     Run(run::Args),
     /// Validate the config file.
     Check(check::Args),
+    /// Sign an account in (OAuth) and store its tokens.
+    Auth(auth::Args),
     /// Detected 1:1 series, with why each recurring meeting was (not) chosen.
     Series(series::Args),
     /// Occurrences of an .ics file in a date range.
@@ -114,6 +117,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&config_path, args),
         Command::Check(args) => check::run(&config_path, args),
+        Command::Auth(args) => auth::run(&config_path, args),
         Command::Series(args) => series::run(&config_path, args),
         Command::Expand(args) => expand::run(args),
         Command::Status(args) => status::run(&config_path, args),

@@ -6,6 +6,8 @@ mod check;
 mod context;
 mod corpus;
 mod expand;
+mod fake_google;
+mod google;
 mod mail;
 mod pass;
 mod store;
