@@ -6,7 +6,8 @@
 //! (`Notes:`, `Agenda:`, `Action items:`). The parser is line based, allocation-light
 //! and never fails: anything it does not recognize is ignored.
 
-use crate::model::{Person, normalize_email};
+use super::email_key;
+use crate::model::Person;
 
 /// One action item as written on one line of a description.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -433,7 +434,7 @@ impl Aliases {
         let people = participants
             .iter()
             .map(|person| {
-                let email = person.key();
+                let email = email_key(&person.email);
                 let mut names = vec![fold(&email)];
                 let local = email.split('@').next().unwrap_or_default();
                 names.push(fold(local));
@@ -514,7 +515,7 @@ impl Aliases {
                     return (Some(owner), body);
                 }
             } else if word.contains('@') {
-                let address = normalize_email(word);
+                let address = email_key(word);
                 if self.people.iter().any(|(email, _)| *email == address) {
                     return (Some(address), body);
                 }
@@ -782,6 +783,90 @@ Action items:
         // Generous bound: debug builds on a shared CI core.
         assert!(started.elapsed() < std::time::Duration::from_secs(3));
         assert!(parsed.items.len() > 10_000);
+    }
+
+    #[test]
+    fn google_html_descriptions_parse_like_their_plain_text() {
+        let html = "<b>Agenda</b><br><ul><li>budget</li><li>hiring</li></ul><br>\
+                    Action items:<br>- [ ] Dana: send the doc<br>- [x]&nbsp;Zoë: book the room";
+        let text = crate::context::text::description_to_text(html);
+        let parsed = parse_description(&text, &pair());
+        assert_eq!(parsed.talking_points, ["budget", "hiring"], "{text}");
+        assert_eq!(parsed.items.len(), 2, "{text}");
+        assert_eq!(
+            parsed.items[0].owner.as_deref(),
+            Some("dana.kim@example.com")
+        );
+        assert!(parsed.items[1].done);
+        assert_eq!(parsed.items[1].text, "book the room");
+    }
+
+    #[test]
+    fn random_fragments_never_panic() {
+        const FRAGMENTS: &[&str] = &[
+            "- ",
+            "* ",
+            "• ",
+            "1. ",
+            "[",
+            "]",
+            "[ ]",
+            "[x]",
+            "x",
+            "TODO",
+            ":",
+            "@",
+            "@dana",
+            "Dana",
+            "Zoë",
+            "é",
+            "ß",
+            "日本",
+            "🎉",
+            "\u{fe0f}",
+            "✅",
+            "☐",
+            "~~",
+            "(",
+            ")",
+            "\n",
+            "\n\n",
+            " ",
+            "\t",
+            "Notes",
+            "Agenda",
+            "Action items",
+            "DONE",
+            "<",
+            ">",
+            "<br>",
+            "<li>",
+            "</li>",
+            "<ul>",
+            "&nbsp;",
+            "<input type=checkbox checked>",
+            "<del>",
+            "---",
+            "zoe@example.com",
+            "AI",
+            "#",
+            "**",
+            "__",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..2_000 {
+            let mut text = String::new();
+            for _ in 0..24 {
+                // xorshift64: deterministic, so a failure reproduces.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(FRAGMENTS[(state % FRAGMENTS.len() as u64) as usize]);
+            }
+            let plain = crate::context::text::description_to_text(&text);
+            let _ = parse_description(&plain, &pair());
+            let _ = parse_description(&text, &pair());
+        }
     }
 
     #[test]

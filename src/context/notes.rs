@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+use super::email_key;
 use super::items::{ParsedDescription, collapse_whitespace};
-use crate::model::{SeriesId, normalize_email};
+use crate::model::SeriesId;
 
 /// A short stable id of a note (8 hex digits).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -78,12 +79,12 @@ impl Note {
         now: DateTime<Utc>,
     ) -> Self {
         let text = text.trim().to_string();
-        let anchor = format!("cli {} {}", normalize_email(author), now.to_rfc3339());
+        let anchor = format!("cli {} {}", email_key(author), now.to_rfc3339());
         Note {
             id: NoteId::new(series, &anchor, &text),
             series: series.clone(),
             text,
-            author: normalize_email(author),
+            author: email_key(author),
             private,
             created: now,
             occurrence_start: None,
@@ -108,7 +109,7 @@ pub fn description_notes(
             id: NoteId::new(series, &anchor, text),
             series: series.clone(),
             text: text.clone(),
-            author: normalize_email(author),
+            author: email_key(author),
             private: false,
             created: now,
             occurrence_start: Some(occurrence_start),
@@ -124,11 +125,11 @@ pub fn visible_to(note: &Note, recipient_email: &str, owner_email: &str) -> bool
     if !note.private {
         return true;
     }
-    let recipient = normalize_email(recipient_email);
+    let recipient = email_key(recipient_email);
     if note.author.trim().is_empty() {
-        return recipient == normalize_email(owner_email);
+        return recipient == email_key(owner_email);
     }
-    recipient == normalize_email(&note.author)
+    recipient == email_key(&note.author)
 }
 
 /// The start of the most recent held meeting before `now`, among `held_starts`.
