@@ -159,6 +159,36 @@ pub fn last_meeting_notes<'a>(
     picked
 }
 
+/// The notes one recipient's brief shows, split the way the brief shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecipientNotes<'a> {
+    /// Shared notes of the last meeting (both people see them).
+    pub shared: Vec<&'a Note>,
+    /// The recipient's own private notes since the last meeting.
+    pub private: Vec<&'a Note>,
+}
+
+/// [`last_meeting_notes`] for one recipient: shared notes for both, private notes only
+/// for their author (see [`visible_to`]). This is the one place briefs should get notes
+/// from, so a private note cannot reach the other person by accident.
+pub fn notes_for_recipient<'a>(
+    notes: &'a [Note],
+    held_starts: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+    recipient_email: &str,
+    owner_email: &str,
+) -> RecipientNotes<'a> {
+    let mut split = RecipientNotes::default();
+    for note in last_meeting_notes(notes, held_starts, now) {
+        if !note.private {
+            split.shared.push(note);
+        } else if visible_to(note, recipient_email, owner_email) {
+            split.private.push(note);
+        }
+    }
+    split
+}
+
 /// The talking points written in the description of the occurrence starting at
 /// `next_occurrence`, without duplicates, in the order written.
 pub fn talking_points_for(
@@ -284,6 +314,23 @@ mod tests {
             .collect();
         assert_eq!(picked, ["last", "typed after"]);
         assert!(last_meeting_notes(&notes, &held, day(2)).is_empty());
+    }
+
+    #[test]
+    fn a_recipients_notes_never_include_the_other_persons_private_notes() {
+        let owner = "me@example.com";
+        let report = "report@example.com";
+        let notes = [
+            Note::from_cli(&series(), "mine, private", owner, true, day(11)),
+            Note::from_cli(&series(), "shared", owner, false, day(11)),
+        ];
+        let held = [day(10)];
+        let for_owner = notes_for_recipient(&notes, &held, day(12), owner, owner);
+        assert_eq!(for_owner.shared.len(), 1);
+        assert_eq!(for_owner.private[0].text, "mine, private");
+        let for_report = notes_for_recipient(&notes, &held, day(12), report, owner);
+        assert_eq!(for_report.shared[0].text, "shared");
+        assert!(for_report.private.is_empty());
     }
 
     #[test]
