@@ -94,9 +94,12 @@ const BOILERPLATE_STARTS: &[&str] = &[
     "join zoom meeting",
     "join with google meet",
     "microsoft teams meeting",
-    "join microsoft teams meeting",
+    "microsoft teams need help",
+    "join microsoft teams",
     "join the meeting now",
     "join on your computer",
+    "click here to join the meeting",
+    "join by phone",
 ];
 
 /// What the previous line added, so an indented line below a bullet can continue it
@@ -763,6 +766,9 @@ Action items:
         let parsed = parse_description(text, &pair());
         assert_eq!(parsed.notes, ["fine", "back"]);
         let text = "Agenda:\n- a\n-::~:~::~:~:~:~::-\nJoin with Google Meet: https://meet";
+        assert_eq!(parse_description(text, &pair()).talking_points, ["a"]);
+        let text =
+            "Agenda:\n- a\nJoin Microsoft Teams Online Meeting<https://teams.microsoft.com/l/x>";
         assert_eq!(parse_description(text, &pair()).talking_points, ["a"]);
     }
 
