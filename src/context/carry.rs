@@ -72,7 +72,7 @@ pub enum Source {
 
 /// Open or done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
+#[serde(rename_all = "snake_case")]
 pub enum ItemState {
     /// Still to do; carried into every brief.
     Open,
@@ -540,9 +540,19 @@ mod tests {
 
     #[test]
     fn items_round_trip_through_json() {
-        let item = ActionItem::from_cli(&series(), "x", Some("a@b".into()), day(1));
-        let json = serde_json::to_string(&item).unwrap();
-        let back: ActionItem = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, item);
+        let mut item = ActionItem::from_cli(&series(), "x", Some("a@b".into()), day(1));
+        let json = serde_json::to_value(&item).unwrap();
+        assert_eq!(json["state"], "open");
+        assert_eq!(serde_json::from_value::<ActionItem>(json).unwrap(), item);
+        item.set_state_from_cli(
+            ItemState::Done {
+                at: day(2),
+                by: Source::Cli,
+            },
+            day(2),
+        );
+        let json = serde_json::to_value(&item).unwrap();
+        assert_eq!(json["state"]["done"]["by"], "cli");
+        assert_eq!(serde_json::from_value::<ActionItem>(json).unwrap(), item);
     }
 }
