@@ -93,12 +93,60 @@ pub fn description_to_text(raw: &str) -> String {
 pub fn html_to_text(html: &str) -> String {
     let bounded = bound_description(html);
     let prepared = prepare_html(&bounded);
-    let rendered = html2text::config::plain_no_decorate()
+    let config = html2text::config::plain_no_decorate()
         .unicode_strikeout(false)
-        .allow_width_overflow()
-        .string_from_read(prepared.as_bytes(), RENDER_WIDTH)
+        .allow_width_overflow();
+    let rendered = config
+        .parse_html(prepared.as_bytes())
+        .and_then(|dom| {
+            sanitize_dom(&dom);
+            let tree = config.dom_to_render_tree(&dom)?;
+            config.render_to_string(tree, RENDER_WIDTH)
+        })
         .unwrap_or_else(|_| strip_tags(&prepared));
     tidy(&rendered)
+}
+
+/// The second line of defence, on the tree the HTML parser actually built (the string
+/// pass in [`prepare_html`] can disagree with the tokenizer on odd input, e.g. inside
+/// `<style>` or unbalanced quotes): drops the attributes html2text computes with
+/// unchecked arithmetic (`start`, `value`, `colspan`, `rowspan`) and flattens anything
+/// deeper than [`MAX_HTML_DEPTH`] into its text. Iterative, so depth cannot overflow
+/// the stack here either.
+fn sanitize_dom(dom: &html2text::RcDom) {
+    let mut stack = vec![(dom.document.clone(), 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if let html2text::Element { attrs, .. } = &node.data {
+            attrs.borrow_mut().retain(|attr| {
+                !matches!(&*attr.name.local, "start" | "value" | "colspan" | "rowspan")
+            });
+        }
+        if depth >= MAX_HTML_DEPTH {
+            let leaves = descendant_leaves(&node);
+            for leaf in &leaves {
+                leaf.parent.set(Some(std::rc::Rc::downgrade(&node)));
+            }
+            *node.children.borrow_mut() = leaves;
+            continue;
+        }
+        let children: Vec<_> = node.children.borrow().iter().cloned().collect();
+        stack.extend(children.into_iter().map(|child| (child, depth + 1)));
+    }
+}
+
+/// Every non-element descendant (text, mostly) of `node`, in document order.
+fn descendant_leaves(node: &html2text::Handle) -> Vec<html2text::Handle> {
+    let mut leaves = Vec::new();
+    let mut pending: Vec<html2text::Handle> =
+        node.children.borrow().iter().rev().cloned().collect();
+    while let Some(next) = pending.pop() {
+        if matches!(next.data, html2text::Element { .. }) {
+            pending.extend(next.children.borrow().iter().rev().cloned());
+        } else {
+            leaves.push(next);
+        }
+    }
+    leaves
 }
 
 /// Rewrites the markup html2text does not render as text we can parse, and bounds
