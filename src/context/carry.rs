@@ -20,6 +20,8 @@
 //!   description the person just overruled, while a meeting held since is new evidence.
 //! * **Owner.** The latest occurrence that names an owner sets it; a line without an
 //!   owner never clears one.
+//! * **Carried since** is under-claimed rather than over-claimed: see [`harvest`] for
+//!   how copied series descriptions are kept from dating a line weeks back.
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
