@@ -9,8 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::context::{ActionItem, ItemState, SeriesInfo, Source};
-use crate::model::normalize_email;
+use crate::context::{ActionItem, ItemState, SeriesInfo, Source, email_key};
 use crate::store::Store;
 
 /// Arguments of `tete items`.
@@ -143,11 +142,19 @@ pub(crate) fn lookup(
 
 /// The owner's normalized address if it is one of the two people of the series.
 fn check_owner(info: &SeriesInfo, owner: &str) -> Result<String, Failure> {
-    let owner = normalize_email(owner);
-    if info.participants.iter().any(|p| p.key() == owner) {
+    let owner = email_key(owner);
+    if info
+        .participants
+        .iter()
+        .any(|p| email_key(&p.email) == owner)
+    {
         return Ok(owner);
     }
-    let people: Vec<String> = info.participants.iter().map(|p| p.key()).collect();
+    let people: Vec<String> = info
+        .participants
+        .iter()
+        .map(|p| email_key(&p.email))
+        .collect();
     Err(Failure::failed(format!(
         "{owner} is not one of the two people of \"{}\" ({}); the owner must be one of them",
         info.title,
