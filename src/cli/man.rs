@@ -29,9 +29,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         None => {
+            let mut page = Vec::new();
+            render_main_page(&mut page)?;
             let mut stdout = std::io::stdout().lock();
-            render_main_page(&mut stdout)?;
-            stdout.flush()?;
+            match stdout.write_all(&page).and_then(|()| stdout.flush()) {
+                // `tete man | head` is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -50,15 +55,32 @@ fn command() -> clap::Command {
 /// daemon's page (exit status, environment, files).
 pub fn render_main_page(out: &mut dyn Write) -> std::io::Result<()> {
     let man = clap_mangen::Man::new(command());
-    man.render_title(out)?;
-    man.render_name_section(out)?;
-    man.render_synopsis_section(out)?;
-    man.render_description_section(out)?;
-    man.render_options_section(out)?;
-    man.render_subcommands_section(out)?;
-    out.write_all(EXTRA_SECTIONS.as_bytes())?;
-    man.render_version_section(out)?;
-    Ok(())
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    man.render_subcommands_section(&mut page)?;
+    page.extend_from_slice(EXTRA_SECTIONS.as_bytes());
+    man.render_version_section(&mut page)?;
+    out.write_all(without_repeated_preamble(&String::from_utf8_lossy(&page)).as_bytes())
+}
+
+/// Each section rendered on its own starts with roff's two-line apostrophe preamble
+/// (`.ie \n(.g .ds Aq ...`); a page needs it once, at the top.
+fn without_repeated_preamble(page: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = String::with_capacity(page.len());
+    for line in page.lines() {
+        let preamble = line.starts_with(".ie \\n(.g .ds Aq") || line.starts_with(".el .ds Aq");
+        if preamble && !seen.insert(line) {
+            continue;
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept
 }
 
 /// Writes `tete.1` and a page for every visible subcommand, nested ones included, into

@@ -9,3 +9,4 @@ mod expand;
 mod mail;
 mod pass;
 mod store;
+mod systemd;
