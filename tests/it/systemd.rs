@@ -404,3 +404,23 @@ fn maintainer_scripts_are_valid_shell() {
         assert!(output.status.success(), "{script}: {}", printed(&output));
     }
 }
+
+#[test]
+fn packaging_commands_work_from_the_binary_but_stay_out_of_help() {
+    use super::support::{stderr, stdout, tete};
+
+    let man = tete(&["man"]);
+    assert!(man.status.success(), "tete man: {}", stderr(&man));
+    assert!(stdout(&man).contains(".TH tete 1"));
+
+    let completions = tete(&["completions", "bash"]);
+    assert!(completions.status.success(), "{}", stderr(&completions));
+    assert!(stdout(&completions).contains("_tete()"));
+
+    let help = stdout(&tete(&["--help"]));
+    assert!(help.contains("check"), "{help}");
+    assert!(
+        !help.contains("completions") && !help.contains(" man "),
+        "{help}"
+    );
+}
