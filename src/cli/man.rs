@@ -155,7 +155,7 @@ The store, under the systemd service (\fBStateDirectory=tete\fR).
 \fI/run/tete\fR
 The daemon's control socket (\fBRuntimeDirectory=tete\fR).
 .TP
-\fI/lib/systemd/system/tete.service\fR
+\fI/usr/lib/systemd/system/tete.service\fR
 The hardened systemd unit; change it with \fBsystemctl edit tete\fR.
 .TP
 \fI/usr/share/doc/tete/\fR

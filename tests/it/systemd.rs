@@ -383,12 +383,17 @@ fn debian_package_installs_the_unit_disabled_and_keeps_the_config_as_a_conffile(
         }
     }
 
-    // cargo-deb splices its systemd snippets in at #DEBHELPER#, and refuses scripts
-    // without it.
+    // cargo-deb splices its snippets in at the DEBHELPER marker and refuses scripts
+    // without it; it replaces every occurrence, so a second one (say, in a comment) would
+    // run the snippets twice, the first time before `set -e`.
     let scripts = repo_root().join(deb["maintainer-scripts"].as_str().expect("scripts dir"));
     for script in ["postinst", "postrm"] {
         let text = std::fs::read_to_string(scripts.join(script)).expect("maintainer script");
-        assert!(text.contains("#DEBHELPER#"), "{script} lacks #DEBHELPER#");
+        assert_eq!(
+            text.matches("#DEBHELPER#").count(),
+            1,
+            "{script} needs the marker exactly once"
+        );
     }
 }
 
