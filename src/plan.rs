@@ -87,7 +87,7 @@ impl fmt::Display for BriefKey {
 /// defined only by a file's VTIMEZONE.
 pub fn occurrence_id(occurrence: &Occurrence) -> String {
     match &occurrence.recurrence_id {
-        Some(slot) => event_time_id(slot),
+        Some(slot) => slot_id(slot),
         None => utc_id(occurrence.start_utc),
     }
 }
@@ -116,7 +116,9 @@ fn utc_id(at: DateTime<Utc>) -> String {
     at.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
-fn event_time_id(time: &EventTime) -> String {
+/// A stable text id of a slot (`recurrence_id`): UTC for zoned times, so the same slot
+/// reported by two providers in different zones has one id.
+pub fn slot_id(time: &EventTime) -> String {
     const LOCAL: &str = "%Y%m%dT%H%M%S";
     match time {
         EventTime::Date(date) => date.format("%Y%m%d").to_string(),
