@@ -11,3 +11,4 @@ mod google;
 mod mail;
 mod pass;
 mod store;
+mod systemd;
