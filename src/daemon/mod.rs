@@ -58,7 +58,7 @@ pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
         config_path: config_path.to_path_buf(),
         config,
         store,
-        http: pass::http_client(),
+        clients: pass::Clients::new()?,
         clock_offset: offset,
         polls: PollSchedule::default(),
     };
@@ -69,7 +69,7 @@ struct Daemon {
     config_path: PathBuf,
     config: Config,
     store: Store,
-    http: reqwest::Client,
+    clients: pass::Clients,
     clock_offset: chrono::TimeDelta,
     polls: PollSchedule,
 }
@@ -137,7 +137,7 @@ impl Daemon {
             .collect();
         let mut failures: HashMap<String, String> = HashMap::new();
         for account in &due_accounts {
-            let result = sync::sync_account(account, &self.store, &self.http).await;
+            let result = sync::sync_account(&self.config, account, &self.store, &self.clients).await;
             let failed = matches!(result.outcome, sync::SyncOutcome::Failed(_));
             if let sync::SyncOutcome::Failed(error) = &result.outcome {
                 failures.insert(account.name.clone(), error.to_string());
@@ -169,8 +169,7 @@ impl Daemon {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
-        let stored = self.store.all_events()?;
-        let analysis = pass::analyze(&self.config, &stored, now);
+        let analysis = pass::analyze_store(&self.config, &self.store, now)?;
         briefs::refresh_context(&self.store, &analysis, now)?;
         let queue = briefs::queue_due(&self.config, &self.store, &analysis, now)?;
         let delivery = briefs::deliver(&self.config, &self.store, now).await?;
