@@ -1,0 +1,220 @@
+//! Per-pass compute: parse, expand, detect and plan 100,000 synthetic events, then
+//! render 10,000 briefs. Prints one line per step with a per-second figure.
+//!
+//! ```sh
+//! cargo bench --bench pass            # release profile
+//! TETE_BENCH_EVENTS=20000 cargo bench --bench pass
+//! ```
+//!
+//! The calendar: weekly two-person series (every fourth one has three people, so it is
+//! no 1:1), each with a few moved or cancelled occurrences (overrides), plus single
+//! events; about 88% of the events are overrides of a series, 8% masters, 12% singles.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tete::brief::{self, BriefInput, ItemView};
+use tete::model::Person;
+use tete::pass::{self, briefs};
+use tete::plan::{self, Ledger};
+use tete::sources::ics::parse_ics;
+use tete::store::{CalendarRef, StoredEvent};
+
+const OVERRIDES_PER_SERIES: usize = 10;
+
+fn synthetic_ics(events: usize) -> (String, usize) {
+    let singles = events * 12 / 100;
+    let series = (events - singles) / (OVERRIDES_PER_SERIES + 1);
+    let mut ics = String::with_capacity(events * 400);
+    ics.push_str("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tete//bench//EN\r\n");
+    let first: DateTime<Utc> = "2026-01-05T09:00:00Z".parse().unwrap();
+    for n in 0..series {
+        let start = first
+            + TimeDelta::minutes(i64::try_from(n % 40).unwrap() * 15)
+            + TimeDelta::days(i64::try_from(n % 5).unwrap());
+        let stamp = start.format("%Y%m%dT%H%M%SZ");
+        let end = (start + TimeDelta::minutes(30)).format("%Y%m%dT%H%M%SZ");
+        let third = if n % 4 == 3 {
+            format!("ATTENDEE:mailto:third{n}@example.com\r\n")
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            ics,
+            "BEGIN:VEVENT\r\nUID:s{n}@bench\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Owner / P{n}\r\n\
+             DTSTART:{stamp}\r\nDTEND:{end}\r\nRRULE:FREQ=WEEKLY\r\n\
+             ORGANIZER:mailto:owner@example.com\r\nATTENDEE:mailto:owner@example.com\r\n\
+             ATTENDEE;CN=Person {n}:mailto:p{n}@example.com\r\n{third}\
+             DESCRIPTION:Action items:\\n- [ ] P{n}: send the numbers\\n- [ ] Owner: book a room\r\n\
+             END:VEVENT\r\n"
+        );
+        for k in 0..OVERRIDES_PER_SERIES {
+            let original = start + TimeDelta::weeks(i64::try_from(k * 5 + 2).unwrap());
+            let moved = original + TimeDelta::hours(2);
+            let rid = original.format("%Y%m%dT%H%M%SZ");
+            let status = if k % 3 == 0 {
+                "STATUS:CANCELLED\r\n"
+            } else {
+                ""
+            };
+            let _ = write!(
+                ics,
+                "BEGIN:VEVENT\r\nUID:s{n}@bench\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID:{rid}\r\n\
+                 SUMMARY:Owner / P{n} (moved)\r\nDTSTART:{}\r\nDTEND:{}\r\n{status}\
+                 ORGANIZER:mailto:owner@example.com\r\nATTENDEE:mailto:owner@example.com\r\n\
+                 ATTENDEE:mailto:p{n}@example.com\r\n{third}END:VEVENT\r\n",
+                moved.format("%Y%m%dT%H%M%SZ"),
+                (moved + TimeDelta::minutes(30)).format("%Y%m%dT%H%M%SZ"),
+            );
+        }
+    }
+    for n in 0..singles {
+        let start = first + TimeDelta::hours(i64::try_from(n % 8000).unwrap());
+        let _ = write!(
+            ics,
+            "BEGIN:VEVENT\r\nUID:single{n}@bench\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Single {n}\r\n\
+             DTSTART:{}\r\nDTEND:{}\r\nORGANIZER:mailto:owner@example.com\r\n\
+             ATTENDEE:mailto:owner@example.com\r\nATTENDEE:mailto:x{n}@example.com\r\nEND:VEVENT\r\n",
+            start.format("%Y%m%dT%H%M%SZ"),
+            (start + TimeDelta::hours(1)).format("%Y%m%dT%H%M%SZ"),
+        );
+    }
+    ics.push_str("END:VCALENDAR\r\n");
+    (ics, series)
+}
+
+fn rate(count: usize, seconds: f64) -> String {
+    format!("{:.0}/s", count as f64 / seconds)
+}
+
+fn person(email: &str, name: &str) -> Person {
+    Person {
+        email: email.into(),
+        name: Some(name.into()),
+    }
+}
+
+fn brief_input(n: usize) -> BriefInput {
+    let start: DateTime<Utc> = "2027-01-04T10:00:00Z".parse().unwrap();
+    let item = |id: &str, text: String| ItemView {
+        id: id.into(),
+        text,
+        carried: Some("carried since 3 Nov, 4 meetings".into()),
+    };
+    BriefInput {
+        series: tete::model::SeriesId(format!("{n:010x}")),
+        title: format!("Owner / P{n} weekly"),
+        start,
+        end: start + TimeDelta::minutes(30),
+        location: Some("Room 4 <b>".into()),
+        recipient: person("owner@example.com", "Owner"),
+        other: person(&format!("p{n}@example.com"), &format!("Person {n}")),
+        recipient_zone: chrono_tz::Europe::Berlin,
+        items_mine: vec![item("a1b2", format!("Send the Q{} numbers", n % 4))],
+        items_theirs: vec![
+            item("c3d4", "Book the offsite room".into()),
+            item("e5f6", "Draft the plan".into()),
+        ],
+        items_unassigned: vec![item("0a0b", "Pick a date for the retro".into())],
+        talking_points: vec!["Promotion timeline".into()],
+        last_notes: vec!["Agreed to revisit the roadmap".into()],
+        private_notes: vec!["ask about the conference talk".into()],
+        prompt: Some("What is motivating you lately?".into()),
+        consistency: Some("You met 9 of the last 10 weeks.".into()),
+        opt_out_hint: "Reply \"unsubscribe\" to stop these briefs.".into(),
+    }
+}
+
+fn main() {
+    let events: usize = std::env::var("TETE_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let renders: usize = std::env::var("TETE_BENCH_BRIEFS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let config = tete::config::parse(
+        "state_dir = \"/tmp/tete-bench\"\ntimezone = \"UTC\"\n[brief]\nlead_time = \"18h\"\n\
+         [mail]\nfrom = \"b@example.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"/tmp/tete-bench\"\n\
+         [[accounts]]\nname = \"cal\"\nprovider = \"ics\"\nurl = \"/dev/null\"\nowner = \"owner@example.com\"\n",
+        Path::new("/tmp/bench.toml"),
+    )
+    .expect("bench config");
+    let now: DateTime<Utc> = "2026-12-06T18:00:00Z".parse().unwrap();
+
+    let (text, series) = synthetic_ics(events);
+    let t = Instant::now();
+    let parsed = parse_ics(&text, "bench.ics");
+    let parse_s = t.elapsed().as_secs_f64();
+    let count = parsed.events.len();
+    println!(
+        "parse .ics      {count} events ({series} series, {:.1} MB) in {parse_s:.3} s = {} events",
+        text.len() as f64 / 1e6,
+        rate(count, parse_s)
+    );
+    let calendar = CalendarRef {
+        account: "cal".into(),
+        calendar: "bench.ics".into(),
+    };
+    let stored: Vec<StoredEvent> = parsed
+        .events
+        .into_iter()
+        .map(|event| StoredEvent {
+            calendar: calendar.clone(),
+            event,
+        })
+        .collect();
+    let owners = HashMap::from([("cal".to_string(), "owner@example.com".to_string())]);
+
+    let t = Instant::now();
+    let analysis = pass::analyze(&config, &stored, &owners, now);
+    let analyze_s = t.elapsed().as_secs_f64();
+    let occurrences: usize = analysis.series.iter().map(|s| s.occurrences.len()).sum();
+    let one_on_ones = analysis.one_on_ones().count();
+    println!(
+        "expand+detect   {count} events -> {} series, {one_on_ones} 1:1s, {occurrences} occurrences in {analyze_s:.3} s = {} events",
+        analysis.series.len(),
+        rate(count, analyze_s)
+    );
+
+    let t = Instant::now();
+    let policy = briefs::policy(&config, &analysis);
+    let planned = briefs::planned_series(&analysis);
+    let is_done = |_: &plan::BriefKey| false;
+    let is_skipped = |_: &tete::model::SeriesId, _: &tete::model::Occurrence| false;
+    let ledger = Ledger {
+        is_done: &is_done,
+        is_skipped: &is_skipped,
+    };
+    let planned_briefs = plan::plan(&planned, now, &policy, &ledger);
+    let plan_s = t.elapsed().as_secs_f64();
+    println!(
+        "plan            {} 1:1 series -> {} due in {plan_s:.3} s = {} series",
+        planned.len(),
+        planned_briefs.due.len(),
+        rate(planned.len(), plan_s)
+    );
+    println!(
+        "whole pass      {count} events in {:.3} s (parse+expand+detect+plan) = {} events",
+        parse_s + analyze_s + plan_s,
+        rate(count, parse_s + analyze_s + plan_s)
+    );
+
+    let inputs: Vec<BriefInput> = (0..renders).map(brief_input).collect();
+    let t = Instant::now();
+    let mut bytes = 0;
+    for input in &inputs {
+        let rendered = brief::render(input).expect("render");
+        bytes += rendered.text.len() + rendered.html.len();
+    }
+    let render_s = t.elapsed().as_secs_f64();
+    println!(
+        "brief::render   {renders} briefs ({:.1} KB each) in {render_s:.3} s = {} briefs",
+        bytes as f64 / renders as f64 / 1e3,
+        rate(renders, render_s)
+    );
+}
