@@ -341,9 +341,18 @@ pub fn queue_due(
             &due.key,
             due.occurrence.start_utc,
             now,
-        )?;
-        if queued {
-            report.queued += 1;
+        );
+        match queued {
+            Ok(true) => report.queued += 1,
+            Ok(false) => {}
+            // A store failure stops the pass; a message that cannot be built (an
+            // attendee address from the calendar that is no address) fails this brief
+            // only, so one hostile event cannot stop everyone else's briefs.
+            Err(mail::MailError::Store(error)) => return Err(error.into()),
+            Err(error) => {
+                tracing::error!(key = %due.key, "cannot build the brief's message: {error}");
+                report.failed.push(format!("{}: {error}", due.key));
+            }
         }
     }
     Ok(report)

@@ -9,6 +9,7 @@ mod crash;
 mod expand;
 mod fake_google;
 mod google;
+mod hostile;
 mod mail;
 mod pass;
 mod store;
