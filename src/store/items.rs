@@ -232,14 +232,22 @@ impl Store {
         series: &SeriesId,
         meetings: &[Meeting],
     ) -> Result<(), StoreError> {
+        // Every pass records the same meetings again: write only what changed. A sled
+        // batch is a log write with a sync_file_range even when every value is the same,
+        // which cost an idle daemon with 1,000 series ~3,000 disk writes per poll.
         let mut batch = sled::Batch::default();
+        let mut changed = false;
         for meeting in meetings {
-            batch.insert(
-                instant_key(series, meeting.start),
-                encode("history", meeting)?,
-            );
+            let key = instant_key(series, meeting.start);
+            let value = encode("history", meeting)?;
+            if self.trees.history.get(&key)?.as_deref() != Some(value.as_slice()) {
+                batch.insert(key, value);
+                changed = true;
+            }
         }
-        self.trees.history.apply_batch(batch)?;
+        if changed {
+            self.trees.history.apply_batch(batch)?;
+        }
         Ok(())
     }
 
