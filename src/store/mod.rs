@@ -39,9 +39,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// Another process holds the store, or sled failed to open it.
-    #[error(
-        "cannot open the store in {path}: {source} (only one process may open it at a time; is the daemon running?)"
-    )]
+    #[error("cannot open the store in {path}: {source}{hint}", hint = open_hint(source))]
     Open {
         /// The state directory.
         path: PathBuf,
@@ -71,6 +69,25 @@ pub enum StoreError {
         /// What was wrong.
         reason: String,
     },
+}
+
+/// The lock hint belongs only to errors that can mean another process holds the store
+/// (a full disk said "is the daemon running?" too, which sent people looking elsewhere).
+fn open_hint(source: &sled::Error) -> &'static str {
+    match source {
+        sled::Error::Io(error) if error.kind() == std::io::ErrorKind::StorageFull => {
+            " (the disk is full: free some space and start again)"
+        }
+        sled::Error::Io(error)
+            if matches!(
+                error.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Other
+            ) =>
+        {
+            " (only one process may open it at a time; is the daemon running?)"
+        }
+        _ => "",
+    }
 }
 
 impl StoreError {

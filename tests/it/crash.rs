@@ -101,7 +101,12 @@ impl SlowServer {
 
     /// Starts it on a free loopback port (until the test binary exits).
     pub(crate) fn start(&self) -> u16 {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        self.start_on(0)
+    }
+
+    /// Starts it on loopback `port` (0: any free one) and returns the port.
+    pub(crate) fn start_on(&self, port: u16) -> u16 {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let mut server = mailin_embedded::Server::new(self.clone());
         server

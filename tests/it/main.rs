@@ -8,6 +8,7 @@ mod corpus;
 mod crash;
 mod expand;
 mod fake_google;
+mod faults;
 mod google;
 mod hostile;
 mod mail;
