@@ -54,6 +54,11 @@ pub(crate) fn parse_rule(value: &str) -> Result<ParsedRule, RecurrenceError> {
         rule: text.to_string(),
         reason: reason.to_string(),
     };
+    // RRULE values are ASCII by grammar. rrule 0.14 slices BYDAY values by byte index
+    // and panics inside a multi-byte character ("1S\u{fffd}"), found by fuzzing.
+    if !body.is_ascii() {
+        return Err(invalid("it contains non-ASCII characters"));
+    }
     let mut kept: Vec<String> = Vec::new();
     let mut until = None;
     let mut freq_seen = false;

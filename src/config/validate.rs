@@ -1282,6 +1282,13 @@ impl Validator<'_> {
 fn parse_mailbox(text: &str) -> Result<String, String> {
     use lettre::message::Mailbox;
     let text = text.trim();
+    // A line break in a header value is never wanted, and lettre's Display of a mailbox
+    // whose name holds one fails, which `to_string` turned into a panic (found by fuzzing).
+    if text.chars().any(char::is_control) {
+        return Err(format!(
+            "{text:?} is not a valid mailbox: it contains control characters"
+        ));
+    }
     if let Ok(mailbox) = text.parse::<Mailbox>() {
         return Ok(mailbox.to_string());
     }

@@ -186,3 +186,36 @@ fn hostile_calendars_are_briefed_safely_in_bounded_time_and_the_ordinary_series_
     let series = tete(&["--config", config, "series", "--now", "2027-01-03T19:00"]);
     assert!(series.status.success(), "{}", stderr(&series));
 }
+
+#[path = "../../fuzz/logic.rs"]
+mod fuzz_logic;
+
+/// Every input a fuzzer found (`tests/fixtures/fuzz-regressions/<target>/`) runs through
+/// its target again, without panicking and in bounded time.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let root = repo_root().join("tests/fixtures/fuzz-regressions");
+    let mut ran = 0;
+    for (name, target) in fuzz_logic::TARGETS {
+        let Ok(entries) = std::fs::read_dir(root.join(name)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let input = std::fs::read(entry.path()).unwrap();
+            let started = Instant::now();
+            target(&input);
+            let took = started.elapsed();
+            assert!(
+                took < Duration::from_secs(10),
+                "{}: {took:?}",
+                entry.path().display()
+            );
+            ran += 1;
+        }
+    }
+    assert!(
+        ran > 0,
+        "no regression inputs found under {}",
+        root.display()
+    );
+}

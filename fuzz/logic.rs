@@ -1,0 +1,81 @@
+//! The logic of each fuzz target, shared by the cargo-fuzz targets
+//! (`fuzz/fuzz_targets/*.rs`), the stable-Rust mutation loop (`benches/fuzz_stable.rs`)
+//! and the regression test over `tests/fixtures/fuzz-regressions/` (tests/it/hostile.rs).
+//!
+//! Each function takes arbitrary bytes and must return without panicking, in bounded
+//! time, whatever the bytes are.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// The targets by name (the folder names under `fuzz/corpus/` and
+/// `tests/fixtures/fuzz-regressions/`).
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("ics_expand", ics_expand),
+    ("description", description),
+    ("html_to_text", html_to_text),
+    ("google_map_event", google_map_event),
+    ("config_parse", config_parse),
+];
+
+/// `.ics` bytes → events → occurrences in a bounded window (and the cadence of each).
+pub fn ics_expand(data: &[u8]) {
+    let parsed = tete::sources::ics::parse_ics_bytes(data, "fuzz.ics");
+    let start: DateTime<Utc> = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+    let window =
+        tete::calendar::Window::instants(start - TimeDelta::days(60), start + TimeDelta::days(35));
+    let limits = tete::calendar::Limits {
+        max_per_series: 500,
+        max_steps_per_series: 20_000,
+        max_time_per_series: std::time::Duration::from_millis(50),
+    };
+    let expansion = tete::calendar::expand(&parsed.events, &window, chrono_tz::UTC, &limits);
+    std::hint::black_box(expansion);
+    for event in &parsed.events {
+        if let Some(rec) = &event.recurrence {
+            std::hint::black_box(tete::calendar::describe_cadence(rec));
+        }
+    }
+}
+
+fn text(data: &[u8]) -> String {
+    String::from_utf8_lossy(data).into_owned()
+}
+
+/// A description (plain text) → action items, notes, talking points.
+pub fn description(data: &[u8]) {
+    let people = [
+        tete::model::Person {
+            email: "ana@example.com".into(),
+            name: Some("Ana Silva".into()),
+        },
+        tete::model::Person {
+            email: "ben@example.com".into(),
+            name: Some("Ben".into()),
+        },
+    ];
+    std::hint::black_box(tete::context::parse_description(&text(data), &people));
+}
+
+/// HTML (Outlook/Google bodies) → plain text.
+pub fn html_to_text(data: &[u8]) {
+    std::hint::black_box(tete::context::html_to_text(&text(data)));
+}
+
+/// Arbitrary JSON → a Google event mapped to the model.
+pub fn google_map_event(data: &[u8]) {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+        let _ = std::hint::black_box(tete::sources::google::map_event(&value));
+    }
+}
+
+/// A TOML config → validated `Config` or precise errors.
+pub fn config_parse(data: &[u8]) {
+    let _ = std::hint::black_box(tete::config::parse(
+        &text(data),
+        Path::new("/nonexistent/fuzz.toml"),
+    ));
+}
