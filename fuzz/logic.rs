@@ -11,9 +11,12 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+/// One target: arbitrary bytes in, nothing out; must not panic.
+pub type Target = fn(&[u8]);
+
 /// The targets by name (the folder names under `fuzz/corpus/` and
 /// `tests/fixtures/fuzz-regressions/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("ics_expand", ics_expand),
     ("description", description),
     ("html_to_text", html_to_text),
