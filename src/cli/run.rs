@@ -85,7 +85,7 @@ pub fn describe_pass(config: &Config, report: &PassReport, now: DateTime<Utc>) -
             out,
             "    {}  {}  ({}, next {})",
             view.id(),
-            view.verdict.title,
+            crate::brief::one_line(&view.verdict.title),
             view.cadence,
             next
         );

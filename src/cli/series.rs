@@ -84,7 +84,12 @@ pub fn table(analysis: &Analysis, now: DateTime<Utc>, zone: chrono_tz::Tz) -> St
                     .to_string()
             })
             .unwrap_or_else(|| "none in the horizon".into());
-        let _ = writeln!(out, "  {}  {}", view.id(), view.verdict.title);
+        let _ = writeln!(
+            out,
+            "  {}  {}",
+            view.id(),
+            crate::brief::one_line(&view.verdict.title)
+        );
         let _ = writeln!(
             out,
             "      {}; {}; next: {}",
@@ -100,7 +105,7 @@ pub fn table(analysis: &Analysis, now: DateTime<Utc>, zone: chrono_tz::Tz) -> St
             out,
             "  {}  {}  ({}) — {}",
             view.id(),
-            view.verdict.title,
+            crate::brief::one_line(&view.verdict.title),
             view.cadence,
             view.verdict.reason
         );

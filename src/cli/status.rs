@@ -215,7 +215,7 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> anyhow::Resul
             out,
             "  {}  {} → {} (meeting {})",
             local(brief.due),
-            brief.title,
+            crate::brief::one_line(&brief.title),
             brief.recipient,
             local(brief.meeting)
         );

@@ -185,6 +185,14 @@ fn hostile_calendars_are_briefed_safely_in_bounded_time_and_the_ordinary_series_
     // `series` explains the crowd and survives the bombs.
     let series = tete(&["--config", config, "series", "--now", "2027-01-03T19:00"]);
     assert!(series.status.success(), "{}", stderr(&series));
+    // Titles reach the terminal on one line: no CR, no line of their own.
+    for output in [stdout(&pass), stdout(&series)] {
+        assert!(!output.contains('\r'), "{output}");
+        assert!(
+            !output.lines().any(|l| l.trim_start().starts_with("Bcc:")),
+            "{output}"
+        );
+    }
 }
 
 #[path = "../../fuzz/logic.rs"]
