@@ -1,0 +1,293 @@
+//! RRULE handling on wall-clock time: rules are parsed by tete (UNTIL, RSCALE and
+//! extensions taken out first), then expanded by the `rrule` crate with UTC standing in
+//! for "no zone", so 10:00 stays 10:00 across DST and the host's `TZ` never matters.
+//! The caller maps each wall-clock result to an instant through the event's own zone.
+
+use super::values::{RawTime, parse_raw_time};
+use chrono::{Duration, NaiveDateTime, NaiveTime, TimeZone};
+use rrule::{Frequency, RRule, Unvalidated};
+use std::time::Instant;
+
+/// Why a recurrence could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecurrenceError {
+    /// The RRULE/EXRULE text is not a rule tete can expand.
+    #[error("invalid recurrence rule {rule:?}: {reason}")]
+    InvalidRule {
+        /// The rule as written.
+        rule: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// RFC 7529 calendar scales other than GREGORIAN are not supported.
+    #[error("unsupported calendar scale RSCALE={0} (RFC 7529)")]
+    UnsupportedScale(String),
+    /// A date or date-time value that does not parse.
+    #[error("invalid date or date-time {0:?}")]
+    InvalidTime(String),
+    /// A TZID that is neither IANA nor Windows nor defined in the file.
+    #[error("unknown time zone {0:?}")]
+    UnknownZone(String),
+    /// A recurrence line that is not RRULE/EXRULE/RDATE/EXDATE.
+    #[error("unrecognized recurrence line {0:?}")]
+    UnknownLine(String),
+}
+
+/// A parsed RRULE/EXRULE, UNTIL kept aside so it can be converted to wall-clock time.
+#[derive(Clone, Debug)]
+pub(crate) struct ParsedRule {
+    pub(crate) rule: RRule<Unvalidated>,
+    pub(crate) text: String,
+    pub(crate) freq: Frequency,
+    pub(crate) interval: u32,
+    pub(crate) has_count: bool,
+    pub(crate) until: Option<RawTime>,
+}
+
+/// Parses an RRULE value (`FREQ=WEEKLY;BYDAY=MO`, with or without `RRULE:`).
+pub(crate) fn parse_rule(value: &str) -> Result<ParsedRule, RecurrenceError> {
+    let text = value.trim();
+    let body = strip_prefix_ci(text, "RRULE:")
+        .or_else(|| strip_prefix_ci(text, "EXRULE:"))
+        .unwrap_or(text);
+    let invalid = |reason: &str| RecurrenceError::InvalidRule {
+        rule: text.to_string(),
+        reason: reason.to_string(),
+    };
+    let mut kept: Vec<String> = Vec::new();
+    let mut until = None;
+    let mut freq_seen = false;
+    let mut interval: u32 = 1;
+    let mut has_count = false;
+    for part in body.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, val)) = part.split_once('=') else {
+            return Err(invalid(&format!("part {part:?} has no '='")));
+        };
+        let key = key.trim().to_ascii_uppercase();
+        let val = val.trim();
+        match key.as_str() {
+            "UNTIL" => {
+                until = Some(parse_raw_time(val).ok_or_else(|| invalid("UNTIL is not a date"))?);
+            }
+            "RSCALE" => {
+                if !val.eq_ignore_ascii_case("GREGORIAN") {
+                    return Err(RecurrenceError::UnsupportedScale(val.to_string()));
+                }
+            }
+            // SKIP only has a meaning with RSCALE; OMIT (the default) is what rrule does.
+            "SKIP" => {}
+            _ if key.starts_with("X-") => {}
+            _ => {
+                match key.as_str() {
+                    "FREQ" => freq_seen = true,
+                    "COUNT" => has_count = true,
+                    "INTERVAL" => {
+                        interval = val.parse().map_err(|_| invalid("INTERVAL is not a number"))?;
+                        if interval == 0 {
+                            return Err(invalid("INTERVAL must be at least 1"));
+                        }
+                    }
+                    _ => {}
+                }
+                kept.push(format!("{key}={}", val.to_ascii_uppercase()));
+            }
+        }
+    }
+    if !freq_seen {
+        return Err(invalid("FREQ is missing"));
+    }
+    let rule: RRule<Unvalidated> = kept
+        .join(";")
+        .parse()
+        .map_err(|e: rrule::RRuleError| invalid(&e.to_string()))?;
+    Ok(ParsedRule {
+        freq: rule.get_freq(),
+        rule,
+        text: text.to_string(),
+        interval,
+        has_count,
+        until,
+    })
+}
+
+fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| text.get(prefix.len()..))
+        .flatten()
+}
+
+/// Work and time left for expanding one series: the guard against hostile rules.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    steps_left: usize,
+    deadline: Instant,
+}
+
+impl Budget {
+    pub(crate) fn new(steps: usize, time: std::time::Duration) -> Self {
+        Budget {
+            steps_left: steps,
+            deadline: Instant::now() + time,
+        }
+    }
+
+    /// Spends one step; false when the budget is exhausted.
+    fn step(&mut self) -> bool {
+        if self.steps_left == 0 {
+            return false;
+        }
+        self.steps_left -= 1;
+        // Checking the clock every step would dominate the cost; every 256 is enough.
+        !(self.steps_left % 256 == 0 && Instant::now() > self.deadline)
+    }
+}
+
+/// The result of expanding one rule inside a range.
+#[derive(Debug, Default)]
+pub(crate) struct WallTimes {
+    pub(crate) times: Vec<NaiveDateTime>,
+    /// True when the cap or the budget stopped the expansion early.
+    pub(crate) truncated: bool,
+}
+
+/// Wall-clock times of `rule` (started at `dtstart`) within `[from, to]`, at most `max_out`.
+/// `until_wall` is the rule's UNTIL already converted to wall-clock time in the event's zone.
+pub(crate) fn rule_wall_times(
+    rule: &ParsedRule,
+    dtstart: NaiveDateTime,
+    until_wall: Option<NaiveDateTime>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    max_out: usize,
+    budget: &mut Budget,
+) -> Result<WallTimes, RecurrenceError> {
+    let mut out = WallTimes::default();
+    if let Some(until) = until_wall
+        && (until < dtstart || until < from)
+    {
+        return Ok(out);
+    }
+    if to < from || to < dtstart {
+        return Ok(out);
+    }
+    let start = skip_ahead(rule, dtstart, from);
+    let mut unvalidated = rule.rule.clone();
+    if let Some(until) = until_wall {
+        unvalidated = unvalidated.until(rrule::Tz::UTC.from_utc_datetime(&until));
+    }
+    let set = unvalidated
+        .build(rrule::Tz::UTC.from_utc_datetime(&start))
+        .map_err(|e| RecurrenceError::InvalidRule {
+            rule: rule.text.clone(),
+            reason: e.to_string(),
+        })?
+        .limit();
+    for at in &set {
+        if !budget.step() {
+            out.truncated = true;
+            break;
+        }
+        let wall = at.naive_utc();
+        if wall > to {
+            break;
+        }
+        if wall >= from {
+            if out.times.len() >= max_out {
+                out.truncated = true;
+                break;
+            }
+            out.times.push(wall);
+        }
+    }
+    Ok(out)
+}
+
+/// For rules without COUNT whose period is a fixed length, moves the start forward by
+/// whole periods to just before `from`: the set of times is unchanged (every BYxxx part
+/// and every default taken from DTSTART is periodic in it), and the work no longer grows
+/// with the distance between DTSTART and the window. MONTHLY and YEARLY rules need at
+/// most a few thousand periods for any realistic distance, so they are left alone.
+fn skip_ahead(rule: &ParsedRule, dtstart: NaiveDateTime, from: NaiveDateTime) -> NaiveDateTime {
+    if rule.has_count || from <= dtstart {
+        return dtstart;
+    }
+    let unit: i64 = match rule.freq {
+        Frequency::Secondly => 1,
+        Frequency::Minutely => 60,
+        Frequency::Hourly => 3_600,
+        Frequency::Daily => 86_400,
+        Frequency::Weekly => 7 * 86_400,
+        Frequency::Monthly | Frequency::Yearly => return dtstart,
+    };
+    let period = unit.saturating_mul(i64::from(rule.interval.max(1)));
+    let distance = (from - dtstart).num_seconds();
+    // One period of slack so a time exactly at `from` is still generated.
+    let periods = distance / period - 1;
+    if periods <= 0 {
+        return dtstart;
+    }
+    periods
+        .checked_mul(period)
+        .and_then(|secs| dtstart.checked_add_signed(Duration::seconds(secs)))
+        .unwrap_or(dtstart)
+}
+
+/// UNTIL as a wall-clock bound: a DATE means the whole of that day (RFC 5545 §3.3.10
+/// says UNTIL is inclusive), a local value is already wall-clock, a UTC value goes
+/// through `utc_to_wall` (the event's zone).
+pub(crate) fn until_to_wall(
+    until: RawTime,
+    utc_to_wall: impl Fn(NaiveDateTime) -> NaiveDateTime,
+) -> NaiveDateTime {
+    match until {
+        RawTime::Date(d) => d.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)),
+        RawTime::Local(t) => t,
+        RawTime::Utc(t) => utc_to_wall(t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn at(y: i32, mo: u32, d: u32, h: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .and_then(|x| x.and_hms_opt(h, 0, 0))
+            .unwrap()
+    }
+
+    #[test]
+    fn rule_text_loses_until_rscale_and_extensions() {
+        let rule = parse_rule("RRULE:FREQ=weekly;UNTIL=20240131;RSCALE=GREGORIAN;X-FOO=1").unwrap();
+        assert_eq!(rule.freq, Frequency::Weekly);
+        assert!(matches!(rule.until, Some(RawTime::Date(_))));
+        assert!(matches!(
+            parse_rule("RSCALE=CHINESE;FREQ=YEARLY"),
+            Err(RecurrenceError::UnsupportedScale(_))
+        ));
+        assert!(parse_rule("BYDAY=MO").is_err());
+        assert!(parse_rule("FREQ=FORTNIGHTLY").is_err());
+        assert!(parse_rule("FREQ=DAILY;INTERVAL=0").is_err());
+    }
+
+    #[test]
+    fn skipping_ahead_keeps_the_same_times() {
+        let rule = parse_rule("FREQ=DAILY;INTERVAL=3;BYHOUR=9,17").unwrap();
+        let mut budget = Budget::new(100_000, std::time::Duration::from_secs(5));
+        let far = rule_wall_times(&rule, at(2000, 1, 1, 9), None, at(2024, 3, 1, 0), at(2024, 3, 10, 0), 100, &mut budget).unwrap();
+        let mut budget = Budget::new(10_000_000, std::time::Duration::from_secs(20));
+        let mut slow = rule.clone();
+        slow.has_count = true; // disables skipping
+        let near = rule_wall_times(&slow, at(2000, 1, 1, 9), None, at(2024, 3, 1, 0), at(2024, 3, 10, 0), 100, &mut budget).unwrap();
+        assert_eq!(far.times, near.times);
+        assert_eq!(far.times.len(), 6);
+    }
+
+    #[test]
+    fn date_until_covers_the_whole_day() {
+        let until = until_to_wall(RawTime::Date(NaiveDate::from_ymd_opt(2024, 1, 31).unwrap()), |t| t);
+        assert_eq!(until, at(2024, 1, 31, 23) + Duration::minutes(59) + Duration::seconds(59));
+    }
+}
