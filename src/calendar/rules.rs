@@ -82,7 +82,9 @@ pub(crate) fn parse_rule(value: &str) -> Result<ParsedRule, RecurrenceError> {
                     "FREQ" => freq_seen = true,
                     "COUNT" => has_count = true,
                     "INTERVAL" => {
-                        interval = val.parse().map_err(|_| invalid("INTERVAL is not a number"))?;
+                        interval = val
+                            .parse()
+                            .map_err(|_| invalid("INTERVAL is not a number"))?;
                         if interval == 0 {
                             return Err(invalid("INTERVAL must be at least 1"));
                         }
@@ -241,7 +243,9 @@ pub(crate) fn until_to_wall(
     utc_to_wall: impl Fn(NaiveDateTime) -> NaiveDateTime,
 ) -> NaiveDateTime {
     match until {
-        RawTime::Date(d) => d.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)),
+        RawTime::Date(d) => {
+            d.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN))
+        }
         RawTime::Local(t) => t,
         RawTime::Utc(t) => utc_to_wall(t),
     }
@@ -276,18 +280,42 @@ mod tests {
     fn skipping_ahead_keeps_the_same_times() {
         let rule = parse_rule("FREQ=DAILY;INTERVAL=3;BYHOUR=9,17").unwrap();
         let mut budget = Budget::new(100_000, std::time::Duration::from_secs(5));
-        let far = rule_wall_times(&rule, at(2000, 1, 1, 9), None, at(2024, 3, 1, 0), at(2024, 3, 10, 0), 100, &mut budget).unwrap();
+        let far = rule_wall_times(
+            &rule,
+            at(2000, 1, 1, 9),
+            None,
+            at(2024, 3, 1, 0),
+            at(2024, 3, 10, 0),
+            100,
+            &mut budget,
+        )
+        .unwrap();
         let mut budget = Budget::new(10_000_000, std::time::Duration::from_secs(20));
         let mut slow = rule.clone();
         slow.has_count = true; // disables skipping
-        let near = rule_wall_times(&slow, at(2000, 1, 1, 9), None, at(2024, 3, 1, 0), at(2024, 3, 10, 0), 100, &mut budget).unwrap();
+        let near = rule_wall_times(
+            &slow,
+            at(2000, 1, 1, 9),
+            None,
+            at(2024, 3, 1, 0),
+            at(2024, 3, 10, 0),
+            100,
+            &mut budget,
+        )
+        .unwrap();
         assert_eq!(far.times, near.times);
         assert_eq!(far.times.len(), 6);
     }
 
     #[test]
     fn date_until_covers_the_whole_day() {
-        let until = until_to_wall(RawTime::Date(NaiveDate::from_ymd_opt(2024, 1, 31).unwrap()), |t| t);
-        assert_eq!(until, at(2024, 1, 31, 23) + Duration::minutes(59) + Duration::seconds(59));
+        let until = until_to_wall(
+            RawTime::Date(NaiveDate::from_ymd_opt(2024, 1, 31).unwrap()),
+            |t| t,
+        );
+        assert_eq!(
+            until,
+            at(2024, 1, 31, 23) + Duration::minutes(59) + Duration::seconds(59)
+        );
     }
 }

@@ -50,7 +50,8 @@ pub fn parse_raw_time(text: &str) -> Option<RawTime> {
     if !time_part.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let field = |range: std::ops::Range<usize>| -> Option<u32> { time_part.get(range)?.parse().ok() };
+    let field =
+        |range: std::ops::Range<usize>| -> Option<u32> { time_part.get(range)?.parse().ok() };
     let (h, m, s) = match time_part.len() {
         6 => (field(0..2)?, field(2..4)?, field(4..6)?),
         4 => (field(0..2)?, field(2..4)?, 0),
@@ -147,7 +148,9 @@ mod tests {
         );
         assert_eq!(
             parse_raw_time("20131210Z"),
-            Some(RawTime::Date(NaiveDate::from_ymd_opt(2013, 12, 10).unwrap()))
+            Some(RawTime::Date(
+                NaiveDate::from_ymd_opt(2013, 12, 10).unwrap()
+            ))
         );
         assert_eq!(parse_raw_time("2024013"), None);
         assert_eq!(parse_raw_time("20241301"), None);
@@ -156,7 +159,10 @@ mod tests {
 
     #[test]
     fn durations_parse_with_sign_and_units() {
-        assert_eq!(parse_duration("PT1H30M"), Some((Duration::minutes(90), false)));
+        assert_eq!(
+            parse_duration("PT1H30M"),
+            Some((Duration::minutes(90), false))
+        );
         assert_eq!(parse_duration("-P1D"), Some((Duration::days(-1), true)));
         assert_eq!(parse_duration("P2W"), Some((Duration::days(14), true)));
         assert_eq!(parse_duration("P1DT2H"), Some((Duration::hours(26), false)));

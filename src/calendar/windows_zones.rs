@@ -171,7 +171,10 @@ static DISPLAY_NAMES: &[(&str, &str)] = &[
     ("Saskatchewan", "Canada Central Standard Time"),
     ("Central America", "Central America Standard Time"),
     ("Coordinated Universal Time", "UTC"),
-    ("Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London", "GMT Standard Time"),
+    (
+        "Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London",
+        "GMT Standard Time",
+    ),
     ("Dublin, Edinburgh, Lisbon, London", "GMT Standard Time"),
     ("Brisbane", "E. Australia Standard Time"),
     ("Darwin", "AUS Central Standard Time"),
@@ -181,17 +184,38 @@ static DISPLAY_NAMES: &[(&str, &str)] = &[
     ("Canberra, Melbourne, Sydney", "AUS Eastern Standard Time"),
     ("Auckland, Wellington", "New Zealand Standard Time"),
     ("Osaka, Sapporo, Tokyo", "Tokyo Standard Time"),
-    ("Beijing, Chongqing, Hong Kong, Urumqi", "China Standard Time"),
+    (
+        "Beijing, Chongqing, Hong Kong, Urumqi",
+        "China Standard Time",
+    ),
     ("Chennai, Kolkata, Mumbai, New Delhi", "India Standard Time"),
     ("Kuala Lumpur, Singapore", "Singapore Standard Time"),
     ("Moscow, St. Petersburg", "Russian Standard Time"),
     ("Moscow, St. Petersburg, Volgograd", "Russian Standard Time"),
-    ("Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", "W. Europe Standard Time"),
-    ("Brussels, Copenhagen, Madrid, Paris", "Romance Standard Time"),
-    ("Belgrade, Bratislava, Budapest, Ljubljana, Prague", "Central Europe Standard Time"),
-    ("Sarajevo, Skopje, Warsaw, Zagreb", "Central European Standard Time"),
-    ("Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius", "FLE Standard Time"),
-    ("Helsinki, Kiev, Riga, Sofia, Tallinn, Vilnius", "FLE Standard Time"),
+    (
+        "Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
+        "W. Europe Standard Time",
+    ),
+    (
+        "Brussels, Copenhagen, Madrid, Paris",
+        "Romance Standard Time",
+    ),
+    (
+        "Belgrade, Bratislava, Budapest, Ljubljana, Prague",
+        "Central Europe Standard Time",
+    ),
+    (
+        "Sarajevo, Skopje, Warsaw, Zagreb",
+        "Central European Standard Time",
+    ),
+    (
+        "Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius",
+        "FLE Standard Time",
+    ),
+    (
+        "Helsinki, Kiev, Riga, Sofia, Tallinn, Vilnius",
+        "FLE Standard Time",
+    ),
     ("Athens, Bucharest", "GTB Standard Time"),
     ("Jerusalem", "Israel Standard Time"),
 ];
@@ -270,9 +294,7 @@ fn has_offset_in_2020(tz: Tz, offset: i32) -> bool {
     [(2020, 1, 15), (2020, 7, 15)].iter().any(|(y, m, d)| {
         chrono::NaiveDate::from_ymd_opt(*y, *m, *d)
             .and_then(|date| date.and_hms_opt(12, 0, 0))
-            .map(|at| {
-                tz.offset_from_utc_datetime(&at).fix().local_minus_utc() == offset
-            })
+            .map(|at| tz.offset_from_utc_datetime(&at).fix().local_minus_utc() == offset)
             .unwrap_or(false)
     })
 }

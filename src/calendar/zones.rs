@@ -9,7 +9,9 @@
 use super::rules::{Budget, parse_rule, rule_wall_times, until_to_wall};
 use super::windows_zones::{WINDOWS_ZONES, display_name_to_iana, windows_to_iana};
 use crate::model::{CustomZone, EventTime, Zone};
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{
+    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use std::str::FromStr;
 
@@ -66,13 +68,17 @@ pub fn matching_iana(custom: &CustomZone, years: (i32, i32)) -> Option<Tz> {
     let mut samples: Vec<i64> = Vec::new();
     for year in first..=last {
         for month in 1..=12 {
-            if let Some(at) = NaiveDate::from_ymd_opt(year, month, 15).and_then(|d| d.and_hms_opt(12, 0, 0)) {
+            if let Some(at) =
+                NaiveDate::from_ymd_opt(year, month, 15).and_then(|d| d.and_hms_opt(12, 0, 0))
+            {
                 samples.push(at.and_utc().timestamp());
             }
         }
     }
-    let lo = NaiveDate::from_ymd_opt(first, 1, 1).map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp());
-    let hi = NaiveDate::from_ymd_opt(last + 1, 1, 1).map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp());
+    let lo = NaiveDate::from_ymd_opt(first, 1, 1)
+        .map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp());
+    let hi = NaiveDate::from_ymd_opt(last + 1, 1, 1)
+        .map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp());
     for (at, _) in &rules.transitions {
         if lo.is_some_and(|lo| *at >= lo) && hi.is_some_and(|hi| *at < hi) {
             samples.push(at - 1);
@@ -83,7 +89,10 @@ pub fn matching_iana(custom: &CustomZone, years: (i32, i32)) -> Option<Tz> {
     let agrees = |tz: &Tz| {
         samples.iter().all(|s| {
             DateTime::from_timestamp(*s, 0).is_some_and(|utc| {
-                tz.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc() == rules.offset_at(*s)
+                tz.offset_from_utc_datetime(&utc.naive_utc())
+                    .fix()
+                    .local_minus_utc()
+                    == rules.offset_at(*s)
             })
         })
     };
@@ -94,8 +103,14 @@ pub fn matching_iana(custom: &CustomZone, years: (i32, i32)) -> Option<Tz> {
             .next()
             .is_some_and(|city| tzid_lower.contains(&city.to_ascii_lowercase()))
     };
-    let primary = WINDOWS_ZONES.iter().filter_map(|(_, iana)| Tz::from_str(iana).ok());
-    let named: Vec<Tz> = chrono_tz::TZ_VARIANTS.iter().filter(by_city).copied().collect();
+    let primary = WINDOWS_ZONES
+        .iter()
+        .filter_map(|(_, iana)| Tz::from_str(iana).ok());
+    let named: Vec<Tz> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .filter(by_city)
+        .copied()
+        .collect();
     named
         .into_iter()
         .chain(primary)
@@ -129,7 +144,9 @@ impl CustomRules {
                     until_to_wall(u, |utc| utc + Duration::seconds(i64::from(obs.offset_from)))
                 });
                 let mut budget = Budget::new(20_000, std::time::Duration::from_secs(1));
-                if let Ok(found) = rule_wall_times(&rule, obs.start, until, obs.start, limit, 600, &mut budget) {
+                if let Ok(found) =
+                    rule_wall_times(&rule, obs.start, until, obs.start, limit, 600, &mut budget)
+                {
                     onsets.extend(found.times);
                 }
             }
@@ -147,7 +164,10 @@ impl CustomRules {
             .min_by_key(|o| o.start)
             .map(|o| o.offset_from)
             .unwrap_or(0);
-        CustomRules { transitions, initial }
+        CustomRules {
+            transitions,
+            initial,
+        }
     }
 
     /// Offset (seconds east of UTC) in force at the instant `at` (Unix seconds).
@@ -287,17 +307,36 @@ mod tests {
 
     #[test]
     fn vendor_prefixed_and_quoted_names_resolve() {
-        assert_eq!(iana_by_name("/mozilla.org/20050126_1/Europe/Berlin"), Some(chrono_tz::Europe::Berlin));
-        assert_eq!(iana_by_name("\"America/New_York\""), Some(chrono_tz::America::New_York));
+        assert_eq!(
+            iana_by_name("/mozilla.org/20050126_1/Europe/Berlin"),
+            Some(chrono_tz::Europe::Berlin)
+        );
+        assert_eq!(
+            iana_by_name("\"America/New_York\""),
+            Some(chrono_tz::America::New_York)
+        );
         assert_eq!(iana_by_name("Nowhere Standard Time"), None);
     }
 
     #[test]
     fn a_vtimezone_with_berlin_rules_maps_to_an_equivalent_iana_zone() {
-        let zone = resolve_tzid("Custom Berlin", Some(&berlin_like("Custom Berlin")), (2024, 2025)).unwrap();
-        let Zone::Iana(tz) = zone else { panic!("expected IANA, got {zone:?}") };
-        let winter = tz.offset_from_utc_datetime(&at(2024, 1, 10, 12, 0)).fix().local_minus_utc();
-        let summer = tz.offset_from_utc_datetime(&at(2024, 7, 10, 12, 0)).fix().local_minus_utc();
+        let zone = resolve_tzid(
+            "Custom Berlin",
+            Some(&berlin_like("Custom Berlin")),
+            (2024, 2025),
+        )
+        .unwrap();
+        let Zone::Iana(tz) = zone else {
+            panic!("expected IANA, got {zone:?}")
+        };
+        let winter = tz
+            .offset_from_utc_datetime(&at(2024, 1, 10, 12, 0))
+            .fix()
+            .local_minus_utc();
+        let summer = tz
+            .offset_from_utc_datetime(&at(2024, 7, 10, 12, 0))
+            .fix()
+            .local_minus_utc();
         assert_eq!((winter, summer), (3600, 7200));
     }
 
@@ -321,19 +360,40 @@ mod tests {
     fn gap_times_shift_forward_and_fold_times_take_the_earlier_instant() {
         let ny = Zone::Iana(chrono_tz::America::New_York);
         // 2024-03-10 02:30 does not exist in New York: read with EST (-5) → 07:30Z = 03:30 EDT.
-        assert_eq!(local_to_utc(at(2024, 3, 10, 2, 30), &ny, chrono_tz::UTC).naive_utc(), at(2024, 3, 10, 7, 30));
+        assert_eq!(
+            local_to_utc(at(2024, 3, 10, 2, 30), &ny, chrono_tz::UTC).naive_utc(),
+            at(2024, 3, 10, 7, 30)
+        );
         // 2024-11-03 01:30 happens twice: the earlier is EDT (-4) → 05:30Z.
-        assert_eq!(local_to_utc(at(2024, 11, 3, 1, 30), &ny, chrono_tz::UTC).naive_utc(), at(2024, 11, 3, 5, 30));
+        assert_eq!(
+            local_to_utc(at(2024, 11, 3, 1, 30), &ny, chrono_tz::UTC).naive_utc(),
+            at(2024, 11, 3, 5, 30)
+        );
         let custom = Zone::Custom(berlin_like("X"));
-        assert_eq!(local_to_utc(at(2024, 3, 31, 2, 30), &custom, chrono_tz::UTC).naive_utc(), at(2024, 3, 31, 1, 30));
-        assert_eq!(local_to_utc(at(2024, 10, 27, 2, 30), &custom, chrono_tz::UTC).naive_utc(), at(2024, 10, 27, 0, 30));
+        assert_eq!(
+            local_to_utc(at(2024, 3, 31, 2, 30), &custom, chrono_tz::UTC).naive_utc(),
+            at(2024, 3, 31, 1, 30)
+        );
+        assert_eq!(
+            local_to_utc(at(2024, 10, 27, 2, 30), &custom, chrono_tz::UTC).naive_utc(),
+            at(2024, 10, 27, 0, 30)
+        );
     }
 
     #[test]
     fn floating_and_all_day_values_use_the_given_zone() {
-        let floating = EventTime::DateTime { local: at(2024, 1, 1, 9, 0), zone: Zone::Floating };
-        assert_eq!(event_time_to_utc(&floating, chrono_tz::Europe::Berlin).naive_utc(), at(2024, 1, 1, 8, 0));
+        let floating = EventTime::DateTime {
+            local: at(2024, 1, 1, 9, 0),
+            zone: Zone::Floating,
+        };
+        assert_eq!(
+            event_time_to_utc(&floating, chrono_tz::Europe::Berlin).naive_utc(),
+            at(2024, 1, 1, 8, 0)
+        );
         let day = EventTime::Date(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
-        assert_eq!(event_time_to_utc(&day, chrono_tz::UTC).naive_utc(), at(2024, 1, 1, 0, 0));
+        assert_eq!(
+            event_time_to_utc(&day, chrono_tz::UTC).naive_utc(),
+            at(2024, 1, 1, 0, 0)
+        );
     }
 }

@@ -3,3 +3,4 @@
 pub mod error;
 
 pub use error::SourceError;
+pub mod microsoft;

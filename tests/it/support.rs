@@ -36,7 +36,10 @@ pub fn demo_config_in(dir: &Path) -> PathBuf {
     let text = demo
         .replace("\"../target/demo/state\"", "\"state\"")
         .replace("\"../target/demo/briefs\"", "\"briefs\"")
-        .replace("url = \"demo.ics\"", &format!("url = {:?}", ics.display().to_string()));
+        .replace(
+            "url = \"demo.ics\"",
+            &format!("url = {:?}", ics.display().to_string()),
+        );
     let path = dir.join("tete.toml");
     std::fs::write(&path, text).expect("write config");
     path
