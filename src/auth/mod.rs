@@ -1,1 +1,2 @@
 //! OAuth sign-in and token refresh. SKELETON: to be written.
+pub mod device;
