@@ -16,6 +16,7 @@ mod tokens;
 
 pub use codec::{decode, encode};
 pub use events::{CalendarChanges, CalendarRef, StoredEvent};
+pub use tokens::{AccountState, SignInNeeded, StoredSecret, TokenRecord};
 
 use std::path::{Path, PathBuf};
 
