@@ -29,7 +29,10 @@ pub struct DeviceClient {
 impl std::fmt::Debug for DeviceClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceClient")
-            .field("device_authorization_url", &self.device_authorization_url.as_str())
+            .field(
+                "device_authorization_url",
+                &self.device_authorization_url.as_str(),
+            )
             .field("token_url", &self.token_url.as_str())
             .field("client_id", &self.client_id)
             .finish_non_exhaustive()
@@ -146,9 +149,7 @@ pub enum DeviceFlowError {
     #[error("the code expired before anyone completed the sign-in; run the command again")]
     Expired,
     /// The provider does not know the device code (a client or tenant mix-up).
-    #[error(
-        "the identity platform did not recognise the device code (check client_id and tenant)"
-    )]
+    #[error("the identity platform did not recognise the device code (check client_id and tenant)")]
     BadVerificationCode,
     /// Any other refusal, e.g. `invalid_client` when public client flows are not allowed.
     #[error("the identity platform refused: {code}: {description}")]
@@ -174,7 +175,12 @@ struct OAuthError {
 impl OAuthError {
     /// The description's first line: Microsoft appends trace and correlation ids.
     fn short_description(&self) -> String {
-        let first = self.error_description.lines().next().unwrap_or_default().trim();
+        let first = self
+            .error_description
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim();
         first.chars().take(300).collect()
     }
 }
@@ -216,7 +222,10 @@ pub async fn start(
     scopes: &[String],
 ) -> Result<DeviceAuthorization, DeviceFlowError> {
     let scope = scopes.join(" ");
-    let mut form = vec![("client_id", client.client_id.as_str()), ("scope", scope.as_str())];
+    let mut form = vec![
+        ("client_id", client.client_id.as_str()),
+        ("scope", scope.as_str()),
+    ];
     if let Some(secret) = &client.client_secret {
         form.push(("client_secret", secret.as_str()));
     }
@@ -257,7 +266,8 @@ pub async fn poll(
     authorization: &DeviceAuthorization,
     clock: PollClock,
 ) -> Result<DeviceTokens, DeviceFlowError> {
-    let deadline = Instant::now() + clock.second * u32::try_from(authorization.expires_in).unwrap_or(u32::MAX);
+    let deadline =
+        Instant::now() + clock.second * u32::try_from(authorization.expires_in).unwrap_or(u32::MAX);
     let mut interval = authorization.interval;
     loop {
         let wait = clock.second * u32::try_from(interval).unwrap_or(u32::MAX);
@@ -275,9 +285,8 @@ pub async fn poll(
         }
         let (status, body) = post_form(http, &client.token_url, &form).await?;
         if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| {
-                DeviceFlowError::Transport(format!("unreadable token answer: {e}"))
-            });
+            return serde_json::from_slice(&body)
+                .map_err(|e| DeviceFlowError::Transport(format!("unreadable token answer: {e}")));
         }
         let error = serde_json::from_slice::<OAuthError>(&body).unwrap_or_default();
         match error.error.as_str() {
@@ -327,9 +336,18 @@ mod tests {
             error: code.into(),
             error_description: String::new(),
         };
-        assert!(matches!(classify(&of("authorization_declined")), DeviceFlowError::Declined));
-        assert!(matches!(classify(&of("access_denied")), DeviceFlowError::Declined));
-        assert!(matches!(classify(&of("expired_token")), DeviceFlowError::Expired));
+        assert!(matches!(
+            classify(&of("authorization_declined")),
+            DeviceFlowError::Declined
+        ));
+        assert!(matches!(
+            classify(&of("access_denied")),
+            DeviceFlowError::Declined
+        ));
+        assert!(matches!(
+            classify(&of("expired_token")),
+            DeviceFlowError::Expired
+        ));
         assert!(matches!(
             classify(&of("bad_verification_code")),
             DeviceFlowError::BadVerificationCode

@@ -9,6 +9,7 @@
 pub mod device;
 pub mod google;
 pub mod loopback;
+pub mod microsoft;
 pub mod tokens;
 
 pub use tokens::{Secret, TokenKey};
