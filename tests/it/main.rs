@@ -6,6 +6,8 @@ mod check;
 mod context;
 mod corpus;
 mod expand;
+mod fake_graph;
 mod mail;
+mod microsoft;
 mod pass;
 mod store;

@@ -1,0 +1,873 @@
+//! Integration tests: Microsoft 365 through the fake Graph and identity platform.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde_json::json;
+use std::time::Duration as StdDuration;
+
+use crate::fake_graph::{FakeGraph, attendee, instance_uid, single, utc, weekly_series};
+use tete::auth::device::{DeviceTokens, PollClock};
+use tete::auth::microsoft::{MicrosoftClient, MicrosoftTokens, device_sign_in};
+use tete::config::{AccountConfig, Provider};
+use tete::model::{EventStatus, EventTime, Zone};
+use tete::sources::SourceError;
+use tete::sources::http::{Http, HttpOptions, RetryPolicy};
+use tete::sources::microsoft::{MicrosoftAccount, WindowPolicy};
+use tete::store::Store;
+use tete::store::{CalendarRef, StoreOptions, StoredSecret};
+
+const OWNER: &str = "dana@contoso.com";
+const REPORT: &str = "sam@contoso.com";
+const MASTER_UID: &str = "040000008200E00074C5B7101A82E00800000000824DDB122F0AD301000000000000000010000000824A8905B038D54AA7735F117B3442ED";
+
+struct Setup {
+    fake: FakeGraph,
+    store: Store,
+    config: AccountConfig,
+    _dir: tempfile::TempDir,
+}
+
+fn config(fake: &FakeGraph, calendars: &[&str]) -> AccountConfig {
+    AccountConfig {
+        name: "work".into(),
+        provider: Provider::Microsoft,
+        owner: None,
+        url: None,
+        client_id: Some("11111111-2222-3333-4444-555555555555".into()),
+        client_secret_file: None,
+        calendars: calendars.iter().map(|c| c.to_string()).collect(),
+        poll_interval: StdDuration::from_secs(300),
+        tenant: None,
+        api_base_url: Some(fake.api_base()),
+        auth_url: None,
+        token_url: Some(fake.token_url()),
+        device_authorization_url: Some(fake.device_url()),
+    }
+}
+
+fn http_options() -> HttpOptions {
+    HttpOptions {
+        retry: RetryPolicy {
+            base: StdDuration::from_millis(10),
+            max: StdDuration::from_secs(5),
+            attempts: 4,
+        },
+        requests_per_second: 0.0,
+        burst: 10,
+        max_body_bytes: 8 * 1024 * 1024,
+    }
+}
+
+/// A fake mailbox, a store, and an account signed in (without the device flow).
+async fn setup(calendars: &[&str]) -> Setup {
+    let fake = FakeGraph::start(OWNER).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    let config = config(&fake, calendars);
+    let (access, refresh) = fake.sign_in();
+    let granted: DeviceTokens = serde_json::from_value(json!({
+        "access_token": access, "refresh_token": refresh, "expires_in": 3599,
+        "scope": "https://graph.microsoft.com/Calendars.Read offline_access"
+    }))
+    .unwrap();
+    tokens(&config, &store)
+        .save_sign_in(&granted, Utc::now())
+        .unwrap();
+    Setup {
+        fake,
+        store,
+        config,
+        _dir: dir,
+    }
+}
+
+fn tokens(config: &AccountConfig, store: &Store) -> MicrosoftTokens {
+    MicrosoftTokens::new(
+        &config.name,
+        MicrosoftClient::from_config(config).unwrap(),
+        None,
+        store.clone(),
+        Http::default_client().unwrap(),
+    )
+}
+
+impl Setup {
+    fn account(&self, policy: WindowPolicy) -> MicrosoftAccount {
+        MicrosoftAccount::from_config(&self.config, &self.store, None, http_options(), policy)
+            .unwrap()
+    }
+
+    fn events(&self, calendar: &str) -> Vec<tete::model::Event> {
+        let calendar = CalendarRef {
+            account: "work".into(),
+            calendar: calendar.into(),
+        };
+        self.store
+            .calendar_events(&calendar)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.event)
+            .collect()
+    }
+
+    fn cursor(&self) -> Option<String> {
+        let calendar = CalendarRef {
+            account: "work".into(),
+            calendar: "primary".into(),
+        };
+        self.store.cursor(&calendar).unwrap()
+    }
+
+    fn stored_refresh_token(&self) -> String {
+        match self.store.token("work").unwrap().unwrap().refresh_token {
+            StoredSecret::Plain(token) => token,
+            StoredSecret::Sealed { .. } => panic!("sealed without a key"),
+        }
+    }
+}
+
+fn next_week() -> DateTime<Utc> {
+    Utc::now().duration_trunc(Duration::hours(1)).unwrap() + Duration::days(7)
+}
+
+#[tokio::test]
+async fn device_sign_in_keeps_polling_while_authorization_is_pending() {
+    let fake = FakeGraph::start(OWNER).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    fake.device_behaviour(0, 2, false);
+    let mut out = Vec::new();
+    let clock = PollClock {
+        second: StdDuration::from_millis(10),
+    };
+    device_sign_in(
+        &config(&fake, &[]),
+        &store,
+        None,
+        Http::default_client().unwrap(),
+        &mut out,
+        clock,
+    )
+    .await
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("https://microsoft.com/devicelogin") && text.contains("FJ5GZ3M8W"),
+        "{text}"
+    );
+    let polls = fake.requests_to("/token");
+    assert_eq!(polls.len(), 3, "two pending answers, then the tokens");
+    assert!(
+        polls
+            .iter()
+            .all(|p| p.form.get("grant_type").map(String::as_str)
+                == Some("urn:ietf:params:oauth:grant-type:device_code"))
+    );
+    let scope = &fake.requests_to("/devicecode")[0].form["scope"];
+    assert!(
+        scope.contains("Calendars.Read") && scope.contains("offline_access"),
+        "{scope}"
+    );
+    let record = store.token("work").unwrap().unwrap();
+    assert_eq!(record.provider, "microsoft");
+}
+
+#[tokio::test]
+async fn device_sign_in_slows_down_when_asked() {
+    let fake = FakeGraph::start(OWNER).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    fake.device_behaviour(1, 1, false);
+    let unit = StdDuration::from_millis(20);
+    device_sign_in(
+        &config(&fake, &[]),
+        &store,
+        None,
+        Http::default_client().unwrap(),
+        &mut Vec::new(),
+        PollClock { second: unit },
+    )
+    .await
+    .unwrap();
+    let polls = fake.requests_to("/token");
+    assert_eq!(polls.len(), 3);
+    // interval 1 + 5 after slow_down, for every later poll.
+    assert!(
+        polls[1].at - polls[0].at >= unit * 6,
+        "{:?}",
+        polls[1].at - polls[0].at
+    );
+    assert!(
+        polls[2].at - polls[1].at >= unit * 6,
+        "{:?}",
+        polls[2].at - polls[1].at
+    );
+}
+
+#[tokio::test]
+async fn a_declined_device_sign_in_says_so_and_stores_nothing() {
+    let fake = FakeGraph::start(OWNER).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    fake.device_behaviour(0, 1, true);
+    let error = device_sign_in(
+        &config(&fake, &[]),
+        &store,
+        None,
+        Http::default_client().unwrap(),
+        &mut Vec::new(),
+        PollClock {
+            second: StdDuration::from_millis(5),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("declined"), "{error}");
+    assert!(store.token("work").unwrap().is_none());
+}
+
+#[tokio::test]
+async fn first_sync_pages_through_the_round_and_stores_the_delta_link() {
+    let s = setup(&[]).await;
+    s.fake.cap_pages(10);
+    for n in 0..25 {
+        s.fake.put(
+            "primary",
+            single(
+                &format!("ev{n:02}"),
+                "Lunch",
+                next_week() + Duration::hours(n),
+                30,
+                &[OWNER],
+            ),
+        );
+    }
+    let report = s
+        .account(WindowPolicy::default())
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert!(report.full);
+    assert_eq!(report.upserted, 25);
+    assert_eq!(s.events("primary").len(), 25);
+    let pages = s.fake.requests_to("calendarView/delta");
+    assert_eq!(pages.len(), 3);
+    assert!(
+        pages[0].query.contains_key("startDateTime") && pages[0].query.contains_key("endDateTime")
+    );
+    assert!(
+        pages[1].query.contains_key("$skiptoken") && !pages[1].query.contains_key("startDateTime")
+    );
+    for page in &pages {
+        let prefer = page.prefer.as_deref().unwrap_or_default();
+        assert!(prefer.contains("outlook.timezone=\"UTC\""), "{prefer}");
+        assert!(prefer.contains("IdType=\"ImmutableId\""), "{prefer}");
+        assert!(prefer.contains("odata.maxpagesize=100"), "{prefer}");
+    }
+    assert!(s.cursor().unwrap().contains("$deltatoken="));
+}
+
+#[tokio::test]
+async fn a_round_broken_off_midway_stores_neither_events_nor_cursor() {
+    let s = setup(&[]).await;
+    s.fake.cap_pages(10);
+    for n in 0..25 {
+        s.fake.put(
+            "primary",
+            single(
+                &format!("ev{n:02}"),
+                "Lunch",
+                next_week() + Duration::hours(n),
+                30,
+                &[OWNER],
+            ),
+        );
+    }
+    s.fake.break_paging(true);
+    let account = s.account(WindowPolicy::default());
+    assert!(
+        account
+            .sync_calendar(&s.store, "primary", Utc::now())
+            .await
+            .is_err()
+    );
+    assert!(
+        s.events("primary").is_empty(),
+        "a non-2xx answer is never read as no events"
+    );
+    assert_eq!(s.cursor(), None);
+    s.fake.break_paging(false);
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(s.events("primary").len(), 25);
+}
+
+#[tokio::test]
+async fn an_unchanged_poll_costs_exactly_one_request() {
+    let s = setup(&[]).await;
+    let (master, occurrences) = weekly_series(
+        "M1",
+        MASTER_UID,
+        "Dana / Sam",
+        next_week(),
+        6,
+        &[OWNER, REPORT],
+    );
+    s.fake.put_master(master);
+    for occurrence in occurrences {
+        s.fake.put("primary", occurrence);
+    }
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let before = s.fake.requests().len();
+    let counted = account.requests();
+    let report = account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(s.fake.requests().len() - before, 1);
+    assert_eq!(account.requests() - counted, 1);
+    assert!(!report.full);
+    assert_eq!(report.items, 0);
+    assert_eq!(s.events("primary").len(), 2);
+}
+
+#[tokio::test]
+async fn a_series_is_stored_as_its_master_with_the_series_uid_and_no_occurrences() {
+    let s = setup(&[]).await;
+    let (master, occurrences) = weekly_series(
+        "M1",
+        MASTER_UID,
+        "Dana / Sam",
+        next_week(),
+        6,
+        &[OWNER, REPORT],
+    );
+    s.fake.put_master(master);
+    for occurrence in occurrences {
+        s.fake.put("primary", occurrence);
+    }
+    s.account(WindowPolicy::default())
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let events = s.events("primary");
+    assert_eq!(events.len(), 1, "occurrences come from tete's own engine");
+    let master = &events[0];
+    assert_eq!(master.id, "M1");
+    assert_eq!(master.uid, MASTER_UID);
+    let rule = &master.recurrence.as_ref().unwrap().rrules[0];
+    assert!(rule.starts_with("FREQ=WEEKLY;BYDAY="), "{rule}");
+    assert!(
+        master
+            .attendees
+            .iter()
+            .any(|a| a.is_self && a.person.email == OWNER)
+    );
+    assert_eq!(
+        s.fake.requests_to("/me/events/M1").len(),
+        1,
+        "one master read per round"
+    );
+}
+
+#[tokio::test]
+async fn a_moved_occurrence_becomes_an_override_of_its_series() {
+    let s = setup(&[]).await;
+    let first = next_week();
+    let (master, occurrences) =
+        weekly_series("M1", MASTER_UID, "Dana / Sam", first, 6, &[OWNER, REPORT]);
+    s.fake.put_master(master);
+    for occurrence in &occurrences {
+        s.fake.put("primary", occurrence.clone());
+    }
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let slot = first + Duration::weeks(2);
+    let mut moved = occurrences[2].clone();
+    moved["type"] = json!("exception");
+    moved["subject"] = json!("Dana / Sam (moved)");
+    moved["start"] = utc(slot + Duration::hours(2));
+    moved["end"] = utc(slot + Duration::hours(2) + Duration::minutes(30));
+    moved["iCalUId"] = json!(instance_uid(MASTER_UID, slot));
+    s.fake.put("primary", moved);
+    let report = account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert!(!report.full);
+    let events = s.events("primary");
+    assert_eq!(events.len(), 2);
+    let exception = events.iter().find(|e| e.recurrence_id.is_some()).unwrap();
+    assert_eq!(
+        exception.uid, MASTER_UID,
+        "members carry the series UID, not their per-instance iCalUId"
+    );
+    assert_eq!(exception.recurrence_id, Some(EventTime::utc(slot)));
+    assert_eq!(exception.start, EventTime::utc(slot + Duration::hours(2)));
+    assert_eq!(exception.summary, "Dana / Sam (moved)");
+}
+
+#[tokio::test]
+async fn a_cancelled_occurrence_reaches_the_master_as_an_exdate() {
+    let s = setup(&[]).await;
+    let first = next_week();
+    let (mut master, occurrences) =
+        weekly_series("M1", MASTER_UID, "Dana / Sam", first, 6, &[OWNER, REPORT]);
+    s.fake.put_master(master.clone());
+    for occurrence in &occurrences {
+        s.fake.put("primary", occurrence.clone());
+    }
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let slot = first + Duration::weeks(3);
+    s.fake.delete("M1-occ-3");
+    master["cancelledOccurrences"] = json!([format!("OID.M1.{}", slot.format("%Y-%m-%d"))]);
+    s.fake.put_master(master);
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let events = s.events("primary");
+    let stored = events.iter().find(|e| e.id == "M1").unwrap();
+    let exdates = &stored.recurrence.as_ref().unwrap().exdates;
+    assert_eq!(
+        exdates,
+        &vec![EventTime::DateTime {
+            local: slot.naive_utc(),
+            zone: Zone::Utc
+        }]
+    );
+}
+
+#[tokio::test]
+async fn an_occurrence_cancelled_by_the_organizer_is_kept_as_a_cancelled_override() {
+    let s = setup(&[]).await;
+    let (master, occurrences) = weekly_series(
+        "M1",
+        MASTER_UID,
+        "Dana / Sam",
+        next_week(),
+        4,
+        &[OWNER, REPORT],
+    );
+    s.fake.put_master(master);
+    for occurrence in &occurrences {
+        s.fake.put("primary", occurrence.clone());
+    }
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let mut cancelled = occurrences[1].clone();
+    cancelled["isCancelled"] = json!(true);
+    s.fake.put("primary", cancelled);
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let events = s.events("primary");
+    let stub = events.iter().find(|e| e.id == "M1-occ-1").unwrap();
+    assert_eq!(stub.status, EventStatus::Cancelled);
+    assert_eq!(stub.uid, MASTER_UID);
+    assert!(stub.recurrence_id.is_some());
+}
+
+#[tokio::test]
+async fn a_third_attendee_added_to_the_series_reaches_the_store() {
+    let s = setup(&[]).await;
+    let (mut master, occurrences) = weekly_series(
+        "M1",
+        MASTER_UID,
+        "Dana / Sam",
+        next_week(),
+        4,
+        &[OWNER, REPORT],
+    );
+    s.fake.put_master(master.clone());
+    for occurrence in &occurrences {
+        s.fake.put("primary", occurrence.clone());
+    }
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let third = attendee("lee@contoso.com", "none");
+    master["attendees"]
+        .as_array_mut()
+        .unwrap()
+        .push(third.clone());
+    s.fake.put_master(master);
+    for mut occurrence in occurrences {
+        occurrence["attendees"]
+            .as_array_mut()
+            .unwrap()
+            .push(third.clone());
+        s.fake.put("primary", occurrence);
+    }
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let events = s.events("primary");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].attendees.len(), 3);
+}
+
+#[tokio::test]
+async fn a_deleted_series_leaves_the_store_with_its_overrides() {
+    let s = setup(&[]).await;
+    let first = next_week();
+    let (master, occurrences) =
+        weekly_series("M1", MASTER_UID, "Dana / Sam", first, 4, &[OWNER, REPORT]);
+    s.fake.put_master(master);
+    let mut moved = occurrences[1].clone();
+    moved["type"] = json!("exception");
+    moved["start"] = utc(first + Duration::weeks(1) + Duration::hours(1));
+    for occurrence in occurrences
+        .iter()
+        .take(1)
+        .chain(std::iter::once(&moved))
+        .chain(occurrences.iter().skip(2))
+    {
+        s.fake.put("primary", occurrence.clone());
+    }
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(s.events("primary").len(), 2);
+    s.fake.delete_master("M1");
+    for n in 0..4 {
+        s.fake.delete(&format!("M1-occ-{n}"));
+    }
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert!(s.events("primary").is_empty());
+}
+
+#[tokio::test]
+async fn rotated_refresh_token_replaces_the_old_one() {
+    let s = setup(&[]).await;
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    let old = s.stored_refresh_token();
+    s.fake.expire_access_tokens();
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    let new = s.stored_refresh_token();
+    assert_ne!(new, old);
+    assert!(
+        !s.fake.refresh_token_works(&old),
+        "the fake rejects a used refresh token"
+    );
+    assert!(s.fake.refresh_token_works(&new));
+    // An hour later the stored (rotated) token is what keeps the account alive.
+    s.fake.expire_access_tokens();
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert_ne!(s.stored_refresh_token(), new);
+    assert!(
+        s.store
+            .account_state("work")
+            .unwrap()
+            .needs_sign_in
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_marks_the_account_as_needing_sign_in() {
+    let s = setup(&[]).await;
+    let old = s.stored_refresh_token();
+    s.fake.revoke_refresh_tokens();
+    s.fake.expire_access_tokens();
+    let error = s
+        .account(WindowPolicy::default())
+        .sync(&s.store, Utc::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SourceError::NeedsSignIn { .. }), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("tete auth work") && text.contains("invalid_grant"),
+        "{text}"
+    );
+    assert!(!text.contains(&old));
+    let state = s.store.account_state("work").unwrap();
+    assert!(state.needs_sign_in.is_some());
+    // Later polls do not ask the identity platform again.
+    let token_requests = s.fake.requests_to("/token").len();
+    assert!(
+        s.account(WindowPolicy::default())
+            .sync(&s.store, Utc::now())
+            .await
+            .is_err()
+    );
+    assert_eq!(s.fake.requests_to("/token").len(), token_requests);
+}
+
+#[tokio::test]
+async fn smtp_token_is_minted_for_exchange_from_the_rotating_refresh_token() {
+    let s = setup(&[]).await;
+    let old = s.stored_refresh_token();
+    let account = s.account(WindowPolicy::default());
+    let token = account.tokens().smtp_token().await.unwrap();
+    assert_eq!(
+        s.fake.audience_of(token.expose()).as_deref(),
+        Some("outlook")
+    );
+    let request = s.fake.requests_to("/token").pop().unwrap();
+    let scope = &request.form["scope"];
+    assert!(
+        scope.contains("https://outlook.office.com/SMTP.Send") && !scope.contains("graph"),
+        "{scope}"
+    );
+    assert_ne!(s.stored_refresh_token(), old);
+    // The Graph token still works after the SMTP redeem rotated the refresh token.
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn throttled_requests_wait_for_retry_after() {
+    let s = setup(&[]).await;
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    s.fake.throttle(1, 1);
+    let started = std::time::Instant::now();
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= StdDuration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        s.fake.requests_to("calendarView/delta").len(),
+        3,
+        "first round, the 429, the retry"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_delta_state_lists_the_window_again_without_duplicates() {
+    let s = setup(&[]).await;
+    let (master, occurrences) = weekly_series(
+        "M1",
+        MASTER_UID,
+        "Dana / Sam",
+        next_week(),
+        4,
+        &[OWNER, REPORT],
+    );
+    s.fake.put_master(master);
+    for occurrence in occurrences {
+        s.fake.put("primary", occurrence);
+    }
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    s.fake.expire_delta_states();
+    s.fake.put(
+        "primary",
+        single(
+            "S2",
+            "Offsite",
+            next_week() + Duration::days(1),
+            60,
+            &[OWNER],
+        ),
+    );
+    s.fake.delete("S1");
+    let report = account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert!(report.full);
+    let mut ids: Vec<String> = s.events("primary").into_iter().map(|e| e.id).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["M1".to_string(), "S2".to_string()]);
+    // The next poll continues from the new delta link.
+    let report = account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert!(!report.full);
+}
+
+#[tokio::test]
+async fn the_window_rolls_forward_before_it_runs_out() {
+    let s = setup(&[]).await;
+    let policy = WindowPolicy {
+        back: Duration::days(10),
+        ahead: Duration::days(40),
+        margin: Duration::days(30),
+    };
+    let now = Utc::now();
+    s.fake.put(
+        "primary",
+        single("NEAR", "Soon", now + Duration::days(5), 60, &[OWNER]),
+    );
+    s.fake.put(
+        "primary",
+        single("FAR", "Later", now + Duration::days(45), 60, &[OWNER]),
+    );
+    let account = s.account(policy);
+    account
+        .sync_calendar(&s.store, "primary", now)
+        .await
+        .unwrap();
+    assert_eq!(s.events("primary").len(), 1);
+    // Ten days on, more than 30 days of future are still covered: a plain poll.
+    assert!(
+        !account
+            .sync_calendar(&s.store, "primary", now + Duration::days(10))
+            .await
+            .unwrap()
+            .full
+    );
+    let report = account
+        .sync_calendar(&s.store, "primary", now + Duration::days(13))
+        .await
+        .unwrap();
+    assert!(report.full, "a new window is a new full listing");
+    let mut ids: Vec<String> = s.events("primary").into_iter().map(|e| e.id).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["FAR".to_string(), "NEAR".to_string()]);
+    let initial: Vec<_> = s
+        .fake
+        .requests_to("calendarView/delta")
+        .into_iter()
+        .filter(|r| r.query.contains_key("startDateTime"))
+        .collect();
+    assert_eq!(initial.len(), 2);
+    assert_ne!(
+        initial[0].query["startDateTime"],
+        initial[1].query["startDateTime"]
+    );
+}
+
+#[tokio::test]
+async fn a_second_calendar_is_read_through_its_own_view() {
+    let s = setup(&["primary", "AAMkCal2="]).await;
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    s.fake
+        .put("AAMkCal2=", single("T1", "Team", next_week(), 60, &[OWNER]));
+    let reports = s
+        .account(WindowPolicy::default())
+        .sync(&s.store, Utc::now())
+        .await
+        .unwrap();
+    assert!(reports.iter().all(|r| r.is_ok()));
+    assert_eq!(s.events("primary").len(), 1);
+    let other = s.events("AAMkCal2=");
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].id, "T1");
+    assert_eq!(
+        s.fake
+            .requests_to("/me/calendars/AAMkCal2=/calendarView/delta")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_owner_comes_from_me_once_and_is_remembered() {
+    let s = setup(&[]).await;
+    let account = s.account(WindowPolicy::default());
+    assert_eq!(account.owner(&s.store).await.unwrap(), OWNER);
+    assert_eq!(account.owner(&s.store).await.unwrap(), OWNER);
+    assert_eq!(
+        s.fake
+            .requests_to("/v1.0/me")
+            .iter()
+            .filter(|r| r.path == "/v1.0/me")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn graph_corpus_examples_map_without_error() {
+    let Some(corpus) = std::env::var_os("TETE_CORPUS") else {
+        eprintln!("TETE_CORPUS is not set: skipping the Graph corpus examples");
+        return;
+    };
+    let dir = std::path::Path::new(&corpus).join("api-json/graph");
+    let mut mapped = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let items = match json.get("value").and_then(|v| v.as_array()) {
+            Some(items) => items.clone(),
+            None => vec![json.clone()],
+        };
+        for item in items {
+            let event: tete::sources::microsoft::mapping::GraphEvent =
+                serde_json::from_value(item).unwrap();
+            if event.is_removed() {
+                continue;
+            }
+            let result = tete::sources::microsoft::mapping::map_event(&event, None, None);
+            let event = result.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(!event.uid.is_empty());
+            mapped += 1;
+        }
+    }
+    assert!(mapped >= 10, "only {mapped} events in {}", dir.display());
+}
