@@ -397,7 +397,7 @@ impl MicrosoftTokens {
             // AADSTS65001: consent missing for this resource. The refresh token is fine;
             // only the extra (SMTP) resource is not granted.
             let consent_missing = error.message.contains("AADSTS65001");
-            if dead && !(consent_missing && !is_graph) {
+            if dead && (is_graph || !consent_missing) {
                 tracing::warn!(account = %self.account, %reason, "refresh token refused; the account needs `tete auth`");
                 self.store
                     .mark_needs_sign_in(&self.account, now, &reason)

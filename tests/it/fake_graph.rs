@@ -716,11 +716,6 @@ impl FakeGraph {
         self.lock().masters.insert(id, master);
     }
 
-    /// A series master as stored.
-    pub fn master(&self, id: &str) -> Option<Value> {
-        self.lock().masters.get(id).cloned()
-    }
-
     /// Deletes a series master.
     pub fn delete_master(&self, id: &str) {
         self.lock().masters.remove(id);

@@ -156,12 +156,9 @@ async fn device_sign_in_keeps_polling_while_authorization_is_pending() {
     );
     let polls = fake.requests_to("/token");
     assert_eq!(polls.len(), 3, "two pending answers, then the tokens");
-    assert!(
-        polls
-            .iter()
-            .all(|p| p.form.get("grant_type").map(String::as_str)
-                == Some("urn:ietf:params:oauth:grant-type:device_code"))
-    );
+    assert!(polls.iter().all(|p| p.method == "POST"
+        && p.form.get("grant_type").map(String::as_str)
+            == Some("urn:ietf:params:oauth:grant-type:device_code")));
     let scope = &fake.requests_to("/devicecode")[0].form["scope"];
     assert!(
         scope.contains("Calendars.Read") && scope.contains("offline_access"),

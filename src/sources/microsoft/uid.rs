@@ -18,7 +18,7 @@ const HEADER_LEN: usize = 16 + 4 + 8 + 8 + 4;
 const VCAL_MARKER: &[u8] = b"vCal-Uid\x01\x00\x00\x00";
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
     (0..text.len())
