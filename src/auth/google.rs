@@ -279,12 +279,6 @@ impl AccountTokens {
         let now = Utc::now();
         let margin = chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default();
         let mut cached = self.cached.lock().await;
-        if !force
-            && let Some((token, expires)) = cached.as_ref()
-            && *expires - margin > now
-        {
-            return Ok(token.clone());
-        }
         let state = self
             .store
             .account_state(&self.account)
@@ -295,11 +289,18 @@ impl AccountTokens {
             .map_err(|e| self.store_error(e))?
             .ok_or_else(|| self.needs_sign_in("never signed in"))?;
         // A refresh token already refused stays refused: don't ask Google again
-        // every poll, wait for `tete auth`.
+        // every poll, wait for `tete auth` (which stores a newer one).
         if let Some(needed) = &state.needs_sign_in
             && record.refresh_issued_at <= needed.since
         {
+            *cached = None;
             return Err(self.needs_sign_in(needed.reason.clone()));
+        }
+        if !force
+            && let Some((token, expires)) = cached.as_ref()
+            && *expires - margin > now
+        {
+            return Ok(token.clone());
         }
         if !force
             && let (Some(stored), Some(expires)) = (&record.access_token, record.access_expires_at)

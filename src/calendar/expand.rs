@@ -1,1 +1,900 @@
-//! x
+//! Expansion of events into concrete occurrences inside a window: series masters are
+//! expanded on wall-clock time, EXDATE/EXRULE removed, RDATE added, and RECURRENCE-ID
+//! overrides put in place of the slot they replace.
+
+use super::rules::{
+    Budget, RecurrenceError, WallTimes, parse_rule, rule_wall_times, until_to_wall,
+};
+use super::values::RawTime;
+use super::zones::{ZoneCalc, event_time_to_utc};
+use crate::model::{Event, EventTime, Occurrence, Zone};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+use std::collections::BTreeMap;
+
+/// One end of a [`Window`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowBound {
+    /// A fixed instant: what the daemon uses ("the next 14 days from now").
+    Instant(DateTime<Utc>),
+    /// A wall-clock reading compared with each event in its own zone's wall-clock time
+    /// (what `tete expand --from/--to` and the corpus reference use).
+    WallClock(NaiveDateTime),
+}
+
+/// The span occurrences are wanted for, `[start, end)`. An occurrence is in the window
+/// when it overlaps it; a zero-length occurrence when its start lies in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Inclusive start.
+    pub start: WindowBound,
+    /// Exclusive end.
+    pub end: WindowBound,
+}
+
+impl Window {
+    /// A window between two instants.
+    pub fn instants(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Window {
+            start: WindowBound::Instant(start),
+            end: WindowBound::Instant(end),
+        }
+    }
+
+    /// A window of floating dates `[from, to)`, each event read in its own wall-clock time.
+    pub fn floating_dates(from: NaiveDate, to: NaiveDate) -> Self {
+        Window {
+            start: WindowBound::WallClock(from.and_time(NaiveTime::MIN)),
+            end: WindowBound::WallClock(to.and_time(NaiveTime::MIN)),
+        }
+    }
+}
+
+/// Bounds on the work spent on one series, so hostile or broken rules stay cheap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// At most this many occurrences per series (the earliest ones are kept).
+    pub max_per_series: usize,
+    /// At most this many rule instances examined per series (in and before the window).
+    pub max_steps_per_series: usize,
+    /// Wall-clock budget per series, a last guard for rules the step count misjudges.
+    pub max_time_per_series: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_per_series: 5_000,
+            max_steps_per_series: 200_000,
+            max_time_per_series: std::time::Duration::from_secs(2),
+        }
+    }
+}
+
+/// What [`expand`] produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expansion {
+    /// Occurrences in the window, sorted by start instant, then UID.
+    pub occurrences: Vec<Occurrence>,
+    /// Series that were skipped or cut short, one line each (naming the UID).
+    pub warnings: Vec<String>,
+}
+
+/// Expands `events` (masters, single events and overrides, in any order) into the
+/// occurrences that overlap `window`. Floating and all-day values are read in
+/// `floating_zone`. Never panics on odd data; problems become warnings.
+pub fn expand(events: &[Event], window: &Window, floating_zone: Tz, limits: &Limits) -> Expansion {
+    let mut groups: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
+    for event in events {
+        groups.entry(event.uid.as_str()).or_default().push(event);
+    }
+    let mut out = Expansion::default();
+    for (uid, members) in groups {
+        let ctx = SeriesCtx {
+            window,
+            floating: floating_zone,
+            limits,
+        };
+        ctx.expand_series(uid, &members, &mut out);
+    }
+    out.occurrences.sort_by(|a, b| {
+        a.start_utc
+            .cmp(&b.start_utc)
+            .then_with(|| a.uid.cmp(&b.uid))
+    });
+    out
+}
+
+struct SeriesCtx<'a> {
+    window: &'a Window,
+    floating: Tz,
+    limits: &'a Limits,
+}
+
+/// How an occurrence's end follows from its start.
+#[derive(Clone, Copy, Debug)]
+enum Length {
+    /// Add this much wall-clock time (or whole days for all-day events), like
+    /// `DTEND - DTSTART` read on the same clock.
+    Wall(Duration),
+    /// DTEND in another zone than DTSTART: an exact length, end shown in `end_zone`.
+    Exact(Duration),
+}
+
+impl SeriesCtx<'_> {
+    fn expand_series(&self, uid: &str, members: &[&Event], out: &mut Expansion) {
+        let (master, overrides) = split_members(members);
+        // An override of a slot the master excludes was deleted by the user: CalDAV
+        // clients add the EXDATE and sometimes leave the override behind.
+        let overrides: Vec<&Event> = overrides
+            .into_iter()
+            .filter(|o| !master.is_some_and(|m| self.master_excludes(m, o)))
+            .collect();
+        let override_slots: Vec<(EventTime, DateTime<Utc>)> = overrides
+            .iter()
+            .filter_map(|o| o.recurrence_id.clone())
+            .map(|rid| {
+                let utc = event_time_to_utc(&rid, self.floating);
+                (rid, utc)
+            })
+            .collect();
+        let mut future: Vec<(DateTime<Utc>, &Event)> = overrides
+            .iter()
+            .filter(|o| is_this_and_future(o))
+            .filter_map(|o| {
+                let rid = o.recurrence_id.as_ref()?;
+                Some((event_time_to_utc(rid, self.floating), *o))
+            })
+            .collect();
+        future.sort_by_key(|(at, _)| *at);
+        let mut produced: Vec<Occurrence> = Vec::new();
+        if let Some(master) = master {
+            let slots = Slots {
+                single: &override_slots,
+                future: &future,
+            };
+            self.expand_master(master, &slots, &mut produced, &mut out.warnings);
+        }
+        for event in &overrides {
+            if let Some(occ) = self.override_occurrence(event) {
+                produced.push(occ);
+            }
+        }
+        if produced.len() > self.limits.max_per_series {
+            produced.sort_by_key(|o| o.start_utc);
+            produced.truncate(self.limits.max_per_series);
+            out.warnings.push(format!(
+                "{uid}: more than {} occurrences in the window; kept the earliest",
+                self.limits.max_per_series
+            ));
+        }
+        out.occurrences.extend(produced);
+    }
+
+    /// True when `master`'s EXDATEs remove the slot `candidate` overrides.
+    fn master_excludes(&self, master: &Event, candidate: &Event) -> bool {
+        let (Some(rec), Some(rid)) = (&master.recurrence, &candidate.recurrence_id) else {
+            return false;
+        };
+        let (zone, start_wall) = match &master.start {
+            EventTime::Date(d) => (Zone::Floating, d.and_time(NaiveTime::MIN)),
+            EventTime::DateTime { local, zone } => (zone.clone(), *local),
+        };
+        let calc = ZoneCalc::new(&zone, self.floating);
+        let is_date = master.start.is_date();
+        let wall = self.wall_in_zone(rid, &calc, is_date, start_wall.time());
+        self.is_exdate(&rec.exdates, wall, &calc, is_date)
+    }
+
+    fn expand_master(
+        &self,
+        master: &Event,
+        slots: &Slots<'_>,
+        produced: &mut Vec<Occurrence>,
+        warnings: &mut Vec<String>,
+    ) {
+        let (zone, start_wall) = match &master.start {
+            EventTime::Date(d) => (Zone::Floating, d.and_time(NaiveTime::MIN)),
+            EventTime::DateTime { local, zone } => (zone.clone(), *local),
+        };
+        let calc = ZoneCalc::new(&zone, self.floating);
+        let is_date = master.start.is_date();
+        let length = self.length_of(master, &calc);
+        let recurrence = master.recurrence.as_ref().filter(|r| !r.is_empty());
+        let Some(recurrence) = recurrence else {
+            let occ = self.occurrence(master, &calc, start_wall, length, None);
+            if self.in_window(&occ) {
+                produced.push(occ);
+            }
+            return;
+        };
+        let span = match length {
+            Length::Wall(d) | Length::Exact(d) => d.max(Duration::zero()),
+        };
+        let (from, to) = self.wall_range(&calc, span);
+        let mut budget = Budget::new(
+            self.limits.max_steps_per_series,
+            self.limits.max_time_per_series,
+        );
+        let cap = self.limits.max_per_series.saturating_add(1);
+        let mut walls: Vec<NaiveDateTime> = Vec::new();
+        // RFC 5545 §3.8.5.3: DTSTART is the first instance of the set, unless every
+        // rule ends (UNTIL, inclusive) before it: then the rules bound it out.
+        let bounded_out = !recurrence.rrules.is_empty()
+            && recurrence.rrules.iter().all(|text| {
+                parse_rule(text)
+                    .ok()
+                    .and_then(|r| r.until)
+                    .is_some_and(|u| {
+                        let until = match u {
+                            RawTime::Date(d) => d.and_time(NaiveTime::MIN),
+                            RawTime::Local(t) => t,
+                            RawTime::Utc(t) => calc.to_local(t.and_utc()),
+                        };
+                        until < start_wall && until.date() < start_wall.date()
+                    })
+            });
+        if start_wall >= from && start_wall <= to && !bounded_out {
+            walls.push(start_wall);
+        }
+        let mut truncated = false;
+        for text in &recurrence.rrules {
+            match self.rule_times(text, start_wall, &calc, from, to, cap, &mut budget) {
+                Ok(found) => {
+                    truncated |= found.truncated;
+                    walls.extend(found.times);
+                }
+                Err(error) => {
+                    warnings.push(format!("{}: series skipped: {error}", master.uid));
+                    return;
+                }
+            }
+        }
+        for rdate in &recurrence.rdates {
+            let wall = self.wall_in_zone(rdate, &calc, is_date, start_wall.time());
+            if wall >= from && wall <= to {
+                walls.push(wall);
+            }
+        }
+        let mut excluded: Vec<NaiveDateTime> = Vec::new();
+        for text in &recurrence.exrules {
+            match self.rule_times(text, start_wall, &calc, from, to, cap, &mut budget) {
+                Ok(found) => excluded.extend(found.times),
+                Err(error) => warnings.push(format!("{}: EXRULE ignored: {error}", master.uid)),
+            }
+        }
+        walls.sort_unstable();
+        walls.dedup();
+        if truncated {
+            warnings.push(format!(
+                "{}: recurrence rule stopped early (limit of {} occurrences or the work budget reached)",
+                master.uid, self.limits.max_per_series
+            ));
+        }
+        for wall in walls {
+            if excluded.contains(&wall) || self.is_exdate(&recurrence.exdates, wall, &calc, is_date)
+            {
+                continue;
+            }
+            let instant = calc.to_utc(wall);
+            let slot = if is_date {
+                EventTime::Date(wall.date())
+            } else {
+                EventTime::DateTime {
+                    local: calc.to_local(instant),
+                    zone: zone.clone(),
+                }
+            };
+            if slots
+                .single
+                .iter()
+                .any(|(rid, rid_utc)| slot_matches(rid, *rid_utc, &slot, instant))
+            {
+                continue;
+            }
+            let ruling = slots
+                .future
+                .iter()
+                .rev()
+                .find(|(rid_utc, _)| *rid_utc < instant);
+            if let Some((rid_utc, changed)) = ruling {
+                if let Some(occ) = self.shifted_occurrence(changed, *rid_utc, instant, slot) {
+                    produced.push(occ);
+                }
+                continue;
+            }
+            let occ = self.occurrence(master, &calc, wall, length, Some(slot));
+            if self.in_window(&occ) {
+                produced.push(occ);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rule_times(
+        &self,
+        text: &str,
+        start_wall: NaiveDateTime,
+        calc: &ZoneCalc,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+        cap: usize,
+        budget: &mut Budget,
+    ) -> Result<WallTimes, RecurrenceError> {
+        let rule = parse_rule(text)?;
+        let until = rule
+            .until
+            .map(|u| until_to_wall(u, |utc| calc.to_local(utc.and_utc())));
+        rule_wall_times(&rule, start_wall, until, from, to, cap, budget)
+    }
+
+    /// The wall-clock range worth generating for a series with occurrences `span` long:
+    /// the window in the series' zone, widened by the span and a day on each side.
+    fn wall_range(&self, calc: &ZoneCalc, span: Duration) -> (NaiveDateTime, NaiveDateTime) {
+        let to_wall = |bound: WindowBound| match bound {
+            WindowBound::Instant(at) => calc.to_local(at),
+            WindowBound::WallClock(wall) => wall,
+        };
+        let from = to_wall(self.window.start)
+            .checked_sub_signed(span + Duration::days(2))
+            .unwrap_or(NaiveDateTime::MIN);
+        let to = to_wall(self.window.end)
+            .checked_add_signed(Duration::days(2))
+            .unwrap_or(NaiveDateTime::MAX);
+        (from, to)
+    }
+
+    fn length_of(&self, event: &Event, calc: &ZoneCalc) -> Length {
+        let length = match (&event.start, &event.end) {
+            (EventTime::Date(_), None) => Length::Wall(Duration::days(1)),
+            (EventTime::DateTime { .. }, None) => Length::Wall(Duration::zero()),
+            (EventTime::Date(s), Some(EventTime::Date(e))) => Length::Wall(*e - *s),
+            (EventTime::Date(s), Some(EventTime::DateTime { local, .. })) => {
+                Length::Wall(Duration::days((local.date() - *s).num_days()))
+            }
+            (EventTime::DateTime { local, .. }, Some(EventTime::Date(e))) => {
+                Length::Wall(e.and_time(NaiveTime::MIN) - *local)
+            }
+            (
+                EventTime::DateTime { local: s, zone: zs },
+                Some(EventTime::DateTime { local: e, zone: ze }),
+            ) => {
+                if zs == ze {
+                    Length::Wall(*e - *s)
+                } else {
+                    let end_utc = event
+                        .end
+                        .as_ref()
+                        .map(|end| event_time_to_utc(end, self.floating))
+                        .unwrap_or_else(|| calc.to_utc(*e));
+                    Length::Exact(end_utc - calc.to_utc(*s))
+                }
+            }
+        };
+        // An end before the start is an error in the data (RFC 5545 §3.8.2.2 says DTEND
+        // is later); read it as a zero-length event rather than a negative one.
+        match length {
+            Length::Wall(d) if d < Duration::zero() => Length::Wall(Duration::zero()),
+            Length::Exact(d) if d < Duration::zero() => Length::Exact(Duration::zero()),
+            other => other,
+        }
+    }
+
+    fn occurrence(
+        &self,
+        event: &Event,
+        calc: &ZoneCalc,
+        wall: NaiveDateTime,
+        length: Length,
+        recurrence_id: Option<EventTime>,
+    ) -> Occurrence {
+        let start_utc = calc.to_utc(wall);
+        let (start, end, end_utc) = match &event.start {
+            EventTime::Date(_) => {
+                let days = match length {
+                    Length::Wall(d) | Length::Exact(d) => d.num_days(),
+                };
+                let start = wall.date();
+                let end = start
+                    .checked_add_signed(Duration::days(days))
+                    .unwrap_or(start);
+                let end_utc = calc.to_utc(end.and_time(NaiveTime::MIN));
+                (EventTime::Date(start), EventTime::Date(end), end_utc)
+            }
+            EventTime::DateTime { zone, .. } => {
+                let local = calc.to_local(start_utc);
+                match (length, &event.end) {
+                    (Length::Exact(d), Some(EventTime::DateTime { zone: end_zone, .. })) => {
+                        let end_utc = start_utc + d;
+                        let end_local = ZoneCalc::new(end_zone, self.floating).to_local(end_utc);
+                        (
+                            EventTime::DateTime {
+                                local,
+                                zone: zone.clone(),
+                            },
+                            EventTime::DateTime {
+                                local: end_local,
+                                zone: end_zone.clone(),
+                            },
+                            end_utc,
+                        )
+                    }
+                    (Length::Wall(d) | Length::Exact(d), _) => {
+                        let end_wall = wall.checked_add_signed(d).unwrap_or(wall);
+                        let end_utc = calc.to_utc(end_wall).max(start_utc);
+                        (
+                            EventTime::DateTime {
+                                local,
+                                zone: zone.clone(),
+                            },
+                            EventTime::DateTime {
+                                local: calc.to_local(end_utc),
+                                zone: zone.clone(),
+                            },
+                            end_utc,
+                        )
+                    }
+                }
+            }
+        };
+        Occurrence {
+            uid: event.uid.clone(),
+            recurrence_id,
+            start,
+            end,
+            start_utc,
+            end_utc,
+            summary: event.summary.clone(),
+            description: event.description.clone(),
+            location: event.location.clone(),
+            status: event.status,
+            attendees: event.attendees.clone(),
+            organizer: event.organizer.clone(),
+            is_override: false,
+            moved: false,
+        }
+    }
+
+    /// A later slot under a `RANGE=THISANDFUTURE` override (RFC 5545 §3.8.4.4): it takes
+    /// the override's properties and length, and moves by the override's time shift.
+    fn shifted_occurrence(
+        &self,
+        changed: &Event,
+        rid_utc: DateTime<Utc>,
+        slot_utc: DateTime<Utc>,
+        slot: EventTime,
+    ) -> Option<Occurrence> {
+        let zone = match &changed.start {
+            EventTime::Date(_) => Zone::Floating,
+            EventTime::DateTime { zone, .. } => zone.clone(),
+        };
+        let calc = ZoneCalc::new(&zone, self.floating);
+        let shift = event_time_to_utc(&changed.start, self.floating) - rid_utc;
+        let wall = calc.to_local(slot_utc + shift);
+        let length = self.length_of(changed, &calc);
+        let mut occ = self.occurrence(changed, &calc, wall, length, Some(slot));
+        occ.is_override = true;
+        occ.moved = shift != Duration::zero();
+        self.in_window(&occ).then_some(occ)
+    }
+
+    fn override_occurrence(&self, event: &Event) -> Option<Occurrence> {
+        let (zone, wall) = match &event.start {
+            EventTime::Date(d) => (Zone::Floating, d.and_time(NaiveTime::MIN)),
+            EventTime::DateTime { local, zone } => (zone.clone(), *local),
+        };
+        let calc = ZoneCalc::new(&zone, self.floating);
+        let length = self.length_of(event, &calc);
+        let rid = event.recurrence_id.clone()?;
+        let rid_utc = event_time_to_utc(&rid, self.floating);
+        let mut occ = self.occurrence(event, &calc, wall, length, Some(rid.clone()));
+        occ.is_override = true;
+        occ.moved = !slot_matches(&rid, rid_utc, &occ.start, occ.start_utc);
+        self.in_window(&occ).then_some(occ)
+    }
+
+    fn wall_in_zone(
+        &self,
+        time: &EventTime,
+        calc: &ZoneCalc,
+        series_is_date: bool,
+        start_time: NaiveTime,
+    ) -> NaiveDateTime {
+        match time {
+            EventTime::Date(d) => d.and_time(if series_is_date {
+                NaiveTime::MIN
+            } else {
+                start_time
+            }),
+            // On a date series the day as written is the day meant.
+            EventTime::DateTime { local, .. } if series_is_date => {
+                local.date().and_time(NaiveTime::MIN)
+            }
+            EventTime::DateTime { local, zone } => match zone {
+                Zone::Floating => *local,
+                _ => calc.to_local(event_time_to_utc(time, self.floating)),
+            },
+        }
+    }
+
+    /// EXDATE matching (RFC 5545 §3.8.5.1): date values exclude the occurrence on that
+    /// day; floating values compare wall-clock readings; zoned and UTC values compare
+    /// instants, so an EXDATE written in another zone still hits its slot.
+    fn is_exdate(
+        &self,
+        exdates: &[EventTime],
+        wall: NaiveDateTime,
+        calc: &ZoneCalc,
+        is_date: bool,
+    ) -> bool {
+        exdates.iter().any(|ex| match ex {
+            EventTime::Date(d) => wall.date() == *d,
+            EventTime::DateTime {
+                local,
+                zone: Zone::Floating,
+            } => {
+                if is_date {
+                    local.date() == wall.date()
+                } else {
+                    *local == wall
+                }
+            }
+            EventTime::DateTime { local, .. } => {
+                if is_date {
+                    // A date series excluded by a date-time (Outlook writes local
+                    // midnight with a TZID): the day as written is the day meant.
+                    local.date() == wall.date()
+                } else {
+                    event_time_to_utc(ex, self.floating) == calc.to_utc(wall)
+                }
+            }
+        })
+    }
+
+    fn in_window(&self, occ: &Occurrence) -> bool {
+        let wall = |t: &EventTime| match t {
+            EventTime::Date(d) => d.and_time(NaiveTime::MIN),
+            EventTime::DateTime { local, .. } => *local,
+        };
+        let (start_wall, end_wall) = (wall(&occ.start), wall(&occ.end));
+        let zero = occ.end_utc <= occ.start_utc;
+        let after_start = match self.window.start {
+            WindowBound::Instant(s) => {
+                if zero {
+                    occ.start_utc >= s
+                } else {
+                    occ.end_utc > s
+                }
+            }
+            WindowBound::WallClock(s) => {
+                if zero {
+                    start_wall >= s
+                } else {
+                    end_wall > s
+                }
+            }
+        };
+        let before_end = match self.window.end {
+            WindowBound::Instant(e) => occ.start_utc < e,
+            WindowBound::WallClock(e) => start_wall < e,
+        };
+        after_start && before_end
+    }
+}
+
+/// The override slots a master's generated instances are checked against.
+struct Slots<'a> {
+    /// Every override's RECURRENCE-ID (and its instant): these slots are replaced.
+    single: &'a [(EventTime, DateTime<Utc>)],
+    /// `RANGE=THISANDFUTURE` overrides by RECURRENCE-ID instant, earliest first.
+    future: &'a [(DateTime<Utc>, &'a Event)],
+}
+
+/// Marks an override id as `RANGE=THISANDFUTURE`. `model::Event` has no field for
+/// RECURRENCE-ID's RANGE parameter, so sources that see one append this to the id
+/// (`UID#RECURRENCE-ID;RANGE=THISANDFUTURE`).
+pub const THIS_AND_FUTURE_MARK: &str = ";RANGE=THISANDFUTURE";
+
+fn is_this_and_future(event: &Event) -> bool {
+    event.id.ends_with(THIS_AND_FUTURE_MARK)
+}
+
+/// Splits a UID group into its master and its overrides. Of several masters the one
+/// with the highest SEQUENCE wins, the last one in the input on ties (later exports
+/// repeat a master with its newer EXDATEs); of several overrides of one slot likewise.
+fn split_members<'e>(members: &[&'e Event]) -> (Option<&'e Event>, Vec<&'e Event>) {
+    let mut master: Option<&Event> = None;
+    for event in members
+        .iter()
+        .copied()
+        .filter(|e| e.recurrence_id.is_none())
+    {
+        if master.is_none_or(|m| event.sequence >= m.sequence) {
+            master = Some(event);
+        }
+    }
+    let mut overrides: Vec<&Event> = Vec::new();
+    for event in members
+        .iter()
+        .copied()
+        .filter(|e| e.recurrence_id.is_some())
+    {
+        match overrides
+            .iter_mut()
+            .find(|o| o.recurrence_id == event.recurrence_id)
+        {
+            Some(existing) if event.sequence >= existing.sequence => *existing = event,
+            Some(_) => {}
+            None => overrides.push(event),
+        }
+    }
+    (master, overrides)
+}
+
+/// Whether an override's RECURRENCE-ID names the generated slot: dates by day, a
+/// floating id by wall-clock reading, anything else by instant (RFC 5545 §3.8.4.4).
+fn slot_matches(
+    rid: &EventTime,
+    rid_utc: DateTime<Utc>,
+    slot: &EventTime,
+    slot_utc: DateTime<Utc>,
+) -> bool {
+    match (rid, slot) {
+        (EventTime::Date(a), EventTime::Date(b)) => a == b,
+        (EventTime::Date(a), EventTime::DateTime { local, .. })
+        | (EventTime::DateTime { local, .. }, EventTime::Date(a)) => local.date() == *a,
+        (
+            EventTime::DateTime {
+                local: a,
+                zone: Zone::Floating,
+            },
+            EventTime::DateTime { local: b, .. },
+        ) => a == b,
+        _ => rid_utc == slot_utc,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventKind, Recurrence};
+    use chrono_tz::Europe::Berlin;
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .and_then(|x| x.and_hms_opt(h, mi, 0))
+            .unwrap()
+    }
+
+    fn berlin(local: NaiveDateTime) -> EventTime {
+        EventTime::DateTime {
+            local,
+            zone: Zone::Iana(Berlin),
+        }
+    }
+
+    fn event(uid: &str, start: EventTime, end: EventTime) -> Event {
+        Event {
+            id: uid.into(),
+            uid: uid.into(),
+            recurrence_id: None,
+            summary: "1:1".into(),
+            description: String::new(),
+            location: None,
+            status: EventStatus::Confirmed,
+            start,
+            end: Some(end),
+            recurrence: None,
+            attendees: vec![],
+            organizer: None,
+            kind: EventKind::Default,
+            sequence: 0,
+            updated: None,
+        }
+    }
+
+    fn weekly_berlin(rule: &str) -> Event {
+        let mut e = event(
+            "s",
+            berlin(at(2024, 3, 4, 10, 0)),
+            berlin(at(2024, 3, 4, 10, 30)),
+        );
+        e.recurrence = Some(Recurrence {
+            rrules: vec![rule.into()],
+            ..Recurrence::default()
+        });
+        e
+    }
+
+    fn run(events: &[Event], from: (i32, u32, u32), to: (i32, u32, u32)) -> Expansion {
+        let window = Window::floating_dates(
+            NaiveDate::from_ymd_opt(from.0, from.1, from.2).unwrap(),
+            NaiveDate::from_ymd_opt(to.0, to.1, to.2).unwrap(),
+        );
+        expand(events, &window, chrono_tz::UTC, &Limits::default())
+    }
+
+    use crate::model::EventStatus;
+
+    #[test]
+    fn ten_oclock_in_berlin_stays_ten_oclock_across_dst() {
+        let out = run(
+            &[weekly_berlin("FREQ=WEEKLY;COUNT=5")],
+            (2024, 1, 1),
+            (2025, 1, 1),
+        );
+        let hours: Vec<u32> = out
+            .occurrences
+            .iter()
+            .map(|o| chrono::Timelike::hour(&o.start_utc))
+            .collect();
+        // 2024-03-31 is the switch: 09:00Z (+01:00) before, 08:00Z (+02:00) after.
+        assert_eq!(hours, vec![9, 9, 9, 9, 8]);
+        assert!(out.occurrences.iter().all(|o| matches!(o.start, EventTime::DateTime { local, .. } if chrono::Timelike::hour(&local) == 10)));
+    }
+
+    #[test]
+    fn moved_occurrence_replaces_its_original_slot() {
+        let master = weekly_berlin("FREQ=WEEKLY;COUNT=3");
+        let mut moved = event(
+            "s",
+            berlin(at(2024, 3, 12, 15, 0)),
+            berlin(at(2024, 3, 12, 15, 30)),
+        );
+        moved.id = "s#20240311T100000".into();
+        moved.recurrence_id = Some(berlin(at(2024, 3, 11, 10, 0)));
+        let out = run(&[master, moved], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences.len(), 3);
+        let second = &out.occurrences[1];
+        assert!(second.is_override && second.moved);
+        assert_eq!(second.start, berlin(at(2024, 3, 12, 15, 0)));
+        assert_eq!(second.recurrence_id, Some(berlin(at(2024, 3, 11, 10, 0))));
+    }
+
+    #[test]
+    fn cancelled_override_is_kept_and_marked_cancelled() {
+        let master = weekly_berlin("FREQ=WEEKLY;COUNT=2");
+        // RECURRENCE-ID written in UTC still names the Berlin slot (compared as instants).
+        let mut cancelled = event(
+            "s",
+            berlin(at(2024, 3, 11, 10, 0)),
+            berlin(at(2024, 3, 11, 10, 30)),
+        );
+        cancelled.recurrence_id = Some(EventTime::DateTime {
+            local: at(2024, 3, 11, 9, 0),
+            zone: Zone::Utc,
+        });
+        cancelled.status = EventStatus::Cancelled;
+        let out = run(&[master, cancelled], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences.len(), 2);
+        assert_eq!(out.occurrences[1].status, EventStatus::Cancelled);
+        assert!(out.occurrences[1].is_override && !out.occurrences[1].moved);
+    }
+
+    #[test]
+    fn an_override_without_its_master_still_yields_its_occurrence() {
+        let mut lone = event(
+            "orphan",
+            berlin(at(2024, 5, 1, 9, 0)),
+            berlin(at(2024, 5, 1, 10, 0)),
+        );
+        lone.recurrence_id = Some(berlin(at(2024, 5, 1, 9, 0)));
+        let out = run(&[lone], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences.len(), 1);
+        assert!(out.occurrences[0].is_override);
+    }
+
+    #[test]
+    fn exdates_in_utc_or_another_zone_remove_the_slot() {
+        let mut master = weekly_berlin("FREQ=WEEKLY;COUNT=4");
+        if let Some(rec) = master.recurrence.as_mut() {
+            rec.exdates.push(EventTime::DateTime {
+                local: at(2024, 3, 11, 9, 0),
+                zone: Zone::Utc,
+            });
+            rec.exdates.push(EventTime::DateTime {
+                local: at(2024, 3, 18, 5, 0),
+                zone: Zone::Iana(chrono_tz::America::New_York),
+            });
+        }
+        let out = run(&[master], (2024, 1, 1), (2025, 1, 1));
+        let days: Vec<u32> = out
+            .occurrences
+            .iter()
+            .map(|o| chrono::Datelike::day(&o.start_utc))
+            .collect();
+        assert_eq!(days, vec![4, 25]);
+    }
+
+    #[test]
+    fn a_date_only_until_with_a_zoned_start_includes_that_day() {
+        let out = run(
+            &[weekly_berlin("FREQ=WEEKLY;UNTIL=20240318")],
+            (2024, 1, 1),
+            (2025, 1, 1),
+        );
+        assert_eq!(out.occurrences.len(), 3);
+    }
+
+    #[test]
+    fn a_start_in_a_dst_gap_moves_forward_by_the_gap() {
+        let mut e = event(
+            "gap",
+            berlin(at(2024, 3, 31, 2, 30)),
+            berlin(at(2024, 3, 31, 3, 30)),
+        );
+        e.recurrence = Some(Recurrence {
+            rrules: vec!["FREQ=DAILY;COUNT=2".into()],
+            ..Recurrence::default()
+        });
+        let out = run(&[e], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences[0].start, berlin(at(2024, 3, 31, 3, 30)));
+        assert_eq!(out.occurrences[1].start, berlin(at(2024, 4, 1, 2, 30)));
+    }
+
+    #[test]
+    fn instant_windows_and_wall_clock_windows_both_work() {
+        let e = weekly_berlin("FREQ=DAILY");
+        let window = Window::instants(
+            at(2024, 6, 1, 8, 0).and_utc(),
+            at(2024, 6, 3, 8, 0).and_utc(),
+        );
+        let out = expand(
+            std::slice::from_ref(&e),
+            &window,
+            chrono_tz::UTC,
+            &Limits::default(),
+        );
+        // 10:00 Berlin = 08:00Z in summer: June 1 (start inclusive) and June 2.
+        assert_eq!(out.occurrences.len(), 2);
+        let out = run(&[e], (2024, 6, 1), (2024, 6, 3));
+        assert_eq!(out.occurrences.len(), 2);
+    }
+
+    #[test]
+    fn a_secondly_rule_without_end_over_ten_years_returns_quickly_with_a_warning() {
+        let mut e = event(
+            "hostile",
+            berlin(at(2000, 1, 1, 0, 0)),
+            berlin(at(2000, 1, 1, 0, 0)),
+        );
+        e.recurrence = Some(Recurrence {
+            rrules: vec!["FREQ=SECONDLY".into()],
+            ..Recurrence::default()
+        });
+        let started = std::time::Instant::now();
+        let out = run(&[e], (2020, 1, 1), (2030, 1, 1));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(out.occurrences.len() <= Limits::default().max_per_series);
+        assert!(!out.warnings.is_empty());
+        assert!(out.warnings[0].contains("hostile"));
+    }
+
+    #[test]
+    fn a_rule_that_never_matches_costs_a_bounded_amount() {
+        let mut e = event(
+            "never",
+            berlin(at(2000, 1, 1, 0, 0)),
+            berlin(at(2000, 1, 1, 0, 0)),
+        );
+        e.recurrence = Some(Recurrence {
+            rrules: vec!["FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30".into()],
+            ..Recurrence::default()
+        });
+        let started = std::time::Instant::now();
+        let out = run(&[e], (2020, 1, 1), (2030, 1, 1));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(out.occurrences.is_empty());
+    }
+
+    #[test]
+    fn an_invalid_rule_skips_the_series_with_a_warning() {
+        let out = run(
+            &[weekly_berlin("FREQ=FORTNIGHTLY")],
+            (2024, 1, 1),
+            (2025, 1, 1),
+        );
+        assert!(out.occurrences.is_empty());
+        assert!(out.warnings[0].contains("FORTNIGHTLY"));
+    }
+}

@@ -10,8 +10,8 @@ pub mod values;
 pub mod windows_zones;
 pub mod zones;
 
-// pub use cadence::describe_cadence;
-// pub use expand::{Expansion, Limits, Window, WindowBound, expand};
-// pub use lines::parse_recurrence_lines;
+pub use cadence::describe_cadence;
+pub use expand::{Expansion, Limits, Window, WindowBound, expand};
+pub use lines::parse_recurrence_lines;
 pub use rules::RecurrenceError;
 pub use zones::{event_time_to_utc, local_to_utc, resolve_tzid, utc_to_local};

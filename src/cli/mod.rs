@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub mod auth;
 pub mod check;
 pub mod expand;
 pub mod items;
@@ -14,6 +15,7 @@ pub mod notes;
 pub mod preview;
 pub mod run;
 pub mod series;
+pub mod session;
 pub mod skip;
 pub mod status;
 
@@ -76,6 +78,8 @@ pub enum Command {
     Run(run::Args),
     /// Validate the config file.
     Check(check::Args),
+    /// Sign an account in (OAuth) and store its tokens.
+    Auth(auth::Args),
     /// Detected 1:1 series, with why each recurring meeting was (not) chosen.
     Series(series::Args),
     /// Occurrences of an .ics file in a date range.
@@ -112,6 +116,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&config_path, args),
         Command::Check(args) => check::run(&config_path, args),
+        Command::Auth(args) => auth::run(&config_path, args),
         Command::Series(args) => series::run(&config_path, args),
         Command::Expand(args) => expand::run(args),
         Command::Status(args) => status::run(&config_path, args),
@@ -126,8 +131,30 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes a command's output to stdout. A closed pipe (`tete series | head`) ends the
+/// command quietly instead of failing it; other write errors are reported.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
 /// Prints an error with its causes and returns the exit code it calls for.
 fn report(error: &anyhow::Error) -> ExitCode {
+    let broken_pipe = error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+    if broken_pipe {
+        // The reader went away (`| head`): nothing left to tell anyone.
+        return ExitCode::SUCCESS;
+    }
     if let Some(failure) = error.downcast_ref::<Failure>() {
         eprintln!("tete: {}", failure.message);
         return ExitCode::from(failure.code);

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::{Event, EventTime};
+use crate::plan::slot_id;
 use crate::store::StoredEvent;
 
 /// All events of one UID, one revision per slot, and who sees them.
@@ -30,13 +31,9 @@ impl SeriesEvents {
     }
 }
 
-/// A slot's identity for de-duplication across calendars.
+/// A slot's identity for de-duplication across calendars (the master has none).
 fn slot_key(recurrence_id: &Option<EventTime>) -> String {
-    match recurrence_id {
-        None => String::new(),
-        Some(EventTime::Date(d)) => d.to_string(),
-        Some(EventTime::DateTime { local, zone }) => format!("{local} {zone:?}"),
-    }
+    recurrence_id.as_ref().map(slot_id).unwrap_or_default()
 }
 
 /// Newer revision wins: higher SEQUENCE, then later LAST-MODIFIED.
@@ -66,10 +63,10 @@ pub fn group_by_series(
         if !acc.accounts.contains(account) {
             acc.accounts.push(account.clone());
         }
-        if let Some(owner) = owner_of(account) {
-            if !acc.owners.contains(&owner) {
-                acc.owners.push(owner);
-            }
+        if let Some(owner) = owner_of(account)
+            && !acc.owners.contains(&owner)
+        {
+            acc.owners.push(owner);
         }
         let key = slot_key(&event.recurrence_id);
         match acc.slots.get(&key) {

@@ -21,10 +21,10 @@ use super::SourceError;
 use super::http::{Credentials, Http, HttpOptions};
 use crate::auth::google::{API_BASE_URL, AccountTokens, OAuthClient};
 use crate::auth::{AuthError, TokenKey};
+use crate::calendar::parse_recurrence_lines;
 use crate::config::AccountConfig;
 use crate::model::{
-    Attendee, CuType, Event, EventKind, EventStatus, EventTime, PartStat, Person, Recurrence, Role,
-    Zone,
+    Attendee, CuType, Event, EventKind, EventStatus, EventTime, PartStat, Person, Role, Zone,
 };
 use crate::store::{CalendarChanges, CalendarRef, Store};
 
@@ -382,13 +382,15 @@ fn map_item(item: &serde_json::Value) -> Result<Change, Skip> {
         EventTime::DateTime { zone, .. } => Some(zone.clone()),
         EventTime::Date(_) => None,
     };
-    let recurrence = raw.recurrence.as_ref().map(|lines| {
-        let (recurrence, problems) = parse_recurrence_lines(lines, zone.as_ref());
-        for problem in problems {
-            tracing::warn!(event = %raw.id, %problem, "ignored a recurrence line");
-        }
-        recurrence
-    });
+    // The recurrence engine's own line parser, so Google series expand exactly as
+    // .ics ones do; a rule it cannot use makes the item malformed.
+    let recurrence = match &raw.recurrence {
+        Some(lines) => Some(
+            parse_recurrence_lines(lines, zone.as_ref().unwrap_or(&Zone::Floating))
+                .map_err(|e| skip(format!("recurrence: {e}")))?,
+        ),
+        None => None,
+    };
     let (uid, guessed_master) = match (&raw.ical_uid, &instance_of) {
         (Some(uid), _) => (uid.clone(), None),
         (None, Some(master)) => (format!("{master}@google.com"), Some(master.clone())),
@@ -517,93 +519,6 @@ fn map_time(time: &GTime) -> Result<EventTime, String> {
             .map_err(|e| format!("bad dateTime {text:?}: {e}")),
         (Err(e), None) => Err(format!("bad dateTime {text:?}: {e}")),
     }
-}
-
-/// Parses Google's `recurrence[]` lines (RFC 5545 `RRULE`, `EXRULE`, `RDATE`,
-/// `EXDATE`, without `DTSTART`). Rule values are kept verbatim; dates become
-/// [`EventTime`]s (`TZID=` → IANA zone, `Z` → UTC, `VALUE=DATE` → all-day, no zone →
-/// `default_zone`, the master's start zone, in which Google expands the series).
-/// Returns the recurrence and the lines it could not use.
-pub fn parse_recurrence_lines(
-    lines: &[String],
-    default_zone: Option<&Zone>,
-) -> (Recurrence, Vec<String>) {
-    let mut recurrence = Recurrence::default();
-    let mut problems = Vec::new();
-    for line in lines {
-        let Some((head, value)) = line.split_once(':') else {
-            problems.push(format!("{line:?}: no ':'"));
-            continue;
-        };
-        let mut parts = head.split(';');
-        let name = parts.next().unwrap_or("").trim().to_ascii_uppercase();
-        let mut tzid = None;
-        let mut value_type = None;
-        for param in parts {
-            if let Some((key, val)) = param.split_once('=') {
-                match key.trim().to_ascii_uppercase().as_str() {
-                    "TZID" => tzid = Some(val.trim().trim_matches('"').to_string()),
-                    "VALUE" => value_type = Some(val.trim().to_ascii_uppercase()),
-                    _ => {}
-                }
-            }
-        }
-        match name.as_str() {
-            "RRULE" => recurrence.rrules.push(value.trim().to_string()),
-            "EXRULE" => recurrence.exrules.push(value.trim().to_string()),
-            "RDATE" | "EXDATE" => {
-                if value_type.as_deref() == Some("PERIOD") {
-                    problems.push(format!("{line:?}: periods are not supported"));
-                    continue;
-                }
-                for item in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
-                    match parse_date_value(
-                        item,
-                        tzid.as_deref(),
-                        value_type.as_deref(),
-                        default_zone,
-                    ) {
-                        Ok(time) if name == "RDATE" => recurrence.rdates.push(time),
-                        Ok(time) => recurrence.exdates.push(time),
-                        Err(problem) => problems.push(format!("{line:?}: {problem}")),
-                    }
-                }
-            }
-            _ => problems.push(format!("{line:?}: unknown property")),
-        }
-    }
-    (recurrence, problems)
-}
-
-fn parse_date_value(
-    value: &str,
-    tzid: Option<&str>,
-    value_type: Option<&str>,
-    default_zone: Option<&Zone>,
-) -> Result<EventTime, String> {
-    if value_type == Some("DATE") || value.len() == 8 {
-        return NaiveDate::parse_from_str(value, "%Y%m%d")
-            .map(EventTime::Date)
-            .map_err(|e| format!("bad date {value:?}: {e}"));
-    }
-    if let Some(utc) = value.strip_suffix('Z').or_else(|| value.strip_suffix('z')) {
-        let local = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
-            .map_err(|e| format!("bad date-time {value:?}: {e}"))?;
-        return Ok(EventTime::DateTime {
-            local,
-            zone: Zone::Utc,
-        });
-    }
-    let local = NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%S")
-        .map_err(|e| format!("bad date-time {value:?}: {e}"))?;
-    let zone = match tzid {
-        Some(name) => Zone::Iana(
-            name.parse()
-                .map_err(|_| format!("unknown time zone {name:?}"))?,
-        ),
-        None => default_zone.cloned().unwrap_or(Zone::Floating),
-    };
-    Ok(EventTime::DateTime { local, zone })
 }
 
 /// One entry of `users/me/calendarList`.
@@ -960,21 +875,20 @@ mod tests {
     }
 
     #[test]
-    fn recurrence_lines_keep_rules_and_read_dates() {
-        let lines = vec![
-            "RRULE:FREQ=WEEKLY;BYDAY=TU;UNTIL=20240227T165959Z".to_string(),
-            "EXDATE;TZID=America/New_York:20240115T100000,20240122T100000".to_string(),
-            "RDATE;VALUE=DATE:20240301".to_string(),
-            "EXDATE:20240205T170000Z".to_string(),
-            "EXRULE:FREQ=MONTHLY".to_string(),
-            "RDATE;VALUE=PERIOD:19960403T020000Z/19960403T040000Z".to_string(),
-        ];
-        let (recurrence, problems) = parse_recurrence_lines(&lines, None);
+    fn recurrence_lines_keep_rules_and_read_dates_in_the_series_zone() {
+        let master = json!({"id": "m", "iCalUID": "m@google.com",
+            "start": {"dateTime": "2024-01-02T09:00:00-08:00", "timeZone": "America/Los_Angeles"},
+            "end": {"dateTime": "2024-01-02T09:30:00-08:00", "timeZone": "America/Los_Angeles"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=TU;UNTIL=20240227T165959Z",
+                           "EXDATE;TZID=America/New_York:20240115T100000,20240122T100000",
+                           "EXDATE:20240206T090000",
+                           "RDATE;VALUE=DATE:20240301"]});
+        let event = map_event(&master).unwrap().unwrap();
+        let recurrence = event.recurrence.unwrap();
         assert_eq!(
             recurrence.rrules,
             vec!["FREQ=WEEKLY;BYDAY=TU;UNTIL=20240227T165959Z"]
         );
-        assert_eq!(recurrence.exrules, vec!["FREQ=MONTHLY"]);
         assert_eq!(recurrence.exdates.len(), 3);
         assert!(matches!(
             &recurrence.exdates[0],
@@ -982,10 +896,7 @@ mod tests {
         ));
         assert!(matches!(
             &recurrence.exdates[2],
-            EventTime::DateTime {
-                zone: Zone::Utc,
-                ..
-            }
+            EventTime::DateTime { zone: Zone::Iana(tz), .. } if *tz == chrono_tz::America::Los_Angeles
         ));
         assert_eq!(
             recurrence.rdates,
@@ -993,7 +904,12 @@ mod tests {
                 NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()
             )]
         );
-        assert_eq!(problems.len(), 1, "{problems:?}");
+        let mut broken = master.clone();
+        broken["recurrence"] = json!(["RRULE:FREQ=SOMETIMES"]);
+        assert!(
+            map_event(&broken).is_err(),
+            "an unusable rule skips the item"
+        );
     }
 
     #[test]

@@ -346,6 +346,20 @@ impl Http {
         T: DeserializeOwned,
         C: Credentials,
     {
+        self.get_json_with(url, &[], credentials).await
+    }
+
+    /// [`Http::get_json`] with extra request headers (Graph's `Prefer`, for example).
+    pub async fn get_json_with<T, C>(
+        &self,
+        url: &Url,
+        headers: &[(&str, &str)],
+        credentials: &C,
+    ) -> Result<T, SourceError>
+    where
+        T: DeserializeOwned,
+        C: Credentials,
+    {
         let what = describe_url(url);
         let policy = &self.options.retry;
         let mut token = credentials.access_token().await?;
@@ -354,13 +368,15 @@ impl Http {
         loop {
             self.budget.acquire().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
+            let mut request = self
                 .client
                 .get(url.clone())
                 .bearer_auth(token.expose())
-                .header(ACCEPT, "application/json")
-                .send()
-                .await;
+                .header(ACCEPT, "application/json");
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let sent = request.send().await;
             let outcome = match sent {
                 Ok(response) => self.read(response).await,
                 Err(error) => Err(network_detail(error)),
