@@ -868,3 +868,49 @@ fn graph_corpus_examples_map_without_error() {
     }
     assert!(mapped >= 10, "only {mapped} events in {}", dir.display());
 }
+
+#[tokio::test]
+async fn tete_auth_signs_a_microsoft_account_in_with_the_device_code() {
+    let fake = FakeGraph::start(OWNER).await;
+    fake.device_behaviour(0, 1, false);
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::support::demo_config_in(dir.path());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[[accounts]]\nname = \"office\"\nprovider = \"microsoft\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\n\
+         api_base_url = \"{}\"\ntoken_url = \"{}\"\ndevice_authorization_url = \"{}\"\n",
+        fake.api_base(),
+        fake.token_url(),
+        fake.device_url(),
+    ));
+    std::fs::write(&config, text).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tete"))
+            .args(["--config", config.to_str().unwrap(), "auth", "office"])
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env_remove("TETE_CONFIG")
+            .output()
+            .expect("tete runs")
+    })
+    .await
+    .unwrap();
+    let stdout = crate::support::stdout(&output);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        crate::support::stderr(&output)
+    );
+    assert!(
+        stdout.contains("https://microsoft.com/devicelogin") && stdout.contains("FJ5GZ3M8W"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("reads the calendars of {OWNER}")),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("refresh-") && !stdout.contains("access-"),
+        "no token on the terminal: {stdout}"
+    );
+    assert_eq!(fake.requests_to("/token").len(), 2);
+}
