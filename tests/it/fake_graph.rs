@@ -836,3 +836,27 @@ pub fn instance_uid(ical_uid: &str, at: DateTime<Utc>) -> String {
     let date = format!("{:04X}{:02X}{:02X}", at.year(), at.month(), at.day());
     format!("{}{}{}", &ical_uid[..32], date, &ical_uid[40..])
 }
+
+/// The Global Object ID Exchange gives a meeting created elsewhere (Google, an .ics):
+/// the foreign UID after a `vCal-Uid` marker, as hex; `at` writes an instance date in.
+pub fn foreign_goid(uid: &str, at: Option<DateTime<Utc>>) -> String {
+    use chrono::Datelike;
+    let mut data = b"vCal-Uid\x01\x00\x00\x00".to_vec();
+    data.extend_from_slice(uid.as_bytes());
+    data.push(0);
+    let mut bytes = vec![
+        0x04, 0x00, 0x00, 0x00, 0x82, 0x00, 0xE0, 0x00, 0x74, 0xC5, 0xB7, 0x10, 0x1A, 0x82, 0xE0,
+        0x08,
+    ];
+    match at {
+        Some(at) => {
+            let year = u16::try_from(at.year()).unwrap_or(0).to_be_bytes();
+            bytes.extend_from_slice(&[year[0], year[1], at.month() as u8, at.day() as u8]);
+        }
+        None => bytes.extend_from_slice(&[0; 4]),
+    }
+    bytes.extend_from_slice(&[0; 16]);
+    bytes.extend_from_slice(&u32::try_from(data.len()).unwrap_or(0).to_le_bytes());
+    bytes.extend_from_slice(&data);
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}

@@ -4,7 +4,9 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::json;
 use std::time::Duration as StdDuration;
 
-use crate::fake_graph::{FakeGraph, attendee, instance_uid, single, utc, weekly_series};
+use crate::fake_graph::{
+    FakeGraph, attendee, foreign_goid, instance_uid, single, utc, weekly_series,
+};
 use tete::auth::device::{DeviceTokens, PollClock};
 use tete::auth::microsoft::{MicrosoftClient, MicrosoftTokens, device_sign_in};
 use tete::config::{AccountConfig, Provider};
@@ -913,4 +915,147 @@ async fn tete_auth_signs_a_microsoft_account_in_with_the_device_code() {
         "no token on the terminal: {stdout}"
     );
     assert_eq!(fake.requests_to("/token").len(), 2);
+}
+
+/// The manager reads their calendar through Google, the report through Microsoft 365;
+/// both see the same 1:1 (created in Google Calendar, so Exchange embeds Google's UID
+/// in its Global Object ID). One store, one series, both owners.
+#[tokio::test]
+async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
+    use crate::fake_google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle};
+    use tete::auth::Secret;
+    use tete::auth::google::{AccountTokens, CALENDAR_SCOPE, OAuthClient};
+    use tete::auth::loopback::GrantedTokens;
+    use tete::sources::google::{GoogleAccount, SyncOptions};
+
+    const MANAGER: &str = "mia@contoso.com";
+    const UID: &str = "7kukuqrf2p5bhm4r0vgg5qsq2u@google.com";
+    let first = next_week();
+
+    // The manager, on Google.
+    let google = FakeGoogle::start().await;
+    google.add_user(MANAGER);
+    let s = setup(&[]).await; // the report's mailbox on the fake Graph (owner: REPORT below)
+    let (access, refresh) = google.issue_tokens(MANAGER);
+    let oauth = OAuthClient {
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(Secret::new(CLIENT_SECRET)),
+        auth_url: reqwest::Url::parse(&google.auth_url()).unwrap(),
+        token_url: reqwest::Url::parse(&google.token_url()).unwrap(),
+    };
+    let tokens = AccountTokens::new(
+        "manager",
+        oauth,
+        None,
+        s.store.clone(),
+        Http::default_client().unwrap(),
+    );
+    tokens
+        .save_sign_in(
+            &GrantedTokens {
+                access_token: Secret::new(access),
+                refresh_token: Secret::new(refresh),
+                expires_at: Utc::now() + Duration::hours(1),
+                scopes: vec![CALENDAR_SCOPE.into()],
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    let google_start = first.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let google_end = (first + Duration::minutes(30))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    google.put_event(
+        MANAGER,
+        MANAGER,
+        json!({
+            "kind": "calendar#event", "id": "7kukuqrf2p5bhm4r0vgg5qsq2u", "status": "confirmed",
+            "iCalUID": UID, "summary": "Mia / Sam", "updated": "2026-01-05T10:00:00.000Z", "sequence": 0,
+            "organizer": {"email": MANAGER, "self": true},
+            "start": {"dateTime": google_start, "timeZone": "UTC"},
+            "end": {"dateTime": google_end, "timeZone": "UTC"},
+            "recurrence": ["RRULE:FREQ=WEEKLY"],
+            "attendees": [
+                {"email": MANAGER, "organizer": true, "self": true, "responseStatus": "accepted"},
+                {"email": REPORT, "responseStatus": "accepted"}
+            ],
+            "eventType": "default"
+        }),
+    );
+    let manager = GoogleAccount::new(
+        "manager",
+        reqwest::Url::parse(&google.api_base()).unwrap(),
+        vec!["primary".into()],
+        Http::new(Http::default_client().unwrap(), http_options()),
+        tokens,
+        SyncOptions::default(),
+    );
+
+    // The report, on Microsoft 365: the same meeting, as Exchange stores an invitation from Google.
+    let (mut master, occurrences) = weekly_series(
+        "R1",
+        &foreign_goid(UID, None),
+        "Mia / Sam",
+        first,
+        4,
+        &[MANAGER, REPORT],
+    );
+    master["organizer"] = json!({"emailAddress": {"name": "Mia", "address": MANAGER}});
+    s.fake.put_master(master);
+    for mut occurrence in occurrences {
+        let at = parse_start(&occurrence);
+        occurrence["iCalUId"] = json!(foreign_goid(UID, Some(at)));
+        s.fake.put("primary", occurrence);
+    }
+    let mut report_config = s.config.clone();
+    report_config.name = "report".into();
+    report_config.owner = Some(REPORT.into());
+    let (access, refresh) = s.fake.sign_in();
+    let granted: DeviceTokens = serde_json::from_value(
+        json!({"access_token": access, "refresh_token": refresh, "expires_in": 3599}),
+    )
+    .unwrap();
+    tokens(&report_config, &s.store)
+        .save_sign_in(&granted, Utc::now())
+        .unwrap();
+    let report = MicrosoftAccount::from_config(
+        &report_config,
+        &s.store,
+        None,
+        http_options(),
+        WindowPolicy::default(),
+    )
+    .unwrap();
+
+    let now = Utc::now();
+    for result in manager.sync(&s.store, now).await.unwrap() {
+        result.unwrap();
+    }
+    for result in report.sync(&s.store, now).await.unwrap() {
+        result.unwrap();
+    }
+    let stored = s.store.all_events().unwrap();
+    let owner_of = |account: &str| match account {
+        "manager" => Some(MANAGER.to_string()),
+        "report" => Some(REPORT.to_string()),
+        _ => None,
+    };
+    let series = tete::pass::series::group_by_series(&stored, &owner_of);
+    assert_eq!(series.len(), 1, "{series:#?}");
+    assert_eq!(series[0].uid, UID);
+    assert_eq!(
+        series[0].owners,
+        vec![MANAGER.to_string(), REPORT.to_string()]
+    );
+    assert_eq!(
+        series[0].accounts,
+        vec!["manager".to_string(), "report".to_string()]
+    );
+}
+
+fn parse_start(item: &serde_json::Value) -> DateTime<Utc> {
+    let text = item["start"]["dateTime"].as_str().unwrap();
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .unwrap()
+        .and_utc()
 }
