@@ -943,14 +943,14 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
         auth_url: reqwest::Url::parse(&google.auth_url()).unwrap(),
         token_url: reqwest::Url::parse(&google.token_url()).unwrap(),
     };
-    let tokens = AccountTokens::new(
+    let google_tokens = AccountTokens::new(
         "manager",
         oauth,
         None,
         s.store.clone(),
         Http::default_client().unwrap(),
     );
-    tokens
+    google_tokens
         .save_sign_in(
             &GrantedTokens {
                 access_token: Secret::new(access),
@@ -987,7 +987,7 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
         reqwest::Url::parse(&google.api_base()).unwrap(),
         vec!["primary".into()],
         Http::new(Http::default_client().unwrap(), http_options()),
-        tokens,
+        google_tokens,
         SyncOptions::default(),
     );
 
