@@ -190,7 +190,7 @@ async fn sign_in_microsoft<W: Write>(
         settings,
         &store,
         key.clone(),
-        http,
+        http.clone(),
         output,
         PollClock::default(),
     )
@@ -199,6 +199,7 @@ async fn sign_in_microsoft<W: Write>(
     let account = MicrosoftAccount::from_config(
         settings,
         &store,
+        http,
         key,
         HttpOptions::default(),
         WindowPolicy::default(),

@@ -12,6 +12,6 @@ pub mod recurrence;
 pub mod sync;
 pub mod uid;
 
-pub use account::{MicrosoftAccount, ViewReport, api_base, graph_client};
+pub use account::{GraphClient, MicrosoftAccount, PREFER, ViewReport, api_base};
 pub use delta::{DeltaCursor, Window, WindowPolicy};
 pub use sync::{API_BASE_URL, GraphApi, SyncResult, ViewTarget, sync_view};

@@ -94,8 +94,15 @@ fn tokens(config: &AccountConfig, store: &Store) -> MicrosoftTokens {
 
 impl Setup {
     fn account(&self, policy: WindowPolicy) -> MicrosoftAccount {
-        MicrosoftAccount::from_config(&self.config, &self.store, None, http_options(), policy)
-            .unwrap()
+        MicrosoftAccount::from_config(
+            &self.config,
+            &self.store,
+            Http::default_client().unwrap(),
+            None,
+            http_options(),
+            policy,
+        )
+        .unwrap()
     }
 
     fn events(&self, calendar: &str) -> Vec<tete::model::Event> {
@@ -1021,6 +1028,7 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
     let report = MicrosoftAccount::from_config(
         &report_config,
         &s.store,
+        Http::default_client().unwrap(),
         None,
         http_options(),
         WindowPolicy::default(),

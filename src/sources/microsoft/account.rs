@@ -4,8 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use reqwest::Url;
-use reqwest::header::{HeaderMap, HeaderValue};
-use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::delta::WindowPolicy;
@@ -22,26 +20,8 @@ pub const MAX_IN_FLIGHT: usize = 4;
 
 /// Sent with every Graph request, the first delta request included (its options are
 /// frozen into the tokens): times in UTC, 100 items per page, ids that survive a
-/// move between folders.
+/// move between folders. Graph reads several preferences from one comma-joined header.
 pub const PREFER: &str = "outlook.timezone=\"UTC\", odata.maxpagesize=100, IdType=\"ImmutableId\"";
-
-/// A `reqwest::Client` for Graph: the shared helper's settings (rustls, timeouts, no
-/// redirects, which would carry the bearer token elsewhere) plus the `Prefer` header.
-pub fn graph_client() -> Result<reqwest::Client, SourceError> {
-    let mut headers = HeaderMap::new();
-    headers.insert("Prefer", HeaderValue::from_static(PREFER));
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(15))
-        .timeout(Duration::from_secs(60))
-        .user_agent(concat!("tete/", env!("CARGO_PKG_VERSION")))
-        .default_headers(headers)
-        .build()
-        .map_err(|error| SourceError::Permanent {
-            what: "graph http client".into(),
-            detail: error.without_url().to_string(),
-        })
-}
 
 /// The shared HTTP helper with this account's token and a per-mailbox request limit.
 #[derive(Debug)]
@@ -52,7 +32,7 @@ pub struct GraphClient {
 }
 
 impl GraphClient {
-    /// A client over `http` (built on [`graph_client`]) with the account's tokens.
+    /// A client over the shared helper `http` with the account's tokens.
     pub fn new(http: Http, tokens: MicrosoftTokens) -> GraphClient {
         GraphClient {
             http,
@@ -73,7 +53,9 @@ impl GraphApi for GraphClient {
                 what: "graph".into(),
                 detail: "request limiter closed".into(),
             })?;
-        self.http.get_json(url, &self.tokens).await
+        self.http
+            .get_json_with(url, &[("Prefer", PREFER)], &self.tokens)
+            .await
     }
 }
 
@@ -105,21 +87,20 @@ pub struct MicrosoftAccount {
 }
 
 impl MicrosoftAccount {
-    /// An account from its configuration. `key` seals tokens at rest; `http_options`
-    /// tune retries and the request budget; `policy` the calendar-view window.
+    /// An account from its configuration. `client` is shared by all accounts
+    /// ([`Http::default_client`]: no redirects); `key` seals tokens at rest;
+    /// `http_options` tune retries and the request budget; `policy` the window.
     pub fn from_config(
         account: &AccountConfig,
         store: &Store,
+        client: reqwest::Client,
         key: Option<TokenKey>,
         http_options: HttpOptions,
         policy: WindowPolicy,
     ) -> Result<MicrosoftAccount, AuthError> {
         let oauth = MicrosoftClient::from_config(account)?;
         let base = api_base(account)?;
-        let client = graph_client().map_err(|e| AuthError::Config(e.to_string()))?;
-        // Token requests go through a client without Graph's Prefer header.
-        let token_http = Http::default_client().map_err(|e| AuthError::Config(e.to_string()))?;
-        let tokens = MicrosoftTokens::new(&account.name, oauth, key, store.clone(), token_http);
+        let tokens = MicrosoftTokens::new(&account.name, oauth, key, store.clone(), client.clone());
         let calendars = if account.calendars.is_empty() {
             vec!["primary".to_string()]
         } else {
