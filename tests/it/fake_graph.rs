@@ -79,6 +79,9 @@ struct Inner {
     throttle: u32,
     retry_after: u64,
     fail_skiptoken_pages: bool,
+    latency: std::time::Duration,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// The running fake. Dropping it stops nothing (the server task ends with the test's runtime).
@@ -543,7 +546,16 @@ async fn me(State(shared): State<Shared>, headers: HeaderMap) -> Response {
         &HashMap::new(),
         &headers,
     );
+    // Outlook counts concurrent requests per mailbox; the fake measures them here.
+    let latency = {
+        let mut inner = lock(&shared);
+        inner.in_flight += 1;
+        inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
+        inner.latency
+    };
+    tokio::time::sleep(latency).await;
     let mut inner = lock(&shared);
+    inner.in_flight -= 1;
     if let Some(refusal) = refuse(&mut inner, &headers) {
         return refusal;
     }
@@ -736,6 +748,16 @@ impl FakeGraph {
         let mut inner = self.lock();
         inner.throttle = count;
         inner.retry_after = seconds;
+    }
+
+    /// `/me` answers after this delay (to observe concurrency).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// The most `/me` requests that were in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.lock().max_in_flight
     }
 
     /// `$skiptoken` pages fail with 400 (a round breaking off midway).

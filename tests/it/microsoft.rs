@@ -1067,3 +1067,26 @@ fn parse_start(item: &serde_json::Value) -> DateTime<Utc> {
         .unwrap()
         .and_utc()
 }
+
+#[tokio::test]
+async fn no_more_than_four_requests_are_in_flight_per_mailbox() {
+    use tete::sources::microsoft::GraphApi;
+    let s = setup(&[]).await;
+    s.fake.set_latency(StdDuration::from_millis(100));
+    let account = s.account(WindowPolicy::default());
+    let url = reqwest::Url::parse(&format!("{}me", s.fake.api_base())).unwrap();
+    let graph = account.graph();
+    let get = || graph.get_json(&url);
+    let started = std::time::Instant::now();
+    let results = tokio::join!(get(), get(), get(), get(), get(), get(), get(), get());
+    for result in [
+        results.0, results.1, results.2, results.3, results.4, results.5, results.6, results.7,
+    ] {
+        result.unwrap();
+    }
+    assert_eq!(s.fake.max_in_flight(), 4);
+    assert!(
+        started.elapsed() >= StdDuration::from_millis(200),
+        "eight requests, four at a time"
+    );
+}

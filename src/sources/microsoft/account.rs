@@ -126,6 +126,11 @@ impl MicrosoftAccount {
         self.client.http.requests()
     }
 
+    /// The Graph client (every request of this account goes through it).
+    pub fn graph(&self) -> &GraphClient {
+        &self.client
+    }
+
     /// The token source (for [`MicrosoftTokens::smtp_token`]).
     pub fn tokens(&self) -> &MicrosoftTokens {
         &self.client.tokens
