@@ -275,6 +275,11 @@ fn home_zone(event: &GraphEvent) -> Option<Zone> {
 fn express(at: DateTime<Utc>, zone: &Zone, all_day: bool) -> EventTime {
     let local = utc_to_local(at, zone, chrono_tz::UTC);
     if all_day {
+        // All-day times come either as midnight of the requested zone (UTC here: the
+        // day itself, unconverted) or as the event's own midnight converted to UTC.
+        if at.time() == chrono::NaiveTime::MIN {
+            return EventTime::Date(at.date_naive());
+        }
         EventTime::Date(local.date())
     } else {
         EventTime::DateTime {
@@ -657,6 +662,26 @@ mod tests {
             "id": "A5", "isAllDay": true, "originalStartTimeZone": "Pacific Standard Time",
             "start": {"dateTime": "2024-03-05T08:00:00.0000000", "timeZone": "UTC"},
             "end": {"dateTime": "2024-03-06T08:00:00.0000000", "timeZone": "UTC"}
+        }));
+        let mapped = map_event(&e, None, None).unwrap();
+        assert_eq!(
+            mapped.start,
+            EventTime::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap())
+        );
+        assert_eq!(
+            mapped.end,
+            Some(EventTime::Date(
+                NaiveDate::from_ymd_opt(2024, 3, 6).unwrap()
+            ))
+        );
+    }
+
+    #[test]
+    fn all_day_events_at_utc_midnight_keep_their_day_whatever_their_zone() {
+        let e = graph(serde_json::json!({
+            "id": "A7", "isAllDay": true, "originalStartTimeZone": "Pacific Standard Time",
+            "start": {"dateTime": "2024-03-05T00:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2024-03-06T00:00:00.0000000", "timeZone": "UTC"}
         }));
         let mapped = map_event(&e, None, None).unwrap();
         assert_eq!(
