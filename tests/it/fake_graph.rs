@@ -77,6 +77,7 @@ struct Inner {
     generation: u64,
     page_cap: Option<usize>,
     throttle: u32,
+    throttle_status: u16,
     retry_after: u64,
     fail_skiptoken_pages: bool,
     latency: std::time::Duration,
@@ -284,11 +285,11 @@ fn refuse(inner: &mut Inner, headers: &HeaderMap) -> Option<Response> {
     }
     if inner.throttle > 0 {
         inner.throttle -= 1;
-        let mut response = graph_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "Too many requests.",
-        );
+        let (status, code) = match inner.throttle_status {
+            503 => (StatusCode::SERVICE_UNAVAILABLE, "ServiceNotAvailable"),
+            _ => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
+        };
+        let mut response = graph_error(status, code, "Too many requests.");
         if let Ok(value) = inner.retry_after.to_string().parse() {
             response.headers_mut().insert("retry-after", value);
         }
@@ -745,8 +746,14 @@ impl FakeGraph {
 
     /// The next `count` Graph requests get 429 with `Retry-After: seconds`.
     pub fn throttle(&self, count: u32, seconds: u64) {
+        self.throttle_with(429, count, seconds);
+    }
+
+    /// The next `count` Graph requests get `status` (429 or 503) with `Retry-After: seconds`.
+    pub fn throttle_with(&self, status: u16, count: u32, seconds: u64) {
         let mut inner = self.lock();
         inner.throttle = count;
+        inner.throttle_status = status;
         inner.retry_after = seconds;
     }
 

@@ -1090,3 +1090,43 @@ async fn no_more_than_four_requests_are_in_flight_per_mailbox() {
         "eight requests, four at a time"
     );
 }
+
+#[tokio::test]
+async fn an_unavailable_service_is_retried_after_its_retry_after() {
+    let s = setup(&[]).await;
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    s.fake.throttle_with(503, 2, 1);
+    let started = std::time::Instant::now();
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= StdDuration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(s.events("primary").len(), 1);
+}
+
+#[tokio::test]
+async fn throttling_beyond_what_tete_waits_for_ends_the_sync_as_rate_limited() {
+    let s = setup(&[]).await;
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    s.fake.throttle(1, 3600);
+    let error = s
+        .account(WindowPolicy::default())
+        .sync(&s.store, Utc::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SourceError::RateLimited { .. }), "{error}");
+    assert!(s.events("primary").is_empty());
+    assert_eq!(s.cursor(), None);
+}
