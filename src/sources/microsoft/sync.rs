@@ -414,3 +414,87 @@ async fn apply_round<A: GraphApi>(
     };
     Ok((changes, members))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(calendar: &str) -> ViewTarget {
+        ViewTarget {
+            base: Url::parse(API_BASE_URL).unwrap(),
+            calendar: calendar.into(),
+            owner: None,
+        }
+    }
+
+    fn window() -> Window {
+        WindowPolicy::default().window_at(
+            DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z")
+                .unwrap()
+                .to_utc(),
+        )
+    }
+
+    #[test]
+    fn the_default_calendar_uses_me_calendar_view_delta() {
+        let url = target("primary").initial_url(&window()).unwrap();
+        assert_eq!(url.path(), "/v1.0/me/calendarView/delta");
+        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            query,
+            vec![
+                ("startDateTime".into(), "2026-01-01T00:00:00Z".into()),
+                ("endDateTime".into(), "2026-07-01T00:00:00Z".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn other_calendars_are_addressed_by_an_escaped_id() {
+        let url = target("AAMk/AB+cd=").initial_url(&window()).unwrap();
+        assert_eq!(
+            url.path(),
+            "/v1.0/me/calendars/AAMk%2FAB+cd=/calendarView/delta"
+        );
+    }
+
+    #[test]
+    fn paging_links_to_another_host_are_refused() {
+        let t = target("primary");
+        assert!(
+            t.follow("https://graph.microsoft.com/v1.0/me/calendarView/delta?$skiptoken=x")
+                .is_ok()
+        );
+        let error = t
+            .follow("https://attacker.example/v1.0/me/calendarView/delta?$skiptoken=x")
+            .unwrap_err();
+        assert!(error.to_string().contains("attacker.example"), "{error}");
+        assert!(!error.to_string().contains("skiptoken"), "{error}");
+        assert!(t.follow("not a url").is_err());
+    }
+
+    #[test]
+    fn expired_delta_states_are_recognised_by_status_or_code() {
+        let what = || "graph.microsoft.com/v1.0/me/calendarView/delta".to_string();
+        assert!(is_expired_delta(&SourceError::CursorExpired {
+            what: what()
+        }));
+        assert!(is_expired_delta(&SourceError::Permanent {
+            what: what(),
+            detail: "HTTP 400 resyncRequired: Resync required.".into()
+        }));
+        assert!(!is_expired_delta(&SourceError::Permanent {
+            what: what(),
+            detail: "HTTP 400 ErrorInvalidParameter".into()
+        }));
+        assert!(is_not_found(&SourceError::Permanent {
+            what: what(),
+            detail: "HTTP 404 ErrorItemNotFound: The specified object was not found in the store."
+                .into()
+        }));
+        assert!(!is_not_found(&SourceError::Transient {
+            what: what(),
+            detail: "HTTP 404".into()
+        }));
+    }
+}
