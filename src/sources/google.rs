@@ -810,6 +810,36 @@ impl GoogleAccount {
     }
 }
 
+/// One pass's sync of a configured Google account, for callers that do not keep a
+/// [`GoogleAccount`] between passes: builds it (the stored access token is reused,
+/// so this costs no extra request), syncs every calendar, and returns the reports.
+/// `client` must not follow redirects ([`Http::default_client`]); `token_key_file`
+/// is the account's key setting (else `$CREDENTIALS_DIRECTORY/token-key`).
+pub async fn sync_configured_account(
+    account: &AccountConfig,
+    store: &Store,
+    client: &reqwest::Client,
+    token_key_file: Option<&std::path::Path>,
+    options: SyncOptions,
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<CalendarReport, SourceError>>, SourceError> {
+    let setup = |error: AuthError| SourceError::Permanent {
+        what: format!("account '{}'", account.name),
+        detail: error.to_string(),
+    };
+    let key = TokenKey::locate(token_key_file).map_err(setup)?;
+    let google = GoogleAccount::from_config(
+        account,
+        store,
+        client.clone(),
+        key,
+        HttpOptions::default(),
+        options,
+    )
+    .map_err(setup)?;
+    google.sync(store, now).await
+}
+
 /// The account's API base: `api_base_url` or Google's, always ending in `/`.
 pub fn api_base(account: &AccountConfig) -> Result<Url, AuthError> {
     let text = account.api_base_url.as_deref().unwrap_or(API_BASE_URL);

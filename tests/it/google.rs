@@ -1128,6 +1128,32 @@ async fn tete_auth_signs_in_from_a_pasted_address_on_the_terminal() {
         !text.contains("1//fake-refresh"),
         "no token on the terminal: {text}"
     );
+
+    // What the pass does next: sync the configured account with the stored tokens.
+    harness
+        .fake
+        .put_event(ALICE, ALICE, weekly_one_on_one("w1"));
+    let config = tete::config::load(&config).expect("config loads");
+    let account = config.accounts.iter().find(|a| a.name == "work").unwrap();
+    let store = Store::open(&config.state_dir, &StoreOptions::default()).unwrap();
+    harness.fake.clear_requests();
+    let reports = tete::sources::google::sync_configured_account(
+        account,
+        &store,
+        &client(),
+        None,
+        SyncOptions::default(),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("account syncs");
+    let report = reports.into_iter().next().unwrap().expect("primary syncs");
+    assert_eq!(report.upserted, 1);
+    assert_eq!(
+        harness.fake.requests().len(),
+        1,
+        "owner known from sign-in, access token reused"
+    );
 }
 
 #[test]
