@@ -32,9 +32,8 @@ pub struct Args {
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let config = crate::config::load_or_exit(config_path)?;
-    // No `token_key_file` config key exists yet: the key comes from
-    // `$CREDENTIALS_DIRECTORY/token-key` when systemd passes one.
-    run_with_config(&config, &args, None)
+    // `token_key_file`, else `$CREDENTIALS_DIRECTORY/token-key` when systemd passes one.
+    run_with_config(&config, &args, config.token_key_file.as_deref())
 }
 
 /// Runs `tete auth` against a loaded config, on the terminal. `token_key_file` is

@@ -9,8 +9,11 @@ use std::process::ExitCode;
 
 pub mod auth;
 pub mod check;
+pub mod completions;
+pub mod control;
 pub mod expand;
 pub mod items;
+pub mod man;
 pub mod notes;
 pub mod preview;
 pub mod run;
@@ -94,6 +97,12 @@ pub enum Command {
     Notes(notes::Args),
     /// Skip the brief of one occurrence.
     Skip(skip::Args),
+    /// Print the manual page (roff), or write all pages to a folder; for packagers.
+    #[command(hide = true)]
+    Man(man::Args),
+    /// Print a shell completion script; for packagers.
+    #[command(hide = true)]
+    Completions(completions::Args),
 }
 
 impl Cli {
@@ -124,6 +133,8 @@ pub fn main() -> ExitCode {
         Command::Items(args) => items::run(&config_path, args),
         Command::Notes(args) => notes::run(&config_path, args),
         Command::Skip(args) => skip::run(&config_path, args),
+        Command::Man(args) => man::run(args),
+        Command::Completions(args) => completions::run(args),
     };
     match result {
         Ok(code) => code,

@@ -13,3 +13,4 @@ mod mail;
 mod microsoft;
 mod pass;
 mod store;
+mod systemd;
