@@ -111,6 +111,16 @@ struct SeriesCtx<'a> {
     limits: &'a Limits,
 }
 
+/// The wall-clock span worth generating for one series.
+struct WallRange {
+    /// Generate from here (the window start less the event length and a margin).
+    from: NaiveDateTime,
+    /// Times before this only serve the margin and do not count toward the cap.
+    count_from: NaiveDateTime,
+    /// Generate up to here.
+    to: NaiveDateTime,
+}
+
 /// How an occurrence's end follows from its start.
 #[derive(Clone, Copy, Debug)]
 enum Length {
@@ -211,7 +221,17 @@ impl SeriesCtx<'_> {
         let span = match length {
             Length::Wall(d) | Length::Exact(d) => d.max(Duration::zero()),
         };
-        let (from, to) = self.wall_range(&calc, span);
+        let shift = slots
+            .future
+            .iter()
+            .map(|(rid_utc, changed)| {
+                let moved = event_time_to_utc(&changed.start, self.floating) - *rid_utc;
+                moved.abs().min(Duration::days(366))
+            })
+            .max()
+            .unwrap_or_else(Duration::zero);
+        let range = self.wall_range(&calc, span, shift);
+        let (from, to) = (range.from, range.to);
         let mut budget = Budget::new(
             self.limits.max_steps_per_series,
             self.limits.max_time_per_series,
@@ -239,7 +259,7 @@ impl SeriesCtx<'_> {
         }
         let mut truncated = false;
         for text in &recurrence.rrules {
-            match self.rule_times(text, start_wall, &calc, from, to, cap, &mut budget) {
+            match self.rule_times(text, start_wall, &calc, &range, cap, &mut budget) {
                 Ok(found) => {
                     truncated |= found.truncated;
                     walls.extend(found.times);
@@ -258,7 +278,7 @@ impl SeriesCtx<'_> {
         }
         let mut excluded: Vec<NaiveDateTime> = Vec::new();
         for text in &recurrence.exrules {
-            match self.rule_times(text, start_wall, &calc, from, to, cap, &mut budget) {
+            match self.rule_times(text, start_wall, &calc, &range, cap, &mut budget) {
                 Ok(found) => excluded.extend(found.times),
                 Err(error) => warnings.push(format!("{}: EXRULE ignored: {error}", master.uid)),
             }
@@ -310,14 +330,12 @@ impl SeriesCtx<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn rule_times(
         &self,
         text: &str,
         start_wall: NaiveDateTime,
         calc: &ZoneCalc,
-        from: NaiveDateTime,
-        to: NaiveDateTime,
+        range: &WallRange,
         cap: usize,
         budget: &mut Budget,
     ) -> Result<WallTimes, RecurrenceError> {
@@ -325,23 +343,35 @@ impl SeriesCtx<'_> {
         let until = rule
             .until
             .map(|u| until_to_wall(u, |utc| calc.to_local(utc.and_utc())));
-        rule_wall_times(&rule, start_wall, until, from, to, cap, budget)
+        let bounds = super::rules::Bounds {
+            from: range.from,
+            count_from: range.count_from,
+            to: range.to,
+        };
+        rule_wall_times(&rule, start_wall, until, &bounds, cap, budget)
     }
 
     /// The wall-clock range worth generating for a series with occurrences `span` long:
     /// the window in the series' zone, widened by the span and a day on each side.
-    fn wall_range(&self, calc: &ZoneCalc, span: Duration) -> (NaiveDateTime, NaiveDateTime) {
+    fn wall_range(&self, calc: &ZoneCalc, span: Duration, shift: Duration) -> WallRange {
         let to_wall = |bound: WindowBound| match bound {
             WindowBound::Instant(at) => calc.to_local(at),
             WindowBound::WallClock(wall) => wall,
         };
-        let from = to_wall(self.window.start)
-            .checked_sub_signed(span + Duration::days(2))
-            .unwrap_or(NaiveDateTime::MIN);
-        let to = to_wall(self.window.end)
-            .checked_add_signed(Duration::days(2))
-            .unwrap_or(NaiveDateTime::MAX);
-        (from, to)
+        // Three hours cover DST gaps (a gap time moves forward by up to two hours);
+        // `shift` covers slots that a RANGE=THISANDFUTURE override moves into the window.
+        // The margin stays small so dense rules do not spend the cap before the window.
+        let margin = Duration::hours(3) + shift;
+        let start = to_wall(self.window.start);
+        WallRange {
+            from: start
+                .checked_sub_signed(span + margin)
+                .unwrap_or(NaiveDateTime::MIN),
+            count_from: start.checked_sub_signed(span).unwrap_or(NaiveDateTime::MIN),
+            to: to_wall(self.window.end)
+                .checked_add_signed(margin)
+                .unwrap_or(NaiveDateTime::MAX),
+        }
     }
 
     fn length_of(&self, event: &Event, calc: &ZoneCalc) -> Length {
@@ -865,7 +895,12 @@ mod tests {
         let started = std::time::Instant::now();
         let out = run(&[e], (2020, 1, 1), (2030, 1, 1));
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        assert!(out.occurrences.len() <= Limits::default().max_per_series);
+        // Capped, yet the earliest occurrences of the window are there.
+        assert_eq!(out.occurrences.len(), Limits::default().max_per_series);
+        assert_eq!(
+            out.occurrences[0].start_utc.naive_utc(),
+            at(2020, 1, 1, 0, 0) - Duration::hours(1)
+        );
         assert!(!out.warnings.is_empty());
         assert!(out.warnings[0].contains("hostile"));
     }

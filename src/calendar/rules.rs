@@ -159,18 +159,35 @@ pub(crate) struct WallTimes {
     pub(crate) truncated: bool,
 }
 
-/// Wall-clock times of `rule` (started at `dtstart`) within `[from, to]`, at most `max_out`.
+/// Where to look for times, in wall-clock time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bounds {
+    /// Times before this are not wanted.
+    pub(crate) from: NaiveDateTime,
+    /// Times before this are kept but do not count toward the cap (a margin).
+    pub(crate) count_from: NaiveDateTime,
+    /// Times after this are not wanted.
+    pub(crate) to: NaiveDateTime,
+}
+
+/// Wall-clock times of `rule` (started at `dtstart`) within `[from, to]`, at most
+/// `max_out` of them at or after `count_from`.
 /// `until_wall` is the rule's UNTIL already converted to wall-clock time in the event's zone.
 pub(crate) fn rule_wall_times(
     rule: &ParsedRule,
     dtstart: NaiveDateTime,
     until_wall: Option<NaiveDateTime>,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    bounds: &Bounds,
     max_out: usize,
     budget: &mut Budget,
 ) -> Result<WallTimes, RecurrenceError> {
+    let Bounds {
+        from,
+        count_from,
+        to,
+    } = *bounds;
     let mut out = WallTimes::default();
+    let mut counted = 0usize;
     if let Some(until) = until_wall
         && (until < dtstart || until < from)
     {
@@ -201,9 +218,12 @@ pub(crate) fn rule_wall_times(
             break;
         }
         if wall >= from {
-            if out.times.len() >= max_out {
-                out.truncated = true;
-                break;
+            if wall >= count_from {
+                if counted >= max_out {
+                    out.truncated = true;
+                    break;
+                }
+                counted += 1;
             }
             out.times.push(wall);
         }
@@ -285,30 +305,19 @@ mod tests {
     #[test]
     fn skipping_ahead_keeps_the_same_times() {
         let rule = parse_rule("FREQ=DAILY;INTERVAL=3;BYHOUR=9,17").unwrap();
+        let march = Bounds {
+            from: at(2024, 3, 1, 0),
+            count_from: at(2024, 3, 1, 0),
+            to: at(2024, 3, 10, 0),
+        };
         let mut budget = Budget::new(100_000, std::time::Duration::from_secs(5));
-        let far = rule_wall_times(
-            &rule,
-            at(2000, 1, 1, 9),
-            None,
-            at(2024, 3, 1, 0),
-            at(2024, 3, 10, 0),
-            100,
-            &mut budget,
-        )
-        .unwrap();
+        let far =
+            rule_wall_times(&rule, at(2000, 1, 1, 9), None, &march, 100, &mut budget).unwrap();
         let mut budget = Budget::new(10_000_000, std::time::Duration::from_secs(20));
         let mut slow = rule.clone();
         slow.has_count = true; // disables skipping
-        let near = rule_wall_times(
-            &slow,
-            at(2000, 1, 1, 9),
-            None,
-            at(2024, 3, 1, 0),
-            at(2024, 3, 10, 0),
-            100,
-            &mut budget,
-        )
-        .unwrap();
+        let near =
+            rule_wall_times(&slow, at(2000, 1, 1, 9), None, &march, 100, &mut budget).unwrap();
         assert_eq!(far.times, near.times);
         assert_eq!(far.times.len(), 6);
     }

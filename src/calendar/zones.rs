@@ -6,7 +6,7 @@
 //! forward by the gap (read with the offset in force before it), and a wall time in a
 //! fold takes the earlier instant. Python's zoneinfo (`fold=0`) does the same.
 
-use super::rules::{Budget, parse_rule, rule_wall_times, until_to_wall};
+use super::rules::{Bounds, Budget, parse_rule, rule_wall_times, until_to_wall};
 use super::windows_zones::{WINDOWS_ZONES, display_name_to_iana, windows_to_iana};
 use crate::model::{CustomZone, EventTime, Zone};
 use chrono::{
@@ -144,8 +144,13 @@ impl CustomRules {
                     until_to_wall(u, |utc| utc + Duration::seconds(i64::from(obs.offset_from)))
                 });
                 let mut budget = Budget::new(20_000, std::time::Duration::from_secs(1));
+                let bounds = Bounds {
+                    from: obs.start,
+                    count_from: obs.start,
+                    to: limit,
+                };
                 if let Ok(found) =
-                    rule_wall_times(&rule, obs.start, until, obs.start, limit, 600, &mut budget)
+                    rule_wall_times(&rule, obs.start, until, &bounds, 600, &mut budget)
                 {
                     onsets.extend(found.times);
                 }
