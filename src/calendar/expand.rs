@@ -173,10 +173,13 @@ impl SeriesCtx<'_> {
         if produced.len() > self.limits.max_per_series {
             produced.sort_by_key(|o| o.start_utc);
             produced.truncate(self.limits.max_per_series);
-            out.warnings.push(format!(
-                "{uid}: more than {} occurrences in the window; kept the earliest",
-                self.limits.max_per_series
-            ));
+            let prefix = format!("{uid}: ");
+            if !out.warnings.iter().any(|w| w.starts_with(&prefix)) {
+                out.warnings.push(format!(
+                    "{uid}: more than {} occurrences in the window; kept the earliest",
+                    self.limits.max_per_series
+                ));
+            }
         }
         out.occurrences.extend(produced);
     }

@@ -48,6 +48,21 @@ pub struct ParsedIcs {
     pub events: Vec<Event>,
     /// One entry per skipped or repaired part.
     pub warnings: Vec<IcsWarning>,
+    /// For each of `events`, the 1-based line where its VEVENT begins (to point
+    /// later warnings, such as an unusable RRULE, at the right place).
+    pub event_lines: Vec<usize>,
+}
+
+impl ParsedIcs {
+    /// The line where the first VEVENT with this UID begins.
+    pub fn line_of_uid(&self, uid: &str) -> Option<usize> {
+        self.events
+            .iter()
+            .zip(&self.event_lines)
+            .filter(|(event, _)| event.uid == uid)
+            .map(|(_, line)| *line)
+            .min()
+    }
 }
 
 /// Decodes file bytes as UTF-8; invalid sequences become U+FFFD with a warning.
@@ -74,7 +89,8 @@ pub fn parse_ics_bytes(bytes: &[u8], origin: &str) -> ParsedIcs {
     let (text, warning) = decode_ics(bytes, origin);
     let mut parsed = parse_ics(&text, origin);
     if let Some(warning) = warning {
-        parsed.warnings.insert(0, warning);
+        parsed.warnings.push(warning);
+        parsed.warnings.sort_by_key(|w| w.line);
     }
     parsed
 }
@@ -114,12 +130,16 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
         x_wr_timezone,
     };
     let mut events = Vec::new();
+    let mut event_lines = Vec::new();
     for raw in parsed_events {
         let Some(component) = parse_component(raw, origin, &mut warnings) else {
             continue;
         };
         match ctx.event(&component, raw, &mut warnings) {
-            Ok(event) => events.push(event),
+            Ok(event) => {
+                events.push(event);
+                event_lines.push(raw.line);
+            }
             Err(message) => warnings.push(IcsWarning {
                 origin: origin.to_string(),
                 line: raw.line,
@@ -128,7 +148,11 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
         }
     }
     warnings.sort_by_key(|w| w.line);
-    ParsedIcs { events, warnings }
+    ParsedIcs {
+        events,
+        warnings,
+        event_lines,
+    }
 }
 
 /// One unfolded content line and the physical line it starts on.
@@ -736,7 +760,9 @@ fn plain_text(value: &str) -> String {
     let looks_html = ["</", "<br", "<p>", "<div", "<a "]
         .iter()
         .any(|t| value.to_ascii_lowercase().contains(t));
-    if looks_html && let Ok(text) = html2text::from_read(value.as_bytes(), 10_000) {
+    // No markdown-ish decoration; links kept as numbered footnotes with their URLs.
+    let config = html2text::config::plain_no_decorate().link_footnotes(true);
+    if looks_html && let Ok(text) = config.string_from_read(value.as_bytes(), 10_000) {
         return text.trim_end().to_string();
     }
     value.to_string()
@@ -1071,6 +1097,15 @@ mod tests {
                 zone: Zone::Utc
             })
         );
+    }
+
+    #[test]
+    fn html_descriptions_become_plain_text_and_plain_ones_stay() {
+        let html =
+            plain_text("Agenda:<br>1. <b>Goals</b><br><a href=\"https://x.example/doc\">doc</a>");
+        assert!(html.starts_with("Agenda:\n1. Goals\n"), "{html}");
+        assert!(html.contains("https://x.example/doc"), "{html}");
+        assert_eq!(plain_text("a < b and c > d"), "a < b and c > d");
     }
 
     #[test]
