@@ -123,6 +123,39 @@ pub fn matching_iana(custom: &CustomZone, years: (i32, i32)) -> Option<Tz> {
 pub struct CustomRules {
     transitions: Vec<(i64, i32)>,
     initial: i32,
+    /// Every offset the zone uses, for reading wall-clock times.
+    offsets: Vec<i32>,
+}
+
+thread_local! {
+    /// Recently built VTIMEZONE rules: zones are converted per occurrence, and building
+    /// the transitions is the expensive part. Bounded; cleared when full.
+    static CUSTOM_CACHE: std::cell::RefCell<Vec<(CustomZone, std::rc::Rc<CustomRules>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+const CUSTOM_CACHE_SIZE: usize = 32;
+
+/// The rules of `zone` up to 2100, from the per-thread cache when possible.
+fn cached_rules(zone: &CustomZone) -> std::rc::Rc<CustomRules> {
+    if let Some(found) = CUSTOM_CACHE.with(|cache| {
+        cache
+            .borrow()
+            .iter()
+            .find(|(z, _)| z == zone)
+            .map(|(_, rules)| rules.clone())
+    }) {
+        return found;
+    }
+    let rules = std::rc::Rc::new(CustomRules::new(zone, 2100));
+    CUSTOM_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= CUSTOM_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.push((zone.clone(), rules.clone()));
+    });
+    rules
 }
 
 impl CustomRules {
@@ -144,9 +177,15 @@ impl CustomRules {
                     until_to_wall(u, |utc| utc + Duration::seconds(i64::from(obs.offset_from)))
                 });
                 let mut budget = Budget::new(20_000, std::time::Duration::from_secs(1));
+                // Onsets before 1900 do not matter to a calendar; starting there lets
+                // the expansion skip the centuries after an Outlook-style 1601 start.
+                let floor = NaiveDate::from_ymd_opt(1900, 1, 1)
+                    .map(|d| d.and_time(NaiveTime::MIN))
+                    .unwrap_or(obs.start)
+                    .max(obs.start);
                 let bounds = Bounds {
-                    from: obs.start,
-                    count_from: obs.start,
+                    from: floor,
+                    count_from: floor,
                     to: limit,
                 };
                 if let Ok(found) =
@@ -169,9 +208,14 @@ impl CustomRules {
             .min_by_key(|o| o.start)
             .map(|o| o.offset_from)
             .unwrap_or(0);
+        let mut offsets: Vec<i32> = transitions.iter().map(|(_, o)| *o).collect();
+        offsets.push(initial);
+        offsets.sort_unstable();
+        offsets.dedup();
         CustomRules {
             transitions,
             initial,
+            offsets,
         }
     }
 
@@ -185,11 +229,8 @@ impl CustomRules {
     }
 
     fn local_to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        let mut offsets: Vec<i32> = self.transitions.iter().map(|(_, o)| *o).collect();
-        offsets.push(self.initial);
-        offsets.sort_unstable();
-        offsets.dedup();
-        let valid = offsets
+        let valid = self
+            .offsets
             .iter()
             .filter_map(|o| {
                 let at = (local - Duration::seconds(i64::from(*o))).and_utc();
@@ -211,7 +252,7 @@ pub enum ZoneCalc {
     /// An IANA zone (also used for floating times, with the zone the caller chose).
     Iana(Tz),
     /// A VTIMEZONE's own rules.
-    Custom(CustomRules),
+    Custom(std::rc::Rc<CustomRules>),
 }
 
 impl ZoneCalc {
@@ -221,7 +262,7 @@ impl ZoneCalc {
             Zone::Utc => ZoneCalc::Utc,
             Zone::Floating => ZoneCalc::Iana(floating),
             Zone::Iana(tz) => ZoneCalc::Iana(*tz),
-            Zone::Custom(custom) => ZoneCalc::Custom(CustomRules::new(custom, 2100)),
+            Zone::Custom(custom) => ZoneCalc::Custom(cached_rules(custom)),
         }
     }
 
