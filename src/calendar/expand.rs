@@ -134,6 +134,13 @@ enum Length {
 impl SeriesCtx<'_> {
     fn expand_series(&self, uid: &str, members: &[&Event], out: &mut Expansion) {
         let (master, overrides) = split_members(members);
+        let masters = members.iter().filter(|e| e.recurrence_id.is_none()).count();
+        if masters > 1 {
+            out.warnings.push(format!(
+                "{uid}: {masters} events without RECURRENCE-ID share this UID; used the one with \
+                 the highest SEQUENCE (the last of them on a tie)"
+            ));
+        }
         // An override of a slot the master excludes was deleted by the user: CalDAV
         // clients add the EXDATE and sometimes leave the override behind.
         let overrides: Vec<&Event> = overrides
@@ -174,7 +181,11 @@ impl SeriesCtx<'_> {
             produced.sort_by_key(|o| o.start_utc);
             produced.truncate(self.limits.max_per_series);
             let prefix = format!("{uid}: ");
-            if !out.warnings.iter().any(|w| w.starts_with(&prefix)) {
+            let said = out
+                .warnings
+                .iter()
+                .any(|w| w.starts_with(&prefix) && w.contains("stopped early"));
+            if !said {
                 out.warnings.push(format!(
                     "{uid}: more than {} occurrences in the window; kept the earliest",
                     self.limits.max_per_series
