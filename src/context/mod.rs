@@ -1,1 +1,46 @@
-//! SKELETON: to be written.
+//! Per-series context: action items, notes and talking points harvested from event
+//! descriptions and the CLI, carry-over of unfinished items, meeting history and
+//! conversation prompts.
+//!
+//! Everything here is pure: no I/O and no clock reads (time is a parameter). The store
+//! keeps the results (`store/items.rs`); `brief/` renders them.
+//!
+//! The flow for one series: [`text::description_to_text`] → [`items::parse_description`]
+//! per occurrence → [`carry::harvest`] with the stored items → store; notes via
+//! [`notes::description_notes`]; at brief time [`carry::carry_summary`],
+//! [`notes::last_meeting_notes`] filtered by [`notes::visible_to`],
+//! [`notes::talking_points_for`], [`history::consistency`], [`prompts::choose_prompt`].
+
+pub mod carry;
+pub mod history;
+pub mod items;
+pub mod notes;
+pub mod prompts;
+pub mod text;
+
+pub use carry::{
+    ActionItem, ItemId, ItemOrigin, ItemState, Source, carried_meetings, carry_summary, harvest,
+};
+pub use history::{Consistency, Meeting, consistency, consistency_of};
+pub use items::{ParsedDescription, ParsedItem, parse_description};
+pub use notes::{
+    Note, NoteId, NoteSource, description_notes, last_meeting_notes, talking_points_for, visible_to,
+};
+pub use prompts::choose_prompt;
+pub use text::{description_to_text, html_to_text};
+
+use crate::model::{Person, SeriesId};
+
+/// What the `items` and `notes` commands need to know about a series, looked up by the
+/// id or UID the user typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesInfo {
+    /// The series id.
+    pub id: SeriesId,
+    /// Its title.
+    pub title: String,
+    /// The two people.
+    pub participants: Vec<Person>,
+    /// The calendar owner (lower-case address): the person using the CLI.
+    pub owner: String,
+}

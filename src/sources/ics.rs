@@ -835,8 +835,8 @@ pub async fn fetch_ics(
     } else {
         let path = match lower.strip_prefix("file://") {
             Some(_) => file_url_path(url).ok_or_else(|| SourceError::Permanent {
-                url: shown.clone(),
-                reason: "not a usable file:// URL".into(),
+                what: shown.clone(),
+                detail: "not a usable file:// URL".into(),
             })?,
             None => std::path::PathBuf::from(url),
         };
@@ -859,12 +859,12 @@ async fn fetch_file(
             std::io::ErrorKind::NotFound
             | std::io::ErrorKind::PermissionDenied
             | std::io::ErrorKind::IsADirectory => SourceError::Permanent {
-                url: shown.to_string(),
-                reason,
+                what: shown.to_string(),
+                detail: reason,
             },
             _ => SourceError::Transient {
-                url: shown.to_string(),
-                reason,
+                what: shown.to_string(),
+                detail: reason,
             },
         }
     };
@@ -878,8 +878,8 @@ async fn fetch_file(
 
 fn too_big(shown: &str) -> SourceError {
     SourceError::Permanent {
-        url: shown.to_string(),
-        reason: format!("larger than {} MB", MAX_FEED_BYTES / (1024 * 1024)),
+        what: shown.to_string(),
+        detail: format!("larger than {} MB", MAX_FEED_BYTES / (1024 * 1024)),
     }
 }
 
@@ -915,13 +915,13 @@ async fn fetch_http(
     previous: Option<&FeedValidators>,
 ) -> Result<FetchOutcome, SourceError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| SourceError::Permanent {
-        url: shown.to_string(),
-        reason: format!("invalid URL: {e}"),
+        what: shown.to_string(),
+        detail: format!("invalid URL: {e}"),
     })?;
     if parsed.scheme() == "http" && !is_loopback(&parsed) {
         return Err(SourceError::Permanent {
-            url: shown.to_string(),
-            reason: "plain http:// is only allowed for loopback addresses; use https://".into(),
+            what: shown.to_string(),
+            detail: "plain http:// is only allowed for loopback addresses; use https://".into(),
         });
     }
     let mut request = client.get(parsed).timeout(FETCH_TIMEOUT);
@@ -934,8 +934,8 @@ async fn fetch_http(
         }
     }
     let transport = |e: reqwest::Error| SourceError::Transient {
-        url: shown.to_string(),
-        reason: e.without_url().to_string(),
+        what: shown.to_string(),
+        detail: e.without_url().to_string(),
     };
     let mut response = request.send().await.map_err(transport)?;
     let status = response.status();
@@ -994,18 +994,21 @@ fn status_error(
     let url = shown.to_string();
     match status.as_u16() {
         401 | 403 => SourceError::Unauthorized {
-            url,
-            status: status.as_u16(),
+            what: url,
+            detail: format!("HTTP {status}"),
         },
-        429 => SourceError::RateLimited { url, retry_after },
-        503 if retry_after.is_some() => SourceError::RateLimited { url, retry_after },
+        429 | 503 if retry_after.is_some() || status.as_u16() == 429 => SourceError::RateLimited {
+            what: url,
+            // No Retry-After on a 429: a minute is a polite guess for a feed server.
+            retry_after: retry_after.unwrap_or(std::time::Duration::from_secs(60)),
+        },
         408 | 425 | 500..=599 => SourceError::Transient {
-            url,
-            reason: format!("HTTP {status}"),
+            what: url,
+            detail: format!("HTTP {status}"),
         },
         _ => SourceError::Permanent {
-            url,
-            reason: format!("HTTP {status}"),
+            what: url,
+            detail: format!("HTTP {status}"),
         },
     }
 }
@@ -1281,16 +1284,17 @@ mod tests {
             FetchOutcome::Unchanged
         );
         let limited = fetch_ics(&client, &url, None).await.unwrap_err();
-        assert_eq!(
-            limited,
-            SourceError::RateLimited {
-                url: redact_url(&url),
-                retry_after: Some(std::time::Duration::from_secs(30))
-            }
+        assert!(
+            matches!(
+                &limited,
+                SourceError::RateLimited { what, retry_after }
+                    if *what == redact_url(&url) && *retry_after == std::time::Duration::from_secs(30)
+            ),
+            "{limited}"
         );
         assert!(matches!(
             fetch_ics(&client, &url, None).await,
-            Err(SourceError::Unauthorized { status: 401, .. })
+            Err(SourceError::Unauthorized { .. })
         ));
         let missing = fetch_ics(&client, &url, None).await.unwrap_err();
         assert!(matches!(missing, SourceError::Permanent { .. }));

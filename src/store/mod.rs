@@ -1,1 +1,276 @@
-//! SKELETON: to be written.
+//! The store: the only module that knows sled.
+//!
+//! Everything else sees typed methods in domain terms (`store.save_changes(..)`,
+//! `store.open_items(..)`), so the engine can be swapped. Values are serialized as a
+//! one-byte format tag followed by JSON (see [`codec`]), so a later schema can read
+//! them and a JSON-lines export is trivial.
+//!
+//! **One process at a time**: sled takes an exclusive lock on its folder. While the
+//! daemon runs, other `tete` commands must talk to it instead of opening the store.
+
+mod codec;
+mod events;
+mod items;
+mod outbox;
+mod tokens;
+
+pub use codec::{decode, encode};
+pub use events::{CalendarChanges, CalendarRef, StoredEvent};
+
+use std::path::{Path, PathBuf};
+
+/// The schema this build writes. A store stamped with a higher number is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const META_SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// Errors of the store. Messages name the folder, never values' contents.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The folder could not be created or secured.
+    #[error("cannot prepare state directory {path}: {source}")]
+    Directory {
+        /// The state directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Another process holds the store, or sled failed to open it.
+    #[error(
+        "cannot open the store in {path}: {source} (only one process may open it at a time; is the daemon running?)"
+    )]
+    Open {
+        /// The state directory.
+        path: PathBuf,
+        /// sled's error.
+        source: sled::Error,
+    },
+    /// The store was written by a newer tete.
+    #[error(
+        "the store in {path} has schema version {found}, newer than this tete understands ({supported}); upgrade tete or restore a backup"
+    )]
+    TooNew {
+        /// The state directory.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+        /// [`SCHEMA_VERSION`].
+        supported: u32,
+    },
+    /// sled failed during an operation.
+    #[error("store operation failed: {0}")]
+    Sled(#[from] sled::Error),
+    /// A value could not be encoded or decoded.
+    #[error("store value in tree '{tree}' is unreadable: {reason}")]
+    Corrupt {
+        /// The tree it lives in.
+        tree: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// True when the store's contents are not trustworthy and the daemon must not
+    /// start from them (starting empty would re-send every brief).
+    pub fn is_corruption(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Corrupt { .. } | StoreError::Sled(sled::Error::Corruption { .. })
+        )
+    }
+}
+
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// sled page cache bound in bytes (sled's default is 1 GiB).
+    pub cache_capacity: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_capacity: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Handles to every tree, opened once.
+#[derive(Clone)]
+pub(crate) struct Trees {
+    pub(crate) meta: sled::Tree,
+    pub(crate) tokens: sled::Tree,
+    pub(crate) cursors: sled::Tree,
+    pub(crate) events: sled::Tree,
+    pub(crate) items: sled::Tree,
+    pub(crate) notes: sled::Tree,
+    pub(crate) history: sled::Tree,
+    pub(crate) skips: sled::Tree,
+    pub(crate) outbox: sled::Tree,
+    pub(crate) sent: sled::Tree,
+}
+
+/// The open store.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+    pub(crate) trees: Trees,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `state_dir`, created with mode 0700.
+    pub fn open(state_dir: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
+        create_private_dir(state_dir)?;
+        let path = state_dir.join("store");
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(options.cache_capacity)
+            .mode(sled::Mode::LowSpace)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let open = |name: &str| db.open_tree(name);
+        let trees = Trees {
+            meta: open("meta")?,
+            tokens: open("tokens")?,
+            cursors: open("cursors")?,
+            events: open("events")?,
+            items: open("items")?,
+            notes: open("notes")?,
+            history: open("history")?,
+            skips: open("skips")?,
+            outbox: open("outbox")?,
+            sent: open("sent")?,
+        };
+        let store = Store { db, path, trees };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Stamps a new store with [`SCHEMA_VERSION`]; refuses a store from a newer tete.
+    fn check_schema(&self) -> Result<(), StoreError> {
+        match self.trees.meta.get(META_SCHEMA_KEY)? {
+            None => {
+                self.trees
+                    .meta
+                    .insert(META_SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                Ok(())
+            }
+            Some(bytes) => {
+                let found = <[u8; 4]>::try_from(bytes.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        tree: "meta",
+                        reason: "schema version is not a 4-byte number".into(),
+                    })?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::TooNew {
+                        path: self.path.clone(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+                // Older schemas would be migrated here, one step at a time.
+                Ok(())
+            }
+        }
+    }
+
+    /// The schema version stamped in the store.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        let bytes = self
+            .trees
+            .meta
+            .get(META_SCHEMA_KEY)?
+            .ok_or(StoreError::Corrupt {
+                tree: "meta",
+                reason: "schema version missing".into(),
+            })?;
+        <[u8; 4]>::try_from(bytes.as_ref())
+            .map(u32::from_be_bytes)
+            .map_err(|_| StoreError::Corrupt {
+                tree: "meta",
+                reason: "schema version is not a 4-byte number".into(),
+            })
+    }
+
+    /// Writes everything to disk; call before exiting.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// True when sled had to recover from an unclean shutdown.
+    pub fn was_recovered(&self) -> bool {
+        self.db.was_recovered()
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Creates `dir` (and parents) and restricts it to its owner: the store holds
+/// private meeting notes and, later, OAuth tokens.
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    let wrap = |source| StoreError::Directory {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(wrap)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(wrap)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_store_is_stamped_with_the_current_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn state_dir_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        Store::open(&state, &StoreOptions::default()).unwrap();
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn store_from_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+            store
+                .trees
+                .meta
+                .insert(META_SCHEMA_KEY, &(SCHEMA_VERSION + 1).to_be_bytes())
+                .unwrap();
+            store.flush().unwrap();
+        }
+        let error = Store::open(dir.path(), &StoreOptions::default())
+            .err()
+            .unwrap();
+        assert!(matches!(error, StoreError::TooNew { .. }), "{error}");
+        assert!(error.to_string().contains("newer"));
+    }
+}

@@ -1,0 +1,1 @@
+//! OAuth sign-in and token refresh. SKELETON: to be written.

@@ -1,0 +1,144 @@
+//! The file as written: serde structs with the exact key names, no defaults applied,
+//! and a span on every value that is checked after deserialization so errors can point
+//! at it. `deny_unknown_fields` everywhere: a misspelt key is an error, not a silent
+//! default.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use std::fmt;
+use toml::Spanned;
+
+/// A spanned string.
+pub(crate) type S = Spanned<String>;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub state_dir: Option<S>,
+    pub timezone: Option<S>,
+    pub log_level: Option<S>,
+    pub store: Option<RawStore>,
+    pub detection: Option<RawDetection>,
+    pub brief: Option<RawBrief>,
+    pub mail: Option<Spanned<RawMail>>,
+    pub people: Option<Vec<Spanned<RawPerson>>>,
+    pub accounts: Option<Vec<Spanned<RawAccount>>>,
+}
+
+/// `[store]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStore {
+    pub cache_capacity: Option<Spanned<RawSize>>,
+}
+
+/// A size written as a byte count or as a string with a unit.
+#[derive(Debug)]
+pub(crate) enum RawSize {
+    Bytes(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+        impl Visitor<'_> for SizeVisitor {
+            type Value = RawSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte count or a size string such as \"64MiB\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSize, E> {
+                i64::try_from(v)
+                    .map(RawSize::Bytes)
+                    .map_err(|_| E::custom("size too large"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSize, E> {
+                Ok(RawSize::Text(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(SizeVisitor)
+    }
+}
+
+/// `[detection]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDetection {
+    pub title_include: Option<Vec<S>>,
+    pub title_exclude: Option<Vec<S>>,
+    pub skip_domains: Option<Vec<S>>,
+    pub opt_out_series: Option<Vec<S>>,
+    pub horizon: Option<S>,
+    pub history: Option<S>,
+}
+
+/// `[brief]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBrief {
+    pub lead_time: Option<S>,
+    pub send_at: Option<S>,
+    pub prompts: Option<Spanned<Vec<S>>>,
+}
+
+/// `[mail]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMail {
+    pub from: Option<S>,
+    pub transport: Option<S>,
+    pub allowed_domains: Option<Vec<S>>,
+    pub opt_out: Option<Vec<S>>,
+    pub smtp: Option<Spanned<RawSmtp>>,
+    pub file: Option<Spanned<RawFile>>,
+}
+
+/// `[mail.smtp]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSmtp {
+    pub host: Option<S>,
+    pub port: Option<Spanned<i64>>,
+    pub security: Option<S>,
+    pub username: Option<S>,
+    pub password_file: Option<S>,
+    pub xoauth2_account: Option<S>,
+}
+
+/// `[mail.file]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFile {
+    pub dir: Option<S>,
+}
+
+/// `[[people]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPerson {
+    pub email: Option<S>,
+    pub timezone: Option<S>,
+}
+
+/// `[[accounts]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAccount {
+    pub name: Option<S>,
+    pub provider: Option<S>,
+    pub owner: Option<S>,
+    pub url: Option<S>,
+    pub client_id: Option<S>,
+    pub client_secret_file: Option<S>,
+    pub calendars: Option<Spanned<Vec<S>>>,
+    pub poll_interval: Option<S>,
+    pub tenant: Option<S>,
+    pub api_base_url: Option<S>,
+    pub auth_url: Option<S>,
+    pub token_url: Option<S>,
+    pub device_authorization_url: Option<S>,
+}

@@ -1,0 +1,319 @@
+//! The outbox state machine: briefs wait in the store's `outbox` tree until a transport
+//! accepted them, then move to `sent` in one transaction.
+//!
+//! ```text
+//! queued ──send ok──► sent (removed from the outbox, recorded in `sent`)
+//!   │  ▲
+//!   │  └── temporary failure: retrying { attempts, next_at } (1m, 2m, 4m … 30m)
+//!   ├──── permanent failure ─────────► dead { reason }
+//!   └──── meeting started (not_after) ► dead { "meeting already started" }
+//! ```
+//!
+//! **The one duplicate window.** Between the server accepting a message and
+//! `mark_sent` committing, a crash (or a store error) leaves the entry queued, and the
+//! next drain sends it again. There is no `sending` state because SMTP offers no way to
+//! ask whether an earlier attempt arrived; the window is one store write long, and the
+//! resend carries the same deterministic Message-ID, so a mail client or the
+//! recipient can recognise it. The opposite choice (marking before sending) would risk
+//! dropping a brief, which is worse.
+//!
+//! Only one drain may run at a time (the daemon's single mailer task).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::transport::{SendError, Transport};
+use super::{MailError, message};
+use crate::brief::RenderedBrief;
+use crate::model::Person;
+use crate::plan::BriefKey;
+use crate::store::{Store, StoreError};
+
+/// First retry delay; each further attempt doubles it.
+pub const FIRST_RETRY: TimeDelta = TimeDelta::minutes(1);
+/// Longest retry delay.
+pub const MAX_RETRY: TimeDelta = TimeDelta::minutes(30);
+/// The reason an entry dies when its meeting starts before it could be sent.
+pub const EXPIRED_REASON: &str = "meeting already started";
+
+/// One message waiting to be sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The brief it carries.
+    pub key: BriefKey,
+    /// Its Message-ID, `<…@…>`.
+    pub message_id: String,
+    /// The one envelope recipient.
+    pub recipient: String,
+    /// The formatted RFC 5322 message (7-bit text: lettre encodes the bodies).
+    #[serde(with = "raw_text")]
+    pub raw: Vec<u8>,
+    /// The meeting's start: never sent at or after it.
+    pub not_after: DateTime<Utc>,
+    /// Where it is in its life.
+    pub state: OutboxState,
+    /// When it was queued.
+    pub created: DateTime<Utc>,
+}
+
+/// The life of an outbox entry (sent entries leave the outbox).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting for its first attempt.
+    Queued,
+    /// A temporary failure; the next attempt is at `next_at`.
+    Retrying {
+        /// Failed attempts so far.
+        attempts: u32,
+        /// Not before this time.
+        next_at: DateTime<Utc>,
+        /// The last failure, for `status`.
+        last_error: String,
+    },
+    /// Given up: a permanent failure, or the meeting started. Kept so the brief is never
+    /// queued again and `status` can show why.
+    Dead {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl OutboxEntry {
+    /// True when a drain at `now` must look at this entry: it is due for an attempt, or
+    /// its meeting started and it must expire.
+    pub fn needs_attention(&self, now: DateTime<Utc>) -> bool {
+        match &self.state {
+            OutboxState::Queued => true,
+            OutboxState::Retrying { next_at, .. } => *next_at <= now || self.not_after <= now,
+            OutboxState::Dead { .. } => false,
+        }
+    }
+
+    /// Failed attempts so far.
+    pub fn attempts(&self) -> u32 {
+        match &self.state {
+            OutboxState::Retrying { attempts, .. } => *attempts,
+            _ => 0,
+        }
+    }
+
+    /// When a drain should next look at it (`None` when dead).
+    pub fn next_attempt(&self) -> Option<DateTime<Utc>> {
+        match &self.state {
+            OutboxState::Queued => Some(self.created),
+            OutboxState::Retrying { next_at, .. } => Some((*next_at).min(self.not_after)),
+            OutboxState::Dead { .. } => None,
+        }
+    }
+}
+
+/// A brief in the `sent` log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentRecord {
+    /// The brief.
+    pub key: BriefKey,
+    /// Its Message-ID (`None` if the outbox entry was already gone when it was recorded).
+    pub message_id: Option<String>,
+    /// When the transport accepted it.
+    pub sent_at: DateTime<Utc>,
+}
+
+/// The outbox at a glance, for `tete status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxSummary {
+    /// Entries waiting for their first attempt.
+    pub queued: usize,
+    /// Entries waiting for a retry.
+    pub retrying: usize,
+    /// Dead entries with their reasons.
+    pub dead: Vec<(BriefKey, String)>,
+    /// Briefs in the sent log.
+    pub sent: usize,
+    /// When the mailer should next drain (`None`: nothing pending).
+    pub next_attempt: Option<DateTime<Utc>>,
+}
+
+/// What one drain did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DrainReport {
+    /// Accepted by the transport and recorded as sent.
+    pub sent: usize,
+    /// Temporary failures, scheduled for another attempt.
+    pub retried: usize,
+    /// Permanent failures.
+    pub dead: usize,
+    /// Not sent because the meeting already started.
+    pub expired: usize,
+}
+
+/// Builds the message of one brief and queues it. Returns `false` (and queues nothing)
+/// when this brief was already queued or sent.
+///
+/// The message is formatted once, now (its `Date` is `now`): retries send the very same
+/// bytes, so every attempt carries the same Message-ID. `not_after` is the meeting start.
+pub fn queue_brief(
+    store: &Store,
+    from: &str,
+    brief: &RenderedBrief,
+    to: &Person,
+    key: &BriefKey,
+    not_after: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, MailError> {
+    let message = message::build_message(from, brief, to, key, now)?;
+    let raw = message.formatted();
+    let message_id = message::message_id_of(&raw).unwrap_or_default();
+    let recipient = message
+        .envelope()
+        .to()
+        .first()
+        .map(ToString::to_string)
+        .ok_or_else(|| MailError::InvalidRecipient {
+            address: to.email.clone(),
+        })?;
+    let entry = OutboxEntry {
+        key: key.clone(),
+        message_id,
+        recipient,
+        raw,
+        not_after,
+        state: OutboxState::Queued,
+        created: now,
+    };
+    let queued = store.enqueue(&entry)?;
+    if queued {
+        tracing::info!(key = %entry.key, message_id = %entry.message_id, "brief queued");
+    }
+    Ok(queued)
+}
+
+/// The delay before retry number `attempts` (1-based): 1m, 2m, 4m … capped at 30m,
+/// minus up to 20% jitter so entries that failed together do not retry together.
+///
+/// The jitter is derived from the key and the attempt rather than a random generator:
+/// it spreads different briefs just as well and keeps the schedule reproducible in tests.
+pub fn backoff(attempts: u32, key: &BriefKey) -> TimeDelta {
+    let doublings = attempts.saturating_sub(1).min(16);
+    let base = (FIRST_RETRY * 2_i32.pow(doublings)).min(MAX_RETRY);
+    let mut hasher = Sha256::new();
+    hasher.update(key.to_bytes());
+    hasher.update(attempts.to_be_bytes());
+    let digest = hasher.finalize();
+    let spread = u64::from(u16::from_be_bytes([digest[0], digest[1]]));
+    let jitter_ms = base.num_milliseconds() / 5 * i64::try_from(spread).unwrap_or(0) / 65_535;
+    base - TimeDelta::milliseconds(jitter_ms)
+}
+
+/// Sends every entry that needs it as of `now`, most urgent meeting first.
+///
+/// An entry whose meeting started is never sent: it dies as expired. Temporary failures
+/// are retried with [`backoff`] until the meeting starts; permanent ones die at once.
+/// A store error stops the drain (the entry it concerned stays as it was).
+pub async fn drain(
+    store: &Store,
+    transport: &dyn Transport,
+    now: DateTime<Utc>,
+) -> Result<DrainReport, StoreError> {
+    let mut report = DrainReport::default();
+    let mut entries = store.due_outbox(now)?;
+    entries.sort_by_key(|e| (e.not_after, e.created));
+    for entry in entries {
+        let key = &entry.key;
+        if now >= entry.not_after {
+            let reason = match &entry.state {
+                OutboxState::Retrying { last_error, .. } => {
+                    format!("{EXPIRED_REASON}; last error: {last_error}")
+                }
+                _ => EXPIRED_REASON.to_string(),
+            };
+            store.mark_dead(key, &reason)?;
+            tracing::warn!(key = %key, message_id = %entry.message_id, "brief expired unsent: {EXPIRED_REASON}");
+            report.expired += 1;
+            continue;
+        }
+        match transport.send(&entry.recipient, &entry.raw).await {
+            Ok(()) => {
+                store.mark_sent(key, now)?;
+                tracing::info!(key = %key, message_id = %entry.message_id, "brief sent");
+                report.sent += 1;
+            }
+            Err(SendError::Transient(error)) => {
+                let attempts = entry.attempts() + 1;
+                let next_at = (now + backoff(attempts, key)).min(entry.not_after);
+                store.mark_retry(key, &error, next_at)?;
+                tracing::warn!(key = %key, message_id = %entry.message_id, attempts, %next_at, "brief send failed, will retry: {error}");
+                report.retried += 1;
+            }
+            Err(SendError::Permanent(error)) => {
+                store.mark_dead(key, &error)?;
+                tracing::error!(key = %key, message_id = %entry.message_id, "brief send failed for good: {error}");
+                report.dead += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Stores the raw message as a JSON string instead of an array of numbers (a third of
+/// the size and readable in an export). Formatted messages are 7-bit text.
+mod raw_text {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _, ser::Error as _};
+
+    pub fn serialize<S: Serializer>(raw: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        let text = std::str::from_utf8(raw).map_err(S::Error::custom)?;
+        serializer.serialize_str(text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer).map_err(D::Error::custom)?;
+        Ok(text.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SeriesId;
+
+    fn key(recipient: &str) -> BriefKey {
+        BriefKey {
+            series: SeriesId("3f9a0c21e4".into()),
+            occurrence: "20261201T090000Z".into(),
+            recipient: recipient.into(),
+        }
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_with_bounded_jitter_up_to_thirty_minutes() {
+        let key = key("dana@example.com");
+        for (attempts, minutes) in [
+            (1, 1),
+            (2, 2),
+            (3, 4),
+            (4, 8),
+            (5, 16),
+            (6, 30),
+            (20, 30),
+            (u32::MAX, 30),
+        ] {
+            let delay = backoff(attempts, &key);
+            let base = TimeDelta::minutes(minutes);
+            assert!(
+                delay <= base && delay >= base * 4 / 5,
+                "attempt {attempts}: {delay}"
+            );
+        }
+        assert_eq!(backoff(3, &key), backoff(3, &key));
+    }
+
+    #[test]
+    fn jitter_spreads_different_briefs() {
+        let delays: std::collections::HashSet<TimeDelta> = ["a@x", "b@x", "c@x", "d@x"]
+            .iter()
+            .map(|r| backoff(5, &key(r)))
+            .collect();
+        assert!(delays.len() > 1);
+    }
+}

@@ -1,1 +1,0 @@
-//! SKELETON: to be written.

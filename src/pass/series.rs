@@ -1,0 +1,146 @@
+//! Gathers stored events into series: the same meeting seen through several
+//! calendars (both people's calendars configured) is one series, keyed by its UID.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Event, EventTime};
+use crate::plan::slot_id;
+use crate::store::StoredEvent;
+
+/// All events of one UID, one revision per slot, and who sees them.
+#[derive(Clone, Debug)]
+pub struct SeriesEvents {
+    /// The iCalendar UID.
+    pub uid: String,
+    /// The master (if any) and overrides, newest revision of each slot.
+    pub events: Vec<Event>,
+    /// Lower-cased addresses of the owners of the calendars that hold it, sorted.
+    pub owners: Vec<String>,
+    /// Names of the accounts that hold it, sorted.
+    pub accounts: Vec<String>,
+}
+
+impl SeriesEvents {
+    /// The event that stands for the series: the master, else the first override
+    /// (a series someone was invited to only one occurrence of has no master).
+    pub fn representative(&self) -> Option<&Event> {
+        self.events
+            .iter()
+            .find(|e| e.recurrence_id.is_none())
+            .or_else(|| self.events.first())
+    }
+}
+
+/// A slot's identity for de-duplication across calendars (the master has none).
+fn slot_key(recurrence_id: &Option<EventTime>) -> String {
+    recurrence_id.as_ref().map(slot_id).unwrap_or_default()
+}
+
+/// Newer revision wins: higher SEQUENCE, then later LAST-MODIFIED.
+fn newer(candidate: &Event, current: &Event) -> bool {
+    (candidate.sequence, candidate.updated) > (current.sequence, current.updated)
+}
+
+/// Groups stored events by UID. `owner_of` maps an account name to its owner's address.
+pub fn group_by_series(
+    stored: &[StoredEvent],
+    owner_of: &dyn Fn(&str) -> Option<String>,
+) -> Vec<SeriesEvents> {
+    struct Acc {
+        slots: BTreeMap<String, Event>,
+        owners: Vec<String>,
+        accounts: Vec<String>,
+    }
+    let mut by_uid: BTreeMap<&str, Acc> = BTreeMap::new();
+    for stored_event in stored {
+        let event = &stored_event.event;
+        let acc = by_uid.entry(event.uid.as_str()).or_insert_with(|| Acc {
+            slots: BTreeMap::new(),
+            owners: Vec::new(),
+            accounts: Vec::new(),
+        });
+        let account = &stored_event.calendar.account;
+        if !acc.accounts.contains(account) {
+            acc.accounts.push(account.clone());
+        }
+        if let Some(owner) = owner_of(account)
+            && !acc.owners.contains(&owner)
+        {
+            acc.owners.push(owner);
+        }
+        let key = slot_key(&event.recurrence_id);
+        match acc.slots.get(&key) {
+            Some(current) if !newer(event, current) => {}
+            _ => {
+                acc.slots.insert(key, event.clone());
+            }
+        }
+    }
+    by_uid
+        .into_iter()
+        .map(|(uid, mut acc)| {
+            acc.owners.sort();
+            acc.accounts.sort();
+            SeriesEvents {
+                uid: uid.to_string(),
+                events: acc.slots.into_values().collect(),
+                owners: acc.owners,
+                accounts: acc.accounts,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventKind, EventStatus};
+    use crate::store::CalendarRef;
+    use chrono::NaiveDate;
+
+    fn stored(account: &str, uid: &str, sequence: i64, summary: &str) -> StoredEvent {
+        StoredEvent {
+            calendar: CalendarRef {
+                account: account.into(),
+                calendar: "primary".into(),
+            },
+            event: Event {
+                id: format!("{account}-{uid}"),
+                uid: uid.into(),
+                recurrence_id: None,
+                summary: summary.into(),
+                description: String::new(),
+                location: None,
+                status: EventStatus::Confirmed,
+                start: EventTime::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()),
+                end: None,
+                recurrence: None,
+                attendees: vec![],
+                organizer: None,
+                kind: EventKind::Default,
+                sequence,
+                updated: None,
+            },
+        }
+    }
+
+    #[test]
+    fn same_uid_in_two_accounts_is_one_series_with_both_owners() {
+        let events = vec![
+            stored("manager", "u1", 0, "old title"),
+            stored("report", "u1", 2, "new title"),
+        ];
+        let owner_of = |account: &str| Some(format!("{account}@example.com"));
+        let series = group_by_series(&events, &owner_of);
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].events.len(), 1);
+        assert_eq!(series[0].events[0].summary, "new title");
+        assert_eq!(
+            series[0].owners,
+            vec![
+                "manager@example.com".to_string(),
+                "report@example.com".to_string()
+            ]
+        );
+    }
+}

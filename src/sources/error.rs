@@ -1,0 +1,55 @@
+//! The errors every source returns, typed so the daemon can act on them.
+
+use std::time::Duration;
+
+/// What went wrong fetching a calendar, in terms of what to do next.
+/// Messages name the URL's host and path, never tokens, secrets or query strings.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The stored sync cursor is no longer valid: drop the calendar's events and resync in full.
+    #[error("{what}: sync state expired, a full resync is needed")]
+    CursorExpired {
+        /// Which calendar or URL.
+        what: String,
+    },
+    /// The credentials were refused: refresh once, then mark the account as needing sign-in.
+    #[error("{what}: unauthorized ({detail})")]
+    Unauthorized {
+        /// Which calendar or URL.
+        what: String,
+        /// The provider's reason, without secrets.
+        detail: String,
+    },
+    /// The account must sign in again (`tete auth <account>`).
+    #[error("account needs sign-in: run `tete auth {account}` ({detail})")]
+    NeedsSignIn {
+        /// The account name.
+        account: String,
+        /// Why, without secrets.
+        detail: String,
+    },
+    /// Throttled: wait at least this long.
+    #[error("{what}: rate limited, retry after {retry_after:?}")]
+    RateLimited {
+        /// Which calendar or URL.
+        what: String,
+        /// The server's Retry-After, or a backoff.
+        retry_after: Duration,
+    },
+    /// A passing failure (network, 5xx): back off and retry.
+    #[error("{what}: temporary failure: {detail}")]
+    Transient {
+        /// Which calendar or URL.
+        what: String,
+        /// What happened.
+        detail: String,
+    },
+    /// Will not get better by retrying (404, malformed answer): log and skip.
+    #[error("{what}: {detail}")]
+    Permanent {
+        /// Which calendar or URL.
+        what: String,
+        /// What happened.
+        detail: String,
+    },
+}

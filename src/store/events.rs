@@ -1,0 +1,263 @@
+//! Calendar events and sync cursors, per account and calendar.
+
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::{Store, StoreError, decode, encode};
+use crate::model::Event;
+
+/// Which calendar of which account an event came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CalendarRef {
+    /// The account's configured name.
+    pub account: String,
+    /// The calendar's id within the account (`primary`, a Graph id, or the .ics URL).
+    pub calendar: String,
+}
+
+impl CalendarRef {
+    /// The key prefix of this calendar's events: `account \0 calendar \0`.
+    fn prefix(&self) -> Vec<u8> {
+        let mut key = Vec::with_capacity(self.account.len() + self.calendar.len() + 2);
+        key.extend_from_slice(self.account.as_bytes());
+        key.push(0);
+        key.extend_from_slice(self.calendar.as_bytes());
+        key.push(0);
+        key
+    }
+
+    fn event_key(&self, event_id: &str) -> Vec<u8> {
+        let mut key = self.prefix();
+        key.extend_from_slice(event_id.as_bytes());
+        key
+    }
+}
+
+/// An event together with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Its calendar.
+    pub calendar: CalendarRef,
+    /// The event.
+    pub event: Event,
+}
+
+/// What one sync of one calendar changed, applied atomically with its new cursor.
+#[derive(Clone, Debug, Default)]
+pub struct CalendarChanges {
+    /// True when this is a full listing: every event not in `upserted` is gone.
+    pub full: bool,
+    /// New or changed events.
+    pub upserted: Vec<Event>,
+    /// Ids of deleted events.
+    pub deleted: Vec<String>,
+    /// The cursor to resume from next time (sync token, delta link, feed validators),
+    /// already serialized by the source.
+    pub cursor: Option<String>,
+}
+
+impl Store {
+    /// Applies one sync's changes and stores its cursor in one transaction, so a crash
+    /// leaves either the old state and cursor or the new ones, never a mix.
+    pub fn apply_changes(
+        &self,
+        calendar: &CalendarRef,
+        changes: &CalendarChanges,
+    ) -> Result<(), StoreError> {
+        // Transactions cannot scan, so the keys a full listing replaces are read first.
+        // Only this calendar's poller writes these keys, so nothing changes meanwhile.
+        let stale: Vec<sled::IVec> = if changes.full {
+            self.trees
+                .events
+                .scan_prefix(calendar.prefix())
+                .keys()
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        let mut encoded = Vec::with_capacity(changes.upserted.len());
+        for event in &changes.upserted {
+            let value = encode(
+                "events",
+                &StoredEvent {
+                    calendar: calendar.clone(),
+                    event: event.clone(),
+                },
+            )?;
+            encoded.push((calendar.event_key(&event.id), value));
+        }
+        let cursor = match &changes.cursor {
+            Some(cursor) => Some(encode("cursors", cursor)?),
+            None => None,
+        };
+        let cursor_key = calendar.prefix();
+        let result: Result<(), TransactionError<StoreError>> =
+            (&self.trees.events, &self.trees.cursors).transaction(|(events, cursors)| {
+                for key in &stale {
+                    events.remove(key.as_ref())?;
+                }
+                for id in &changes.deleted {
+                    events.remove(calendar.event_key(id))?;
+                }
+                for (key, value) in &encoded {
+                    events.insert(key.as_slice(), value.as_slice())?;
+                }
+                match &cursor {
+                    Some(value) => {
+                        cursors.insert(cursor_key.as_slice(), value.as_slice())?;
+                    }
+                    None => {
+                        cursors.remove(cursor_key.as_slice())?;
+                    }
+                }
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            });
+        result.map_err(|error| match error {
+            TransactionError::Abort(error) => error,
+            TransactionError::Storage(error) => StoreError::Sled(error),
+        })
+    }
+
+    /// The stored cursor of a calendar, if a sync finished before.
+    pub fn cursor(&self, calendar: &CalendarRef) -> Result<Option<String>, StoreError> {
+        match self.trees.cursors.get(calendar.prefix())? {
+            Some(bytes) => Ok(Some(decode("cursors", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every stored event of every calendar.
+    pub fn all_events(&self) -> Result<Vec<StoredEvent>, StoreError> {
+        self.trees
+            .events
+            .iter()
+            .values()
+            .map(|value| decode("events", &value?))
+            .collect()
+    }
+
+    /// The stored events of one calendar.
+    pub fn calendar_events(&self, calendar: &CalendarRef) -> Result<Vec<StoredEvent>, StoreError> {
+        self.trees
+            .events
+            .scan_prefix(calendar.prefix())
+            .values()
+            .map(|value| decode("events", &value?))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventKind, EventStatus, EventTime};
+    use crate::store::StoreOptions;
+    use chrono::NaiveDate;
+
+    fn event(id: &str, summary: &str) -> Event {
+        Event {
+            id: id.into(),
+            uid: id.into(),
+            recurrence_id: None,
+            summary: summary.into(),
+            description: String::new(),
+            location: None,
+            status: EventStatus::Confirmed,
+            start: EventTime::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()),
+            end: None,
+            recurrence: None,
+            attendees: vec![],
+            organizer: None,
+            kind: EventKind::Default,
+            sequence: 0,
+            updated: None,
+        }
+    }
+
+    fn calendar(name: &str) -> CalendarRef {
+        CalendarRef {
+            account: name.into(),
+            calendar: "primary".into(),
+        }
+    }
+
+    #[test]
+    fn incremental_changes_upsert_and_delete_with_their_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let cal = calendar("work");
+        let first = CalendarChanges {
+            full: true,
+            upserted: vec![event("a", "A"), event("b", "B")],
+            deleted: vec![],
+            cursor: Some("token-1".into()),
+        };
+        store.apply_changes(&cal, &first).unwrap();
+        let second = CalendarChanges {
+            full: false,
+            upserted: vec![event("a", "A2")],
+            deleted: vec!["b".into()],
+            cursor: Some("token-2".into()),
+        };
+        store.apply_changes(&cal, &second).unwrap();
+        let events = store.calendar_events(&cal).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event.summary, "A2");
+        assert_eq!(store.cursor(&cal).unwrap().as_deref(), Some("token-2"));
+    }
+
+    #[test]
+    fn full_listing_replaces_only_its_own_calendar() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let (work, home) = (calendar("work"), calendar("home"));
+        for cal in [&work, &home] {
+            let changes = CalendarChanges {
+                full: true,
+                upserted: vec![event("a", "A"), event("b", "B")],
+                deleted: vec![],
+                cursor: None,
+            };
+            store.apply_changes(cal, &changes).unwrap();
+        }
+        let resync = CalendarChanges {
+            full: true,
+            upserted: vec![event("c", "C")],
+            deleted: vec![],
+            cursor: Some("fresh".into()),
+        };
+        store.apply_changes(&work, &resync).unwrap();
+        let ids = |cal: &CalendarRef| -> Vec<String> {
+            store
+                .calendar_events(cal)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.event.id)
+                .collect()
+        };
+        assert_eq!(ids(&work), vec!["c".to_string()]);
+        assert_eq!(ids(&home), vec!["a".to_string(), "b".to_string()]);
+        assert_eq!(store.all_events().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn events_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let cal = calendar("work");
+        {
+            let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+            let changes = CalendarChanges {
+                full: true,
+                upserted: vec![event("a", "A")],
+                deleted: vec![],
+                cursor: Some("t".into()),
+            };
+            store.apply_changes(&cal, &changes).unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(store.calendar_events(&cal).unwrap().len(), 1);
+        assert_eq!(store.cursor(&cal).unwrap().as_deref(), Some("t"));
+    }
+}

@@ -1,0 +1,1 @@
+//! OAuth tokens and account sign-in state, per account.
