@@ -700,7 +700,10 @@ impl EventCtx<'_> {
             id,
             uid,
             recurrence_id,
-            summary: comp.text("SUMMARY").unwrap_or_default(),
+            summary: comp
+                .first("SUMMARY")
+                .map(|p| p.value.clone())
+                .unwrap_or_default(),
             description: comp
                 .first("DESCRIPTION")
                 .map(|p| plain_text(&p.value))

@@ -3,7 +3,7 @@
 //!
 //! For every `ics/**.ics` with an `expected/<same path>.json`, tete expands
 //! [2020-01-01, 2030-01-01) with floating-date window semantics, keeps its earliest 500
-//! (as the reference does) and compares the set of (uid, start). Files where tete
+//! (as the reference does) and compares the set of (uid, start, end). Files where tete
 //! deliberately disagrees are listed in [`KNOWN_DIFFERENCES`] with the RFC reason, and
 //! the difference must be exactly the recorded one.
 
@@ -60,7 +60,7 @@ const KNOWN_DIFFERENCES: &[(&str, usize, usize, &str)] = &[
 
 const LIMIT: usize = 500;
 
-type Key = (String, String);
+type Key = (String, String, String);
 
 fn corpus_dir() -> Option<PathBuf> {
     let raw = std::env::var_os("TETE_CORPUS").filter(|v| !v.is_empty())?;
@@ -111,7 +111,11 @@ fn expected_keys(path: &Path) -> Result<BTreeSet<Key>, String> {
                     .unwrap_or_default()
                     .to_string()
             };
-            (field("uid"), normalize(&field("start")))
+            (
+                field("uid"),
+                normalize(&field("start")),
+                normalize(&field("end")),
+            )
         })
         .collect())
 }
@@ -130,7 +134,7 @@ fn tete_keys(path: &Path) -> Result<BTreeSet<Key>, String> {
             .take(LIMIT)
             .map(|occ| {
                 let json = JsonOccurrence::from(occ);
-                (json.uid, normalize(&json.start))
+                (json.uid, normalize(&json.start), normalize(&json.end))
             })
             .collect::<BTreeSet<Key>>()
     });
