@@ -10,7 +10,7 @@ use super::zones::{ZoneCalc, event_time_to_utc};
 use crate::model::{Event, EventTime, Occurrence, Zone};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// One end of a [`Window`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +109,22 @@ struct SeriesCtx<'a> {
     window: &'a Window,
     floating: Tz,
     limits: &'a Limits,
+}
+
+/// A series' EXDATEs, sorted by how they match.
+#[derive(Debug, Default)]
+struct ExdateSet {
+    days: HashSet<NaiveDate>,
+    walls: HashSet<NaiveDateTime>,
+    instants: HashSet<DateTime<Utc>>,
+}
+
+impl ExdateSet {
+    fn contains(&self, wall: NaiveDateTime, calc: &ZoneCalc) -> bool {
+        self.days.contains(&wall.date())
+            || self.walls.contains(&wall)
+            || (!self.instants.is_empty() && self.instants.contains(&calc.to_utc(wall)))
+    }
 }
 
 /// The wall-clock span worth generating for one series.
@@ -290,7 +306,7 @@ impl SeriesCtx<'_> {
                 walls.push(wall);
             }
         }
-        let mut excluded: Vec<NaiveDateTime> = Vec::new();
+        let mut excluded: HashSet<NaiveDateTime> = HashSet::new();
         for text in &recurrence.exrules {
             match self.rule_times(text, start_wall, &calc, &range, cap, &mut budget) {
                 Ok(found) => excluded.extend(found.times),
@@ -305,9 +321,9 @@ impl SeriesCtx<'_> {
                 master.uid, self.limits.max_per_series
             ));
         }
+        let exdates = self.exdate_set(&recurrence.exdates, is_date);
         for wall in walls {
-            if excluded.contains(&wall) || self.is_exdate(&recurrence.exdates, wall, &calc, is_date)
-            {
+            if excluded.contains(&wall) || exdates.contains(wall, &calc) {
                 continue;
             }
             let instant = calc.to_utc(wall);
@@ -563,7 +579,33 @@ impl SeriesCtx<'_> {
 
     /// EXDATE matching (RFC 5545 §3.8.5.1): date values exclude the occurrence on that
     /// day; floating values compare wall-clock readings; zoned and UTC values compare
-    /// instants, so an EXDATE written in another zone still hits its slot.
+    /// instants, so an EXDATE written in another zone still hits its slot. On a date
+    /// series every value excludes the day as written (Outlook writes local midnight
+    /// with a TZID).
+    fn exdate_set(&self, exdates: &[EventTime], is_date: bool) -> ExdateSet {
+        let mut set = ExdateSet::default();
+        for ex in exdates {
+            match ex {
+                EventTime::Date(d) => {
+                    set.days.insert(*d);
+                }
+                EventTime::DateTime { local, .. } if is_date => {
+                    set.days.insert(local.date());
+                }
+                EventTime::DateTime {
+                    local,
+                    zone: Zone::Floating,
+                } => {
+                    set.walls.insert(*local);
+                }
+                EventTime::DateTime { .. } => {
+                    set.instants.insert(event_time_to_utc(ex, self.floating));
+                }
+            }
+        }
+        set
+    }
+
     fn is_exdate(
         &self,
         exdates: &[EventTime],
@@ -571,28 +613,7 @@ impl SeriesCtx<'_> {
         calc: &ZoneCalc,
         is_date: bool,
     ) -> bool {
-        exdates.iter().any(|ex| match ex {
-            EventTime::Date(d) => wall.date() == *d,
-            EventTime::DateTime {
-                local,
-                zone: Zone::Floating,
-            } => {
-                if is_date {
-                    local.date() == wall.date()
-                } else {
-                    *local == wall
-                }
-            }
-            EventTime::DateTime { local, .. } => {
-                if is_date {
-                    // A date series excluded by a date-time (Outlook writes local
-                    // midnight with a TZID): the day as written is the day meant.
-                    local.date() == wall.date()
-                } else {
-                    event_time_to_utc(ex, self.floating) == calc.to_utc(wall)
-                }
-            }
-        })
+        self.exdate_set(exdates, is_date).contains(wall, calc)
     }
 
     fn in_window(&self, occ: &Occurrence) -> bool {
