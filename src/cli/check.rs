@@ -19,7 +19,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
             for warning in &loaded.warnings {
                 eprintln!("warning: {warning}");
             }
-            println!("{}", summary(config_path, &loaded.config));
+            super::emit(&format!("{}\n", summary(config_path, &loaded.config)))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {

@@ -14,6 +14,7 @@ pub mod notes;
 pub mod preview;
 pub mod run;
 pub mod series;
+pub mod session;
 pub mod skip;
 pub mod status;
 
@@ -126,8 +127,30 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes a command's output to stdout. A closed pipe (`tete series | head`) ends the
+/// command quietly instead of failing it; other write errors are reported.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
 /// Prints an error with its causes and returns the exit code it calls for.
 fn report(error: &anyhow::Error) -> ExitCode {
+    let broken_pipe = error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+    if broken_pipe {
+        // The reader went away (`| head`): nothing left to tell anyone.
+        return ExitCode::SUCCESS;
+    }
     if let Some(failure) = error.downcast_ref::<Failure>() {
         eprintln!("tete: {}", failure.message);
         return ExitCode::from(failure.code);

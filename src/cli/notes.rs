@@ -44,8 +44,18 @@ pub enum NotesAction {
 
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let _ = (config_path, args);
-    Err(anyhow::anyhow!("not built yet"))
+    let session = super::session::Session::open(config_path, None)?;
+    let analysis = session.analysis()?;
+    let lookup = |wanted: &str| super::session::series_info(&analysis, wanted);
+    let code = execute(
+        &session.store,
+        args.action,
+        &lookup,
+        session.now,
+        &mut std::io::stdout().lock(),
+    )?;
+    session.store.flush()?;
+    Ok(code)
 }
 
 /// Runs `action` on an open store, as the calendar owner of the series (see

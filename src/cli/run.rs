@@ -1,7 +1,16 @@
 //! `tete run [--once] [--now TIME]`: the daemon, or one pass.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::session::{Session, runtime};
+use crate::config::{Config, TransportKind};
+use crate::pass::{self, PassReport, SyncOutcome};
+use crate::plan::WithheldReason;
 
 /// Arguments of `tete run`.
 #[derive(Debug, clap::Args)]
@@ -16,6 +25,129 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let _ = (config_path, args);
-    Err(anyhow::anyhow!("not built yet"))
+    if !args.once {
+        return crate::daemon::run(config_path, args.now.as_deref());
+    }
+    let session = Session::open(config_path, args.now.as_deref())?;
+    let http = pass::http_client();
+    let report = runtime()?.block_on(pass::run_once(
+        &session.config,
+        &session.store,
+        &http,
+        session.now,
+    ))?;
+    super::emit(&describe_pass(&session.config, &report, session.now))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A few readable lines about what a pass did.
+pub fn describe_pass(config: &Config, report: &PassReport, now: DateTime<Utc>) -> String {
+    let zone = config.timezone;
+    let mut out = String::new();
+    let _ = writeln!(out, "tete: one pass at {}", local(now, zone));
+    for sync in &report.syncs {
+        let provider = config
+            .account(&sync.account)
+            .map(|a| format!("{:?}", a.provider).to_lowercase())
+            .unwrap_or_default();
+        let what = match &sync.outcome {
+            SyncOutcome::Updated { events } => format!("{events} events read"),
+            SyncOutcome::Unchanged => "unchanged since the last pass".to_string(),
+            SyncOutcome::Failed(error) => format!("FAILED: {error}"),
+        };
+        let _ = writeln!(out, "  account {} ({provider}): {what}", sync.account);
+        if !sync.warnings.is_empty() {
+            let _ = writeln!(
+                out,
+                "    {} event(s) skipped or repaired (see the warnings above)",
+                sync.warnings.len()
+            );
+        }
+    }
+    let analysis = &report.analysis;
+    let ones: Vec<_> = analysis.one_on_ones().collect();
+    let _ = writeln!(
+        out,
+        "  series: {} 1:1s among {} recurring meetings (`tete series` explains each)",
+        ones.len(),
+        analysis
+            .series
+            .iter()
+            .filter(|s| s.cadence != "once")
+            .count()
+    );
+    for view in &ones {
+        let next = view
+            .next(now)
+            .map(|o| local(o.start_utc, zone))
+            .unwrap_or_else(|| "none in the horizon".to_string());
+        let _ = writeln!(
+            out,
+            "    {}  {}  ({}, next {})",
+            view.id(),
+            view.verdict.title,
+            view.cadence,
+            next
+        );
+    }
+    let queue = &report.queue;
+    let mut withheld = std::collections::BTreeMap::<String, usize>::new();
+    for w in &queue.withheld {
+        let reason = match &w.reason {
+            WithheldReason::OptedOut => "opted out".to_string(),
+            WithheldReason::DomainNotAllowed(domain) => format!("domain {domain} not allowed"),
+            WithheldReason::Skipped => "skipped".to_string(),
+            WithheldReason::Cancelled => "meeting cancelled".to_string(),
+        };
+        *withheld.entry(reason).or_default() += 1;
+    }
+    let withheld: Vec<String> = withheld.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    let _ = writeln!(
+        out,
+        "  briefs: {} queued{}{}",
+        queue.queued,
+        if withheld.is_empty() {
+            String::new()
+        } else {
+            format!(", withheld: {}", withheld.join(", "))
+        },
+        queue
+            .next_due
+            .map(|at| format!("; next due {}", local(at, zone)))
+            .unwrap_or_default()
+    );
+    if !queue.failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "    {} could not be composed (see the log)",
+            queue.failed.len()
+        );
+    }
+    let delivery = &report.delivery;
+    let via = match config.mail.transport {
+        TransportKind::File => config
+            .mail
+            .file
+            .as_ref()
+            .map(|f| format!("written to {}", f.dir.display()))
+            .unwrap_or_default(),
+        TransportKind::Smtp => config
+            .mail
+            .smtp
+            .as_ref()
+            .map(|s| format!("sent via {}:{}", s.host, s.port))
+            .unwrap_or_default(),
+    };
+    let _ = writeln!(
+        out,
+        "  mail: {} {via}; {} to retry, {} failed for good, {} expired unsent",
+        delivery.sent, delivery.retried, delivery.dead, delivery.expired
+    );
+    out
+}
+
+fn local(at: DateTime<Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone)
+        .format("%a %-d %b %Y %H:%M %Z")
+        .to_string()
 }

@@ -1,7 +1,13 @@
 //! `tete series [--json]`: every recurring series, its verdict and the reason.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use super::session::{Session, runtime};
+use crate::pass::{self, Analysis, SyncOutcome};
 
 /// Arguments of `tete series`.
 #[derive(Debug, clap::Args)]
@@ -14,8 +20,80 @@ pub struct Args {
     pub now: Option<String>,
 }
 
-/// Runs the command.
+/// Runs the command: syncs the accounts (one poll, nothing is sent), then prints
+/// every recurring series with its verdict.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let _ = (config_path, args);
-    Err(anyhow::anyhow!("not built yet"))
+    let session = Session::open(config_path, args.now.as_deref())?;
+    let http = pass::http_client();
+    let (syncs, analysis) = runtime()?.block_on(pass::sync_and_analyze(
+        &session.config,
+        &session.store,
+        &http,
+        session.now,
+    ))?;
+    session.store.flush()?;
+    for sync in &syncs {
+        if let SyncOutcome::Failed(error) = &sync.outcome {
+            eprintln!(
+                "tete: warning: account {} could not be read ({error}); showing what the store holds",
+                sync.account
+            );
+        }
+    }
+    let zone = session.config.timezone;
+    if args.json {
+        let summaries: Vec<_> = analysis
+            .series
+            .iter()
+            .map(|s| s.summary(session.now, zone))
+            .collect();
+        super::emit(&format!("{}\n", serde_json::to_string_pretty(&summaries)?))?;
+    } else {
+        super::emit(&table(&analysis, session.now, zone))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The readable listing: 1:1s first, each with the two people and the next meeting,
+/// then every other series with the reason it is not one.
+pub fn table(analysis: &Analysis, now: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    let mut out = String::new();
+    let (ones, others): (Vec<_>, Vec<_>) =
+        analysis.series.iter().partition(|s| s.verdict.one_on_one);
+    let _ = writeln!(out, "1:1 series ({}):", ones.len());
+    if ones.is_empty() {
+        let _ = writeln!(out, "  none found");
+    }
+    for view in &ones {
+        let next = view
+            .next(now)
+            .map(|o| {
+                o.start_utc
+                    .with_timezone(&zone)
+                    .format("%a %-d %b %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "none in the horizon".into());
+        let _ = writeln!(out, "  {}  {}", view.id(), view.verdict.title);
+        let _ = writeln!(
+            out,
+            "      {}; {}; next: {}",
+            view.verdict.reason, view.cadence, next
+        );
+    }
+    let _ = writeln!(out, "\nNot 1:1s ({}):", others.len());
+    if others.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for view in &others {
+        let _ = writeln!(
+            out,
+            "  {}  {}  ({}) — {}",
+            view.id(),
+            view.verdict.title,
+            view.cadence,
+            view.verdict.reason
+        );
+    }
+    out
 }

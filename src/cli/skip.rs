@@ -3,6 +3,13 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use chrono::NaiveDate;
+
+use super::Failure;
+use super::session::Session;
+use crate::model::EventStatus;
+use crate::plan::original_start;
+
 /// Arguments of `tete skip`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -13,8 +20,53 @@ pub struct Args {
     pub date: Option<String>,
 }
 
-/// Runs the command.
+/// Runs the command: no brief for the series' meeting on `--date` (in the config's
+/// zone), or for its next meeting.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let _ = (config_path, args);
-    Err(anyhow::anyhow!("not built yet"))
+    let session = Session::open(config_path, None)?;
+    let analysis = session.analysis()?;
+    let zone = session.config.timezone;
+    let Some(view) = analysis.find(&args.series).filter(|v| v.verdict.one_on_one) else {
+        return Err(Failure::failed(format!(
+            "unknown series '{}'; `tete series` lists the 1:1 series and their ids",
+            args.series
+        ))
+        .into());
+    };
+    let meeting = match &args.date {
+        None => view.next(session.now),
+        Some(text) => {
+            let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                .map_err(|_| Failure::failed(format!("--date {text:?}: expected YYYY-MM-DD")))?;
+            view.occurrences.iter().find(|o| {
+                o.start_utc >= session.now
+                    && o.status != EventStatus::Cancelled
+                    && o.start_utc.with_timezone(&zone).date_naive() == date
+            })
+        }
+    };
+    let Some(meeting) = meeting else {
+        return Err(Failure::failed(format!(
+            "\"{}\" has no upcoming meeting {}",
+            view.verdict.title,
+            args.date
+                .as_deref()
+                .map(|d| format!("on {d}"))
+                .unwrap_or_else(|| "in the horizon".into())
+        ))
+        .into());
+    };
+    session
+        .store
+        .skip_occurrence(view.id(), original_start(meeting))?;
+    session.store.flush()?;
+    super::emit(&format!(
+        "No brief will be sent for \"{}\" on {}.\n",
+        view.verdict.title,
+        meeting
+            .start_utc
+            .with_timezone(&zone)
+            .format("%a %-d %b %Y, %H:%M")
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }

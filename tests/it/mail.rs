@@ -29,15 +29,15 @@ const FROM: &str = "1:1 briefs <briefs@example.com>";
 
 /// One message as the server received it.
 #[derive(Clone, Debug, Default)]
-struct Received {
+pub(crate) struct Received {
     envelope_from: String,
-    envelope_to: Vec<String>,
-    data: Vec<u8>,
+    pub(crate) envelope_to: Vec<String>,
+    pub(crate) data: Vec<u8>,
 }
 
 /// A mailin handler that records every message; cloned per connection, sharing `inbox`.
 #[derive(Clone, Default)]
-struct Recorder {
+pub(crate) struct Recorder {
     inbox: Arc<Mutex<Vec<Received>>>,
     logins: Arc<Mutex<Vec<(String, String)>>>,
     /// RCPT TO of this address is refused with 550.
@@ -50,7 +50,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn messages(&self) -> Vec<Received> {
+    pub(crate) fn messages(&self) -> Vec<Received> {
         self.inbox.lock().unwrap().clone()
     }
 }
@@ -114,7 +114,7 @@ fn serve(recorder: &Recorder, listener: TcpListener) {
 }
 
 /// A server on a free loopback port; returns the port.
-fn start_server(recorder: &Recorder) -> u16 {
+pub(crate) fn start_server(recorder: &Recorder) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     serve(recorder, listener);

@@ -1,0 +1,193 @@
+//! `tete run`: the daemon.
+//!
+//! Startup in a fixed order: config (exit 78 when invalid), logging, store, runtime,
+//! then `READY=1`. The loop runs the same pass as `run --once`, but only polls an
+//! account when its `poll_interval` (with jitter) has passed, and otherwise sleeps until
+//! the earliest of: the next poll, the next brief due, the next outbox retry, a signal
+//! or the watchdog. An idle daemon wakes only for those timers.
+//!
+//! Signals: SIGTERM/SIGINT stop taking work, let a send in flight finish (a pass is
+//! never interrupted halfway), flush the store and exit 0. SIGHUP reloads the config;
+//! an invalid new config is logged and the old one kept.
+
+mod notify;
+mod schedule;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::session::{open_store, parse_now_arg};
+use crate::config::{self, Config};
+use crate::pass::{self, briefs, sync};
+use crate::store::Store;
+use schedule::PollSchedule;
+
+/// The longest the daemon sleeps without looking at the clock again (it also
+/// bounds the effect of a wall-clock jump on timers).
+const MAX_SLEEP: Duration = Duration::from_secs(15 * 60);
+
+/// Runs the daemon until SIGTERM/SIGINT. `now` fixes the clock's starting point
+/// (tests); the daemon then advances with real time from there.
+pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
+    let config = config::load_or_exit(config_path)?;
+    crate::logging::init(&config.log_level);
+    let offset = match now {
+        Some(_) => parse_now_arg(now, &config)? - Utc::now(),
+        None => chrono::TimeDelta::zero(),
+    };
+    let store = open_store(&config)?;
+    if store.was_recovered() {
+        tracing::info!("store recovered after an unclean shutdown");
+    }
+    tracing::info!(
+        state_dir = %config.state_dir.display(),
+        size_on_disk = store.size_on_disk().unwrap_or(0),
+        "store open"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let daemon = Daemon {
+        config_path: config_path.to_path_buf(),
+        config,
+        store,
+        http: pass::http_client(),
+        clock_offset: offset,
+        polls: PollSchedule::default(),
+    };
+    runtime.block_on(daemon.serve())
+}
+
+struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    store: Store,
+    http: reqwest::Client,
+    clock_offset: chrono::TimeDelta,
+    polls: PollSchedule,
+}
+
+impl Daemon {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.clock_offset
+    }
+
+    async fn serve(mut self) -> anyhow::Result<ExitCode> {
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let watchdog = notify::watchdog_interval();
+        notify::ready(&format!("{} account(s)", self.config.accounts.len()));
+        tracing::info!(accounts = self.config.accounts.len(), "tete started");
+        loop {
+            let wake = self.tick().await;
+            let sleep = wake.min(MAX_SLEEP).min(watchdog.unwrap_or(MAX_SLEEP));
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = terminate.recv() => break,
+                _ = interrupt.recv() => break,
+                _ = hangup.recv() => self.reload(),
+            }
+            if watchdog.is_some() {
+                notify::watchdog();
+            }
+        }
+        notify::stopping();
+        tracing::info!("stopping");
+        self.store.flush()?;
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// One round: poll the accounts that are due, then plan, queue and send. Returns
+    /// how long to sleep before the next round.
+    async fn tick(&mut self) -> Duration {
+        let now = self.now();
+        let due_accounts: Vec<_> = self
+            .config
+            .accounts
+            .iter()
+            .filter(|a| self.polls.is_due(&a.name, now))
+            .cloned()
+            .collect();
+        let mut failures: HashMap<String, String> = HashMap::new();
+        for account in &due_accounts {
+            let result = sync::sync_account(account, &self.store, &self.http).await;
+            let failed = matches!(result.outcome, sync::SyncOutcome::Failed(_));
+            if let sync::SyncOutcome::Failed(error) = &result.outcome {
+                failures.insert(account.name.clone(), error.to_string());
+            }
+            self.polls.record(account, now, failed);
+        }
+        let next_due = match self.plan_and_send(now).await {
+            Ok(next_due) => next_due,
+            Err(error) => {
+                tracing::error!("pass failed: {error}");
+                None
+            }
+        };
+        let next_poll = self.polls.next_poll(&self.config.accounts);
+        let wake = [next_poll, next_due].into_iter().flatten().min();
+        let status = match (failures.len(), next_due) {
+            (0, Some(at)) => format!("next brief due {}", at.format("%Y-%m-%d %H:%M UTC")),
+            (0, None) => "no brief due in the horizon".to_string(),
+            (n, _) => format!("{n} account(s) failing"),
+        };
+        notify::status(&status);
+        match wake {
+            Some(at) => (at - self.now()).to_std().unwrap_or(Duration::from_secs(1)),
+            None => MAX_SLEEP,
+        }
+    }
+
+    async fn plan_and_send(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
+        let stored = self.store.all_events()?;
+        let analysis = pass::analyze(&self.config, &stored, now);
+        briefs::refresh_context(&self.store, &analysis, now)?;
+        let queue = briefs::queue_due(&self.config, &self.store, &analysis, now)?;
+        let delivery = briefs::deliver(&self.config, &self.store, now).await?;
+        if delivery.sent + delivery.retried + delivery.dead + delivery.expired > 0 {
+            tracing::info!(
+                sent = delivery.sent,
+                retried = delivery.retried,
+                dead = delivery.dead,
+                expired = delivery.expired,
+                "outbox drained"
+            );
+        }
+        let retry = self.store.outbox_summary()?.next_attempt;
+        Ok([queue.next_due, retry].into_iter().flatten().min())
+    }
+
+    fn reload(&mut self) {
+        notify::reloading();
+        match config::load_checked(&self.config_path) {
+            Ok(loaded) => {
+                for warning in &loaded.warnings {
+                    tracing::warn!("{warning}");
+                }
+                if loaded.config.state_dir != self.config.state_dir {
+                    tracing::warn!("state_dir changed: takes effect at the next restart");
+                }
+                self.config = loaded.config;
+                self.polls = PollSchedule::default();
+                tracing::info!("config reloaded");
+            }
+            Err(errors) => {
+                for line in errors.lines() {
+                    tracing::error!("{line}");
+                }
+                tracing::error!("new config is invalid; keeping the old one");
+            }
+        }
+        notify::ready("reloaded");
+    }
+}

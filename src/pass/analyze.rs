@@ -1,0 +1,235 @@
+//! Steps two and three of a pass: expand every series around `now` and decide which
+//! ones are 1:1s. Pure: a function of the stored events, the config and the time.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::calendar::{self, Limits, Window};
+use crate::config::Config;
+use crate::detect::{self, SeriesCandidate, Verdict};
+use crate::model::{Event, EventStatus, Occurrence, SeriesId};
+use crate::pass::series::{SeriesEvents, group_by_series};
+use crate::store::StoredEvent;
+
+/// One series with its verdict and its occurrences around `now`.
+#[derive(Clone, Debug)]
+pub struct SeriesView {
+    /// Whether it is a 1:1, and why.
+    pub verdict: Verdict,
+    /// "weekly", "every 2 weeks", ... ("once" for single events).
+    pub cadence: String,
+    /// Accounts whose calendars hold it.
+    pub accounts: Vec<String>,
+    /// The master and overrides it was expanded from.
+    pub events: Vec<Event>,
+    /// Occurrences in `[now - history, now + horizon)`, cancelled ones included.
+    pub occurrences: Vec<Occurrence>,
+    /// Start of the series (its master's first occurrence), for counting meetings.
+    pub first_start: Option<DateTime<Utc>>,
+}
+
+impl SeriesView {
+    /// The series id.
+    pub fn id(&self) -> &SeriesId {
+        &self.verdict.id
+    }
+
+    /// The next occurrence that takes place at or after `now`.
+    pub fn next(&self, now: DateTime<Utc>) -> Option<&Occurrence> {
+        self.occurrences
+            .iter()
+            .filter(|o| o.start_utc >= now && o.status != EventStatus::Cancelled)
+            .min_by_key(|o| o.start_utc)
+    }
+
+    /// Occurrences that started before `now` and were not cancelled, oldest first.
+    pub fn held_before(&self, now: DateTime<Utc>) -> Vec<&Occurrence> {
+        let mut held: Vec<&Occurrence> = self
+            .occurrences
+            .iter()
+            .filter(|o| o.start_utc < now && o.status != EventStatus::Cancelled)
+            .collect();
+        held.sort_by_key(|o| o.start_utc);
+        held
+    }
+}
+
+/// Everything a pass knows about the calendars at `now`.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    /// The time of the analysis.
+    pub now: DateTime<Utc>,
+    /// Recurring series, and single events shaped like a 1:1 (so their "not recurring"
+    /// verdict can be seen), sorted with 1:1s first, then by title.
+    pub series: Vec<SeriesView>,
+    /// Expansion problems (one line per series).
+    pub warnings: Vec<String>,
+}
+
+impl Analysis {
+    /// The detected 1:1 series.
+    pub fn one_on_ones(&self) -> impl Iterator<Item = &SeriesView> {
+        self.series.iter().filter(|s| s.verdict.one_on_one)
+    }
+
+    /// Finds a series by id, id prefix (at least 4 characters, unambiguous) or UID.
+    pub fn find(&self, wanted: &str) -> Option<&SeriesView> {
+        let wanted = wanted.trim();
+        if let Some(exact) = self
+            .series
+            .iter()
+            .find(|s| s.verdict.id.0 == wanted || s.verdict.uid == wanted)
+        {
+            return Some(exact);
+        }
+        if wanted.len() < 4 {
+            return None;
+        }
+        let mut matches = self
+            .series
+            .iter()
+            .filter(|s| s.verdict.id.0.starts_with(wanted));
+        let first = matches.next()?;
+        matches.next().is_none().then_some(first)
+    }
+}
+
+/// The expansion window of a pass: history behind, horizon ahead.
+pub fn window(config: &Config, now: DateTime<Utc>) -> Window {
+    let back = TimeDelta::from_std(config.detection.history).unwrap_or(TimeDelta::days(180));
+    let ahead = TimeDelta::from_std(config.detection.horizon).unwrap_or(TimeDelta::days(35));
+    Window::instants(now - back, now + ahead)
+}
+
+/// Expands and classifies every series in `stored`.
+pub fn analyze(config: &Config, stored: &[StoredEvent], now: DateTime<Utc>) -> Analysis {
+    let owner_of = |account: &str| config.account(account).and_then(|a| a.owner.clone());
+    let window = window(config, now);
+    let limits = Limits::default();
+    let mut warnings = Vec::new();
+    let mut series = Vec::new();
+    for group in group_by_series(stored, &owner_of) {
+        let Some(view) = view_of(config, group, &window, &limits, &mut warnings) else {
+            continue;
+        };
+        series.push(view);
+    }
+    series.sort_by(|a, b| {
+        (
+            !a.verdict.one_on_one,
+            a.verdict.title.to_lowercase(),
+            &a.verdict.id,
+        )
+            .cmp(&(
+                !b.verdict.one_on_one,
+                b.verdict.title.to_lowercase(),
+                &b.verdict.id,
+            ))
+    });
+    Analysis {
+        now,
+        series,
+        warnings,
+    }
+}
+
+fn view_of(
+    config: &Config,
+    group: SeriesEvents,
+    window: &Window,
+    limits: &Limits,
+    warnings: &mut Vec<String>,
+) -> Option<SeriesView> {
+    let master = group.representative()?.clone();
+    let recurring = master.recurrence.as_ref().is_some_and(|r| !r.is_empty());
+    // Single events are listed only when they look like a 1:1, so `tete series` can
+    // say "not recurring" about the coffee someone expected a brief for.
+    if !recurring && detect::meeting_people(&master.attendees, master.organizer.as_ref()).is_err() {
+        return None;
+    }
+    let verdict = detect::classify(
+        &SeriesCandidate {
+            master: &master,
+            owners: group.owners.clone(),
+        },
+        &config.detection,
+    );
+    let expansion = calendar::expand(&group.events, window, config.timezone, limits);
+    warnings.extend(expansion.warnings);
+    let cadence = match &master.recurrence {
+        Some(rule) if recurring => calendar::describe_cadence(rule),
+        _ => "once".to_string(),
+    };
+    let first_start = (master.recurrence_id.is_none())
+        .then(|| calendar::event_time_to_utc(&master.start, config.timezone));
+    Some(SeriesView {
+        verdict,
+        cadence,
+        accounts: group.accounts,
+        events: group.events,
+        occurrences: expansion.occurrences,
+        first_start,
+    })
+}
+
+/// A series as `tete series --json` prints it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeriesSummary {
+    /// Short id.
+    pub id: String,
+    /// iCalendar UID.
+    pub uid: String,
+    /// Title.
+    pub title: String,
+    /// True when tete briefs it.
+    pub one_on_one: bool,
+    /// Why (not).
+    pub reason: String,
+    /// "weekly", "every 2 weeks", ...
+    pub cadence: String,
+    /// The two people (empty when it is not a 1:1 of two).
+    pub participants: Vec<PersonSummary>,
+    /// Calendar owners among the participants.
+    pub owners: Vec<String>,
+    /// Accounts whose calendars hold it.
+    pub accounts: Vec<String>,
+    /// The next occurrence's start (RFC 3339 in the config's zone), if any in the horizon.
+    pub next: Option<String>,
+}
+
+/// A person in JSON output.
+#[derive(Clone, Debug, Serialize)]
+pub struct PersonSummary {
+    /// Address.
+    pub email: String,
+    /// Display name, if known.
+    pub name: Option<String>,
+}
+
+impl SeriesView {
+    /// The JSON summary, with times in `zone`.
+    pub fn summary(&self, now: DateTime<Utc>, zone: chrono_tz::Tz) -> SeriesSummary {
+        SeriesSummary {
+            id: self.verdict.id.0.clone(),
+            uid: self.verdict.uid.clone(),
+            title: self.verdict.title.clone(),
+            one_on_one: self.verdict.one_on_one,
+            reason: self.verdict.reason.clone(),
+            cadence: self.cadence.clone(),
+            participants: self
+                .verdict
+                .participants
+                .iter()
+                .map(|p| PersonSummary {
+                    email: p.email.clone(),
+                    name: p.name.clone(),
+                })
+                .collect(),
+            owners: self.verdict.owners.clone(),
+            accounts: self.accounts.clone(),
+            next: self
+                .next(now)
+                .map(|o| o.start_utc.with_timezone(&zone).to_rfc3339()),
+        }
+    }
+}

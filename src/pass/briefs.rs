@@ -1,0 +1,350 @@
+//! The last steps of a pass: harvest each 1:1's context, plan the due briefs, compose
+//! and queue them (one transaction each), then hand the outbox to the transport.
+
+use chrono::{DateTime, Utc};
+
+use crate::brief::{self, BriefInput, ItemView, RenderedBrief};
+use crate::calendar::{self, Limits, Window};
+use crate::config::Config;
+use crate::context::{
+    self, ActionItem, Meeting, Note, ParsedDescription, carry_summary, choose_prompt,
+    consistency_of, description_notes, description_to_text, last_meeting_notes, parse_description,
+    talking_points_for, visible_to,
+};
+use crate::detect;
+use crate::mail::{self, DrainReport, MailError};
+use crate::model::{EventStatus, Occurrence, Person};
+use crate::pass::analyze::{Analysis, SeriesView};
+use crate::plan::{self, BriefPolicy, DueBrief, Ledger, PlannedSeries, Withheld, original_start};
+use crate::store::{Store, StoreError};
+
+/// How many past meetings the consistency line looks at.
+const CONSISTENCY_WINDOW: usize = 10;
+
+/// Errors of the brief steps.
+#[derive(Debug, thiserror::Error)]
+pub enum BriefStepError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Building or sending mail failed as a whole (not one message).
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    /// A brief could not be rendered.
+    #[error(transparent)]
+    Render(#[from] brief::BriefError),
+}
+
+/// The descriptions of a series' occurrences up to and including the next one, parsed.
+fn observed_descriptions(
+    view: &SeriesView,
+    now: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, ParsedDescription)> {
+    let people = &view.verdict.participants;
+    let next_start = view.next(now).map(|o| o.start_utc);
+    view.occurrences
+        .iter()
+        .filter(|o| o.status != EventStatus::Cancelled)
+        .filter(|o| o.start_utc < now || Some(o.start_utc) == next_start)
+        .map(|o| {
+            (
+                o.start_utc,
+                parse_description(&description_to_text(&o.description), people),
+            )
+        })
+        .collect()
+}
+
+/// Harvests action items, description notes and meeting history of every 1:1 series
+/// into the store. Idempotent: the same calendar state gives the same store state.
+pub fn refresh_context(
+    store: &Store,
+    analysis: &Analysis,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for view in analysis.one_on_ones() {
+        let series = view.id();
+        let observed = observed_descriptions(view, now);
+        let existing = store.items(series)?;
+        let harvested = context::harvest(series, &existing, &observed, now);
+        if harvested != existing {
+            store.save_items(series, &harvested)?;
+        }
+        let author = view
+            .events
+            .iter()
+            .find_map(|e| e.organizer.as_ref().map(Person::key))
+            .or_else(|| view.verdict.owners.first().cloned())
+            .unwrap_or_default();
+        for (start, parsed) in observed.iter().filter(|(start, _)| *start < now) {
+            for note in description_notes(series, *start, parsed, &author, now) {
+                store.add_note(&note)?;
+            }
+        }
+        let meetings: Vec<Meeting> = view
+            .occurrences
+            .iter()
+            .filter(|o| o.start_utc < now)
+            .map(Meeting::from)
+            .collect();
+        store.record_meetings(series, &meetings)?;
+    }
+    Ok(())
+}
+
+/// The brief policy of the config. When no domains are allowed explicitly, only the
+/// calendar owners' domains are: a brief never leaves the organisation by default.
+pub fn policy(config: &Config, analysis: &Analysis) -> BriefPolicy {
+    let mut policy = BriefPolicy::from_config(config);
+    if policy.allowed_domains.is_empty() {
+        for view in analysis.one_on_ones() {
+            for owner in &view.verdict.owners {
+                if let Some((_, domain)) = owner.rsplit_once('@') {
+                    let domain = domain.to_lowercase();
+                    if !policy.allowed_domains.contains(&domain) {
+                        policy.allowed_domains.push(domain);
+                    }
+                }
+            }
+        }
+    }
+    policy
+}
+
+/// The 1:1 series in the shape the planner wants: the next meeting of each, plus the
+/// cancelled ones (so the plan can say why they get no brief). A meeting whose own
+/// attendees are no longer the same two people (a third person added) is left out.
+pub fn planned_series(analysis: &Analysis) -> Vec<PlannedSeries> {
+    analysis
+        .one_on_ones()
+        .filter_map(|view| {
+            let pair: [Person; 2] = view.verdict.participants.clone().try_into().ok()?;
+            let owner = view.verdict.owners.first()?.clone();
+            // Only the next meeting of a series is briefed: the brief of the one after
+            // depends on what happens in this one (items done, notes taken).
+            let next = view.next(analysis.now).map(|o| o.start_utc);
+            let occurrences = view
+                .occurrences
+                .iter()
+                .filter(|o| o.status == EventStatus::Cancelled || Some(o.start_utc) == next)
+                .filter(|o| same_pair(o, &pair))
+                .cloned()
+                .collect();
+            Some(PlannedSeries {
+                series: view.id().clone(),
+                participants: pair,
+                owner,
+                occurrences,
+            })
+        })
+        .collect()
+}
+
+fn same_pair(occurrence: &Occurrence, pair: &[Person; 2]) -> bool {
+    if occurrence.status == EventStatus::Cancelled {
+        // Keep cancelled occurrences: the planner records why they get no brief.
+        return true;
+    }
+    match detect::meeting_people(&occurrence.attendees, occurrence.organizer.as_ref()) {
+        Ok(people) => {
+            let mut have: Vec<String> = people.iter().map(Person::key).collect();
+            let mut want: Vec<String> = pair.iter().map(Person::key).collect();
+            have.sort();
+            want.sort();
+            have == want
+        }
+        Err(_) => false,
+    }
+}
+
+/// Plans the briefs at `now` against the store's ledger (queued, sent, skipped).
+pub fn make_plan(
+    store: &Store,
+    analysis: &Analysis,
+    policy: &BriefPolicy,
+    now: DateTime<Utc>,
+) -> plan::Plan {
+    let series = planned_series(analysis);
+    // A store error here must not read as "not sent": treat it as sent, so nothing is
+    // sent twice; the error surfaces on the next store call of the pass.
+    let is_done = |key: &plan::BriefKey| store.was_queued_or_sent(key).unwrap_or(true);
+    let is_skipped = |series: &crate::model::SeriesId, occurrence: &Occurrence| {
+        store
+            .is_skipped(series, original_start(occurrence))
+            .unwrap_or(true)
+    };
+    let ledger = Ledger {
+        is_done: &is_done,
+        is_skipped: &is_skipped,
+    };
+    plan::plan(&series, now, policy, &ledger)
+}
+
+/// Fills a due brief's view model with the series' context as `recipient` may see it.
+pub fn compose(
+    config: &Config,
+    store: &Store,
+    view: &SeriesView,
+    due: &DueBrief,
+    policy: &BriefPolicy,
+    now: DateTime<Utc>,
+) -> Result<BriefInput, StoreError> {
+    let owner = view.verdict.owners.first().cloned().unwrap_or_default();
+    let hint = format!(
+        "You get this because you meet {} regularly and {} runs tete for their 1:1s. \
+         To stop these briefs, ask {} to add your address to mail.opt_out.",
+        due.other.display_name(),
+        owner,
+        owner
+    );
+    let mut input = due.brief_input(policy, &hint);
+    let zone = input.recipient_zone;
+    let meeting = &due.occurrence;
+    let held: Vec<DateTime<Utc>> = view
+        .held_before(meeting.start_utc)
+        .iter()
+        .map(|o| o.start_utc)
+        .collect();
+
+    let recipient = due.recipient.key();
+    let other = due.other.key();
+    for item in store.items(view.id())?.iter().filter(|i| i.is_open()) {
+        let shown = item_view(item, &held, meeting.start_utc, zone);
+        match item.owner.as_deref() {
+            Some(owner) if owner == recipient => input.items_mine.push(shown),
+            Some(owner) if owner == other => input.items_theirs.push(shown),
+            _ => input.items_unassigned.push(shown),
+        }
+    }
+
+    let parsed = parse_description(
+        &description_to_text(&meeting.description),
+        &view.verdict.participants,
+    );
+    input.talking_points = talking_points_for(meeting.start_utc, &[(meeting.start_utc, parsed)]);
+
+    let notes = store.notes(view.id())?;
+    let last: Vec<&Note> = last_meeting_notes(&notes, &held, now.min(meeting.start_utc));
+    for note in last {
+        if !visible_to(note, &recipient, &owner) {
+            continue;
+        }
+        if note.private {
+            input.private_notes.push(note.text.clone());
+        } else if !input.last_notes.contains(&note.text) {
+            input.last_notes.push(note.text.clone());
+        }
+    }
+
+    let index = meeting_index(config, view, meeting);
+    input.prompt = choose_prompt(&config.brief.prompts, view.id(), index)
+        .and_then(|i| config.brief.prompts.get(i).cloned());
+
+    let meetings = store.meetings(view.id())?;
+    let consistency = consistency_of(&meetings, meeting.start_utc, CONSISTENCY_WINDOW);
+    input.consistency = Some(consistency.sentence_in(zone));
+    Ok(input)
+}
+
+fn item_view(
+    item: &ActionItem,
+    held: &[DateTime<Utc>],
+    before: DateTime<Utc>,
+    zone: chrono_tz::Tz,
+) -> ItemView {
+    ItemView {
+        id: item.id.0.clone(),
+        text: item.text.clone(),
+        carried: carry_summary(item, held, before, zone),
+    }
+}
+
+/// The meeting's position in its series (0 for the first), so the prompt rotation
+/// moves one step per meeting whatever the cadence. Counting is bounded by the
+/// expansion limits; without a known start, the position in the window is used.
+fn meeting_index(config: &Config, view: &SeriesView, meeting: &Occurrence) -> u64 {
+    let position_in_window = view
+        .occurrences
+        .iter()
+        .filter(|o| o.start_utc < meeting.start_utc)
+        .count();
+    let Some(first) = view.first_start else {
+        return position_in_window as u64;
+    };
+    let window = Window::instants(first, original_start(meeting));
+    let before = calendar::expand(&view.events, &window, config.timezone, &Limits::default());
+    before.occurrences.len() as u64
+}
+
+/// What queueing did.
+#[derive(Debug, Default)]
+pub struct QueueReport {
+    /// Briefs newly put in the outbox.
+    pub queued: usize,
+    /// Briefs withheld, with the reason (opt-out, domain, skipped, cancelled).
+    pub withheld: Vec<Withheld>,
+    /// Briefs that failed to compose or render (logged; retried next pass).
+    pub failed: Vec<String>,
+    /// When the next brief becomes due.
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// Composes and queues every due brief. Each brief is queued in one store transaction
+/// that also checks the sent log, so a brief is queued at most once.
+pub fn queue_due(
+    config: &Config,
+    store: &Store,
+    analysis: &Analysis,
+    now: DateTime<Utc>,
+) -> Result<QueueReport, BriefStepError> {
+    let policy = policy(config, analysis);
+    let plan = make_plan(store, analysis, &policy, now);
+    let mut report = QueueReport {
+        next_due: plan.next_due(),
+        withheld: plan.withheld.clone(),
+        ..QueueReport::default()
+    };
+    for due in &plan.due {
+        let Some(view) = analysis.find(&due.key.series.0) else {
+            continue;
+        };
+        let rendered = compose(config, store, view, due, &policy, now)
+            .map_err(BriefStepError::from)
+            .and_then(|input| render(&input));
+        let rendered = match rendered {
+            Ok(rendered) => rendered,
+            Err(error) => {
+                tracing::error!(key = %due.key, "cannot compose brief: {error}");
+                report.failed.push(format!("{}: {error}", due.key));
+                continue;
+            }
+        };
+        let queued = mail::queue_brief(
+            store,
+            &config.mail.from,
+            &rendered,
+            &due.recipient,
+            &due.key,
+            due.occurrence.start_utc,
+            now,
+        )?;
+        if queued {
+            report.queued += 1;
+        }
+    }
+    Ok(report)
+}
+
+fn render(input: &BriefInput) -> Result<RenderedBrief, BriefStepError> {
+    Ok(brief::render(input)?)
+}
+
+/// Sends what is due in the outbox through the configured transport.
+pub async fn deliver(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<DrainReport, BriefStepError> {
+    let transport = mail::transport_from_config(&config.mail)?;
+    Ok(mail::drain(store, transport.as_ref(), now).await?)
+}
