@@ -150,11 +150,21 @@ enum Length {
 impl SeriesCtx<'_> {
     fn expand_series(&self, uid: &str, members: &[&Event], out: &mut Expansion) {
         let (master, overrides) = split_members(members);
-        let masters = members.iter().filter(|e| e.recurrence_id.is_none()).count();
-        if masters > 1 {
+        // The same meeting seen through two accounts repeats its master unchanged; only
+        // masters that disagree are worth a warning.
+        let masters: Vec<&&Event> = members
+            .iter()
+            .filter(|e| e.recurrence_id.is_none())
+            .collect();
+        let disagree = masters.windows(2).any(|pair| match pair {
+            [a, b] => a.start != b.start || a.end != b.end || a.recurrence != b.recurrence,
+            _ => false,
+        });
+        if disagree {
             out.warnings.push(format!(
-                "{uid}: {masters} events without RECURRENCE-ID share this UID; used the one with \
-                 the highest SEQUENCE (the last of them on a tie)"
+                "{uid}: {} different events without RECURRENCE-ID share this UID; used the one \
+                 with the highest SEQUENCE (the last of them on a tie)",
+                masters.len()
             ));
         }
         // An override of a slot the master excludes was deleted by the user: CalDAV
@@ -955,6 +965,71 @@ mod tests {
         let out = run(&[e], (2020, 1, 1), (2030, 1, 1));
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         assert!(out.occurrences.is_empty());
+    }
+
+    #[test]
+    fn the_same_master_seen_through_two_accounts_counts_once_without_warning() {
+        let a = weekly_berlin("FREQ=WEEKLY;COUNT=3");
+        let mut b = a.clone();
+        b.id = "other-account-id".into();
+        let out = run(&[a.clone(), b], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences.len(), 3);
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        // A newer revision (higher SEQUENCE) wins over the older one.
+        let mut newer = weekly_berlin("FREQ=WEEKLY;COUNT=2");
+        newer.sequence = 2;
+        let out = run(&[newer, a], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences.len(), 2);
+        assert_eq!(out.warnings.len(), 1);
+    }
+
+    #[test]
+    fn an_override_of_an_excluded_slot_is_dropped() {
+        let mut master = weekly_berlin("FREQ=WEEKLY;COUNT=3");
+        if let Some(rec) = master.recurrence.as_mut() {
+            rec.exdates.push(berlin(at(2024, 3, 11, 10, 0)));
+        }
+        let mut stale = event(
+            "s",
+            berlin(at(2024, 3, 11, 12, 0)),
+            berlin(at(2024, 3, 11, 13, 0)),
+        );
+        stale.recurrence_id = Some(berlin(at(2024, 3, 11, 10, 0)));
+        let out = run(&[master, stale], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences.len(), 2);
+    }
+
+    #[test]
+    fn this_and_future_overrides_move_every_later_slot() {
+        let master = weekly_berlin("FREQ=WEEKLY;COUNT=4");
+        let mut later = event(
+            "s",
+            berlin(at(2024, 3, 11, 11, 0)),
+            berlin(at(2024, 3, 11, 12, 0)),
+        );
+        later.id = format!("s#20240311T100000{THIS_AND_FUTURE_MARK}");
+        later.recurrence_id = Some(berlin(at(2024, 3, 11, 10, 0)));
+        later.summary = "later".into();
+        let out = run(&[master, later], (2024, 1, 1), (2025, 1, 1));
+        let starts: Vec<EventTime> = out.occurrences.iter().map(|o| o.start.clone()).collect();
+        assert_eq!(
+            starts,
+            vec![
+                berlin(at(2024, 3, 4, 10, 0)),
+                berlin(at(2024, 3, 11, 11, 0)),
+                berlin(at(2024, 3, 18, 11, 0)),
+                berlin(at(2024, 3, 25, 11, 0)),
+            ]
+        );
+        assert!(
+            out.occurrences[2..]
+                .iter()
+                .all(|o| o.summary == "later" && o.moved)
+        );
+        assert_eq!(
+            out.occurrences[3].recurrence_id,
+            Some(berlin(at(2024, 3, 25, 10, 0)))
+        );
     }
 
     #[test]
