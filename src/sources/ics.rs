@@ -12,6 +12,7 @@ use super::{SourceError, redact_url};
 use crate::calendar::expand::THIS_AND_FUTURE_MARK;
 use crate::calendar::lines::{event_time_from_raw, parse_time_values};
 use crate::calendar::values::{RawTime, parse_duration, parse_raw_time};
+use crate::calendar::windows_zones::windows_to_iana;
 use crate::calendar::zones::{iana_by_name, resolve_tzid};
 use crate::model::{
     Attendee, CuType, CustomZone, Event, EventKind, EventStatus, EventTime, Observance, PartStat,
@@ -101,13 +102,27 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
     let mut warnings = Vec::new();
     let lines = logical_lines(text);
     let layout = split_components(&lines, origin, &mut warnings);
-    let x_wr_timezone = layout.calendar_props.iter().find_map(|(_, line)| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("X-WR-TIMEZONE")
-            .then(|| iana_by_name(value))
-            .flatten()
-    });
+    let mut x_wr_timezone = None;
+    for (number, line) in &layout.calendar_props {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !name.trim().eq_ignore_ascii_case("X-WR-TIMEZONE") {
+            continue;
+        }
+        // Windows names show up here too (Outlook exports).
+        x_wr_timezone = iana_by_name(value).or_else(|| windows_to_iana(value));
+        if x_wr_timezone.is_none() {
+            warnings.push(IcsWarning {
+                origin: origin.to_string(),
+                line: *number,
+                message: format!(
+                    "unknown X-WR-TIMEZONE {:?} ignored; floating times stay floating",
+                    value.trim()
+                ),
+            });
+        }
+    }
     let mut vtimezones: HashMap<String, CustomZone> = HashMap::new();
     let mut parsed_events = Vec::new();
     for raw in &layout.components {
@@ -638,8 +653,16 @@ impl EventCtx<'_> {
                 format!("tete-{hex}")
             }
         };
-        let start_prop = comp.first("DTSTART").ok_or("no DTSTART")?;
-        let start = self.time(start_prop)?;
+        let recurrence_id = match comp.first("RECURRENCE-ID") {
+            Some(prop) => Some(self.time(prop)?),
+            None => None,
+        };
+        // An override without DTSTART (seen in cancellation-only exports) keeps its slot.
+        let start = match (comp.first("DTSTART"), &recurrence_id) {
+            (Some(prop), _) => self.time(prop)?,
+            (None, Some(rid)) => rid.clone(),
+            (None, None) => return Err("no DTSTART".into()),
+        };
         let end = match (comp.first("DTEND"), comp.first("DURATION")) {
             (Some(end), _) => match self.time(end) {
                 Ok(end) => Some(end),
@@ -659,10 +682,6 @@ impl EventCtx<'_> {
                 }
             },
             (None, None) => None,
-        };
-        let recurrence_id = match comp.first("RECURRENCE-ID") {
-            Some(prop) => Some(self.time(prop)?),
-            None => None,
         };
         let id = match comp.first("RECURRENCE-ID") {
             Some(prop) => {
@@ -1112,6 +1131,26 @@ mod tests {
         assert!(html.starts_with("Agenda:\n1. Goals\n"), "{html}");
         assert!(html.contains("https://x.example/doc"), "{html}");
         assert_eq!(plain_text("a < b and c > d"), "a < b and c > d");
+    }
+
+    #[test]
+    fn an_override_without_dtstart_keeps_its_slot_and_odd_calendar_zones_warn() {
+        let text = wrap(
+            "X-WR-TIMEZONE:Nowhere/Special\r\nBEGIN:VEVENT\r\nUID:o\r\n\
+             RECURRENCE-ID:20240105T090000Z\r\nSTATUS:CANCELLED\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        let event = &parsed.events[0];
+        assert_eq!(
+            event.start,
+            EventTime::DateTime {
+                local: at(2024, 1, 5, 9, 0),
+                zone: Zone::Utc
+            }
+        );
+        assert_eq!(event.status, EventStatus::Cancelled);
+        assert_eq!(parsed.warnings.len(), 1);
+        assert!(parsed.warnings[0].message.contains("X-WR-TIMEZONE"));
     }
 
     #[test]
