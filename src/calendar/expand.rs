@@ -59,6 +59,9 @@ pub struct Limits {
     pub max_steps_per_series: usize,
     /// Wall-clock budget per series, a last guard for rules the step count misjudges.
     pub max_time_per_series: std::time::Duration,
+    /// Wall-clock budget for one whole [`expand`] call: a feed full of hostile series
+    /// still costs a bounded time (later series then stop early, with a warning).
+    pub max_time_total: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -67,6 +70,7 @@ impl Default for Limits {
             max_per_series: 5_000,
             max_steps_per_series: 200_000,
             max_time_per_series: std::time::Duration::from_secs(2),
+            max_time_total: std::time::Duration::from_secs(20),
         }
     }
 }
@@ -89,11 +93,13 @@ pub fn expand(events: &[Event], window: &Window, floating_zone: Tz, limits: &Lim
         groups.entry(event.uid.as_str()).or_default().push(event);
     }
     let mut out = Expansion::default();
+    let deadline = std::time::Instant::now() + limits.max_time_total;
     for (uid, members) in groups {
         let ctx = SeriesCtx {
             window,
             floating: floating_zone,
             limits,
+            deadline,
         };
         ctx.expand_series(uid, &members, &mut out);
     }
@@ -109,6 +115,8 @@ struct SeriesCtx<'a> {
     window: &'a Window,
     floating: Tz,
     limits: &'a Limits,
+    /// End of the whole call's time budget.
+    deadline: std::time::Instant,
 }
 
 /// A series' EXDATEs, sorted by how they match.
@@ -272,9 +280,10 @@ impl SeriesCtx<'_> {
             .unwrap_or_else(Duration::zero);
         let range = self.wall_range(&calc, span, shift);
         let (from, to) = (range.from, range.to);
-        let mut budget = Budget::new(
+        let series_deadline = std::time::Instant::now() + self.limits.max_time_per_series;
+        let mut budget = Budget::until(
             self.limits.max_steps_per_series,
-            self.limits.max_time_per_series,
+            series_deadline.min(self.deadline),
         );
         let cap = self.limits.max_per_series.saturating_add(1);
         let mut walls: Vec<NaiveDateTime> = Vec::new();
@@ -948,6 +957,42 @@ mod tests {
         );
         assert!(!out.warnings.is_empty());
         assert!(out.warnings[0].contains("hostile"));
+    }
+
+    #[test]
+    fn many_hostile_series_share_one_total_time_budget() {
+        let events: Vec<Event> = (0..40)
+            .map(|i| {
+                let mut e = event(
+                    &format!("h{i}"),
+                    berlin(at(2000, 1, 1, 0, 0)),
+                    berlin(at(2000, 1, 1, 0, 0)),
+                );
+                e.recurrence = Some(Recurrence {
+                    rrules: vec!["FREQ=SECONDLY;COUNT=4000000000".into()],
+                    ..Recurrence::default()
+                });
+                e
+            })
+            .collect();
+        let limits = Limits {
+            max_steps_per_series: usize::MAX,
+            max_time_per_series: std::time::Duration::from_secs(30),
+            max_time_total: std::time::Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let window = Window::floating_dates(
+            NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+        );
+        let started = std::time::Instant::now();
+        let out = expand(&events, &window, chrono_tz::UTC, &limits);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(out.warnings.len(), 40);
     }
 
     #[test]

@@ -133,9 +133,14 @@ pub(crate) struct Budget {
 
 impl Budget {
     pub(crate) fn new(steps: usize, time: std::time::Duration) -> Self {
+        Self::until(steps, Instant::now() + time)
+    }
+
+    /// A budget of `steps` that also ends at `deadline`.
+    pub(crate) fn until(steps: usize, deadline: Instant) -> Self {
         Budget {
             steps_left: steps,
-            deadline: Instant::now() + time,
+            deadline,
         }
     }
 
