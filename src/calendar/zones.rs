@@ -26,6 +26,12 @@ pub fn iana_by_name(tzid: &str) -> Option<Tz> {
     if let Ok(tz) = Tz::from_str(clean) {
         return Some(tz);
     }
+    if let Some(tz) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|tz| tz.name().eq_ignore_ascii_case(clean))
+    {
+        return Some(*tz);
+    }
     let segments: Vec<&str> = clean.split('/').filter(|s| !s.is_empty()).collect();
     for take in (1..=3).rev() {
         if segments.len() >= take {
@@ -49,14 +55,44 @@ pub fn resolve_tzid(tzid: &str, vtimezone: Option<&CustomZone>, years: (i32, i32
     {
         return Some(Zone::Iana(tz));
     }
-    let custom = vtimezone?;
-    if custom.observances.is_empty() {
-        return None;
-    }
+    let Some(custom) = vtimezone.filter(|c| !c.observances.is_empty()) else {
+        return fixed_offset_name(clean).map(Zone::Iana);
+    };
     match matching_iana(custom, years) {
         Some(tz) => Some(Zone::Iana(tz)),
         None => Some(Zone::Custom(custom.clone())),
     }
+}
+
+/// A TZID that is a bare offset (`GMT-05:00`, `UTC+1`, `GMT`), used only when the file
+/// defines no VTIMEZONE for it: the fixed `Etc/GMT∓h` zone (whole hours only).
+fn fixed_offset_name(tzid: &str) -> Option<Tz> {
+    let compact: String = tzid.chars().filter(|c| !c.is_whitespace()).collect();
+    let upper = compact.to_ascii_uppercase();
+    let rest = upper
+        .strip_prefix("UTC")
+        .or_else(|| upper.strip_prefix("GMT"))?;
+    if rest.is_empty() {
+        return Some(chrono_tz::UTC);
+    }
+    let (sign, digits) = match rest.split_at_checked(1)? {
+        ("+", d) => (1, d),
+        ("-", d) => (-1, d),
+        _ => return None,
+    };
+    let mut parts = digits.split([':', '.']);
+    let hours: i32 = parts.next()?.parse().ok()?;
+    let minutes: i32 = parts.next().unwrap_or("0").parse().ok()?;
+    if minutes != 0 || hours > 14 || (digits.len() > 2 && !digits.contains([':', '.'])) {
+        return None;
+    }
+    // Etc/GMT names have the sign inverted (POSIX): UTC+1 is Etc/GMT-1.
+    let name = match sign * hours {
+        0 => "Etc/GMT".to_string(),
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    };
+    Tz::from_str(&name).ok()
 }
 
 /// An IANA zone with the same offsets as `custom` at every transition and mid-month
@@ -362,6 +398,24 @@ mod tests {
             Some(chrono_tz::America::New_York)
         );
         assert_eq!(iana_by_name("Nowhere Standard Time"), None);
+    }
+
+    #[test]
+    fn names_resolve_case_insensitively_and_bare_offsets_become_fixed_zones() {
+        assert_eq!(
+            iana_by_name("europe/berlin"),
+            Some(chrono_tz::Europe::Berlin)
+        );
+        assert_eq!(
+            resolve_tzid("GMT-05:00", None, (2024, 2024)),
+            Some(Zone::Iana(chrono_tz::Etc::GMTPlus5))
+        );
+        assert_eq!(
+            resolve_tzid("UTC+1", None, (2024, 2024)),
+            Some(Zone::Iana(chrono_tz::Etc::GMTMinus1))
+        );
+        assert_eq!(resolve_tzid("GMT+05:30", None, (2024, 2024)), None);
+        assert_eq!(resolve_tzid("Nowhere", None, (2024, 2024)), None);
     }
 
     #[test]
