@@ -157,7 +157,7 @@ enum Length {
 
 impl SeriesCtx<'_> {
     fn expand_series(&self, uid: &str, members: &[&Event], out: &mut Expansion) {
-        let (master, overrides) = split_members(members);
+        let (master, overrides) = split_members(members, self.floating);
         // The same meeting seen through two accounts repeats its master unchanged; only
         // masters that disagree are worth a warning.
         let masters: Vec<&&Event> = members
@@ -686,7 +686,7 @@ fn is_this_and_future(event: &Event) -> bool {
 /// Splits a UID group into its master and its overrides. Of several masters the one
 /// with the highest SEQUENCE wins, the last one in the input on ties (later exports
 /// repeat a master with its newer EXDATEs); of several overrides of one slot likewise.
-fn split_members<'e>(members: &[&'e Event]) -> (Option<&'e Event>, Vec<&'e Event>) {
+fn split_members<'e>(members: &[&'e Event], floating: Tz) -> (Option<&'e Event>, Vec<&'e Event>) {
     let mut master: Option<&Event> = None;
     for event in members
         .iter()
@@ -703,10 +703,13 @@ fn split_members<'e>(members: &[&'e Event]) -> (Option<&'e Event>, Vec<&'e Event
         .copied()
         .filter(|e| e.recurrence_id.is_some())
     {
-        match overrides
-            .iter_mut()
-            .find(|o| o.recurrence_id == event.recurrence_id)
-        {
+        // The same slot may be written in two forms (UTC and TZID): compare instants.
+        let slot = |e: &Event| {
+            e.recurrence_id
+                .as_ref()
+                .map(|rid| event_time_to_utc(rid, floating))
+        };
+        match overrides.iter_mut().find(|o| slot(o) == slot(event)) {
             Some(existing) if event.sequence >= existing.sequence => *existing = event,
             Some(_) => {}
             None => overrides.push(event),
