@@ -225,10 +225,11 @@ impl Person {
 /// Lower-cases an address and strips a `mailto:` prefix and surrounding space.
 pub fn normalize_email(address: &str) -> String {
     let trimmed = address.trim();
-    let bare = if trimmed.len() >= 7 && trimmed[..7].eq_ignore_ascii_case("mailto:") {
-        &trimmed[7..]
-    } else {
-        trimmed
+    // `get` and `strip_prefix`-style slicing: a multi-byte character in the first seven
+    // bytes (an address from a hostile invite) must not panic.
+    let bare = match (trimmed.get(..7), trimmed.get(7..)) {
+        (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case("mailto:") => rest,
+        _ => trimmed,
     };
     bare.to_lowercase()
 }
@@ -393,6 +394,7 @@ mod tests {
             "dana@example.com"
         );
         assert_eq!(normalize_email("x@y"), "x@y");
+        assert_eq!(normalize_email("日本語@例え.jp"), "日本語@例え.jp");
     }
 
     #[test]

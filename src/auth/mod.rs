@@ -1,1 +1,67 @@
-//! OAuth sign-in and token refresh. SKELETON: to be written.
+//! OAuth sign-in and token refresh.
+//!
+//! - [`loopback`]: the installed-app sign-in (authorization code + PKCE, a loopback
+//!   redirect on 127.0.0.1, or the redirected address pasted back on a headless box).
+//! - [`tokens`]: secrets in memory and at rest (redaction, the token key, sealing).
+//! - [`google`]: Google's endpoints and scopes, the client secret, and
+//!   [`google::AccountTokens`], which hands sources an access token and refreshes it.
+
+pub mod google;
+pub mod loopback;
+pub mod tokens;
+
+pub use tokens::{Secret, TokenKey};
+
+use std::path::PathBuf;
+
+use crate::store::StoreError;
+
+/// What can go wrong signing in or handling tokens. Messages never contain secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The account's configuration is incomplete or wrong.
+    #[error("{0}")]
+    Config(String),
+    /// A secret file could not be read.
+    #[error("cannot read the {what} file {path}: {source}")]
+    File {
+        /// Which file (`client secret`, `token key`).
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The token key is unusable, or does not open a stored token.
+    #[error("token key: {0}")]
+    TokenKey(String),
+    /// The redirect's `state` is not the one tete sent: the address belongs to
+    /// another sign-in attempt, or someone tried to inject a code.
+    #[error(
+        "the address's state does not match this sign-in; paste the address of the page this sign-in opened"
+    )]
+    StateMismatch,
+    /// The pasted text is not a redirect address with a code.
+    #[error("not a sign-in address: {0}")]
+    BadRedirect(String),
+    /// The provider (or the user) refused consent.
+    #[error("sign-in refused: {0}")]
+    Denied(String),
+    /// Nobody completed the sign-in in time.
+    #[error("sign-in timed out after {0:?}")]
+    TimedOut(std::time::Duration),
+    /// The token endpoint refused or failed.
+    #[error("token request failed: {0}")]
+    Exchange(String),
+    /// The token endpoint returned no refresh token (offline access not granted).
+    #[error(
+        "the provider returned no refresh token; revoke tete's access in the account's security settings and sign in again"
+    )]
+    NoRefreshToken,
+    /// Local I/O (the loopback listener, the terminal).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -9,8 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::context::{ActionItem, ItemState, SeriesInfo, Source};
-use crate::model::normalize_email;
+use crate::context::{ActionItem, ItemState, SeriesInfo, Source, email_key};
 use crate::store::Store;
 
 /// Arguments of `tete items`.
@@ -22,7 +21,7 @@ pub struct Args {
 }
 
 /// `tete items` subcommands.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, clap::Subcommand, serde::Serialize, serde::Deserialize)]
 pub enum ItemsAction {
     /// List the items of a series (open first).
     List {
@@ -56,18 +55,12 @@ pub enum ItemsAction {
 
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let session = super::session::Session::open(config_path, None)?;
-    let analysis = session.analysis()?;
-    let lookup = |wanted: &str| super::session::series_info(&analysis, wanted);
-    let code = execute(
-        &session.store,
-        args.action,
-        &lookup,
-        session.now,
-        &mut std::io::stdout().lock(),
-    )?;
-    session.store.flush()?;
-    Ok(code)
+    super::control::run(
+        config_path,
+        None,
+        super::control::Forwarded::Items(args.action),
+        |_| Ok(()),
+    )
 }
 
 /// Runs `action` on an open store. `series_lookup` resolves what the user typed (a
@@ -149,11 +142,19 @@ pub(crate) fn lookup(
 
 /// The owner's normalized address if it is one of the two people of the series.
 fn check_owner(info: &SeriesInfo, owner: &str) -> Result<String, Failure> {
-    let owner = normalize_email(owner);
-    if info.participants.iter().any(|p| p.key() == owner) {
+    let owner = email_key(owner);
+    if info
+        .participants
+        .iter()
+        .any(|p| email_key(&p.email) == owner)
+    {
         return Ok(owner);
     }
-    let people: Vec<String> = info.participants.iter().map(|p| p.key()).collect();
+    let people: Vec<String> = info
+        .participants
+        .iter()
+        .map(|p| email_key(&p.email))
+        .collect();
     Err(Failure::failed(format!(
         "{owner} is not one of the two people of \"{}\" ({}); the owner must be one of them",
         info.title,

@@ -7,9 +7,13 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub mod auth;
 pub mod check;
+pub mod completions;
+pub mod control;
 pub mod expand;
 pub mod items;
+pub mod man;
 pub mod notes;
 pub mod preview;
 pub mod run;
@@ -77,6 +81,8 @@ pub enum Command {
     Run(run::Args),
     /// Validate the config file.
     Check(check::Args),
+    /// Sign an account in (OAuth) and store its tokens.
+    Auth(auth::Args),
     /// Detected 1:1 series, with why each recurring meeting was (not) chosen.
     Series(series::Args),
     /// Occurrences of an .ics file in a date range.
@@ -91,6 +97,12 @@ pub enum Command {
     Notes(notes::Args),
     /// Skip the brief of one occurrence.
     Skip(skip::Args),
+    /// Print the manual page (roff), or write all pages to a folder; for packagers.
+    #[command(hide = true)]
+    Man(man::Args),
+    /// Print a shell completion script; for packagers.
+    #[command(hide = true)]
+    Completions(completions::Args),
 }
 
 impl Cli {
@@ -113,6 +125,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&config_path, args),
         Command::Check(args) => check::run(&config_path, args),
+        Command::Auth(args) => auth::run(&config_path, args),
         Command::Series(args) => series::run(&config_path, args),
         Command::Expand(args) => expand::run(args),
         Command::Status(args) => status::run(&config_path, args),
@@ -120,6 +133,8 @@ pub fn main() -> ExitCode {
         Command::Items(args) => items::run(&config_path, args),
         Command::Notes(args) => notes::run(&config_path, args),
         Command::Skip(args) => skip::run(&config_path, args),
+        Command::Man(args) => man::run(args),
+        Command::Completions(args) => completions::run(args),
     };
     match result {
         Ok(code) => code,

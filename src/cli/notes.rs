@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 /// `tete notes` subcommands.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, clap::Subcommand, serde::Serialize, serde::Deserialize)]
 pub enum NotesAction {
     /// Add a note to a series.
     Add {
@@ -44,18 +44,12 @@ pub enum NotesAction {
 
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let session = super::session::Session::open(config_path, None)?;
-    let analysis = session.analysis()?;
-    let lookup = |wanted: &str| super::session::series_info(&analysis, wanted);
-    let code = execute(
-        &session.store,
-        args.action,
-        &lookup,
-        session.now,
-        &mut std::io::stdout().lock(),
-    )?;
-    session.store.flush()?;
-    Ok(code)
+    super::control::run(
+        config_path,
+        None,
+        super::control::Forwarded::Notes(args.action),
+        |_| Ok(()),
+    )
 }
 
 /// Runs `action` on an open store, as the calendar owner of the series (see

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
+use super::control::{self, Forwarded};
 use super::session::Session;
 use crate::brief;
 use crate::model::normalize_email;
@@ -29,12 +30,27 @@ pub struct Args {
 /// Runs the command: the brief `--to` (default: the calendar owner) would get for the
 /// series' next meeting, composed from the store as it is now. Nothing is sent or queued.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let session = Session::open(config_path, args.now.as_deref())?;
+    let request = Forwarded::Preview {
+        series: args.series,
+        to: args.to,
+        html: args.html,
+    };
+    control::run(config_path, args.now.as_deref(), request, |_| Ok(()))
+}
+
+/// Renders the brief into `out`.
+pub fn execute(
+    session: &Session,
+    series: &str,
+    to: Option<&str>,
+    html: bool,
+    out: &mut String,
+) -> anyhow::Result<u8> {
     let analysis = session.analysis()?;
-    let Some(view) = analysis.find(&args.series).filter(|v| v.verdict.one_on_one) else {
+    let Some(view) = analysis.find(series).filter(|v| v.verdict.one_on_one) else {
         return Err(Failure::failed(format!(
             "unknown series '{}'; `tete series` lists the 1:1 series and their ids",
-            args.series
+            series
         ))
         .into());
     };
@@ -46,7 +62,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         .into());
     };
     let owner = view.verdict.owners.first().cloned().unwrap_or_default();
-    let wanted = normalize_email(args.to.as_deref().unwrap_or(&owner));
+    let wanted = normalize_email(to.unwrap_or(&owner));
     let people = &view.verdict.participants;
     // Privacy: a brief only ever exists for one of the two people of the 1:1.
     let Some(recipient) = people.iter().find(|p| p.key() == wanted) else {
@@ -76,13 +92,13 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         session.now,
     )?;
     let rendered = brief::render(&input)?;
-    if args.html {
-        super::emit(&rendered.html)?;
+    if html {
+        out.push_str(&rendered.html);
     } else {
-        super::emit(&format!(
+        out.push_str(&format!(
             "To: {}\nSubject: {}\n\n{}",
             recipient.email, rendered.subject, rendered.text
-        ))?;
+        ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

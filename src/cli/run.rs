@@ -29,11 +29,11 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         return crate::daemon::run(config_path, args.now.as_deref());
     }
     let session = Session::open(config_path, args.now.as_deref())?;
-    let http = pass::http_client();
+    let clients = pass::Clients::new()?;
     let report = runtime()?.block_on(pass::run_once(
         &session.config,
         &session.store,
-        &http,
+        &clients,
         session.now,
     ))?;
     super::emit(&describe_pass(&session.config, &report, session.now))?;

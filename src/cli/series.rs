@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
+use super::control::{self, Forwarded};
 use super::session::{Session, runtime};
 use crate::pass::{self, Analysis, SyncOutcome};
 
@@ -21,37 +22,43 @@ pub struct Args {
 }
 
 /// Runs the command: syncs the accounts (one poll, nothing is sent), then prints
-/// every recurring series with its verdict.
+/// every recurring series with its verdict. While the daemon runs, it answers instead
+/// (from its store, which it keeps in sync itself).
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let session = Session::open(config_path, args.now.as_deref())?;
-    let http = pass::http_client();
-    let (syncs, analysis) = runtime()?.block_on(pass::sync_and_analyze(
-        &session.config,
-        &session.store,
-        &http,
-        session.now,
-    ))?;
-    session.store.flush()?;
-    for sync in &syncs {
-        if let SyncOutcome::Failed(error) = &sync.outcome {
-            eprintln!(
-                "tete: warning: account {} could not be read ({error}); showing what the store holds",
-                sync.account
-            );
+    let request = Forwarded::Series { json: args.json };
+    control::run(config_path, args.now.as_deref(), request, |session| {
+        let clients = pass::Clients::new()?;
+        let syncs =
+            runtime()?.block_on(pass::sync::sync_all(&session.config, &session.store, &clients));
+        session.store.flush()?;
+        for sync in &syncs {
+            if let SyncOutcome::Failed(error) = &sync.outcome {
+                eprintln!(
+                    "tete: warning: account {} could not be read ({error}); showing what the store holds",
+                    sync.account
+                );
+            }
         }
-    }
+        Ok(())
+    })
+}
+
+/// Prints the series of the store (no sync).
+pub fn execute(session: &Session, json: bool, out: &mut String) -> anyhow::Result<u8> {
+    let analysis = session.analysis()?;
     let zone = session.config.timezone;
-    if args.json {
+    if json {
         let summaries: Vec<_> = analysis
             .series
             .iter()
             .map(|s| s.summary(session.now, zone))
             .collect();
-        super::emit(&format!("{}\n", serde_json::to_string_pretty(&summaries)?))?;
+        out.push_str(&serde_json::to_string_pretty(&summaries)?);
+        out.push('\n');
     } else {
-        super::emit(&table(&analysis, session.now, zone))?;
+        out.push_str(&table(&analysis, session.now, zone));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// The readable listing: 1:1s first, each with the two people and the next meeting,

@@ -36,8 +36,7 @@ impl Session {
     /// The series as the store holds them now (no network: commands that change
     /// context work offline).
     pub fn analysis(&self) -> anyhow::Result<crate::pass::Analysis> {
-        let stored = self.store.all_events()?;
-        Ok(crate::pass::analyze(&self.config, &stored, self.now))
+        Ok(crate::pass::analyze_store(&self.config, &self.store, self.now)?)
     }
 }
 

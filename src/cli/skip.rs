@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 
 use super::Failure;
+use super::control::{self, Forwarded};
 use super::session::Session;
 use crate::model::EventStatus;
 use crate::plan::original_start;
@@ -23,17 +24,30 @@ pub struct Args {
 /// Runs the command: no brief for the series' meeting on `--date` (in the config's
 /// zone), or for its next meeting.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let session = Session::open(config_path, None)?;
+    let request = Forwarded::Skip {
+        series: args.series,
+        date: args.date,
+    };
+    control::run(config_path, None, request, |_| Ok(()))
+}
+
+/// Records the skip and says so in `out`.
+pub fn execute(
+    session: &Session,
+    series: &str,
+    date: Option<&str>,
+    out: &mut String,
+) -> anyhow::Result<u8> {
     let analysis = session.analysis()?;
     let zone = session.config.timezone;
-    let Some(view) = analysis.find(&args.series).filter(|v| v.verdict.one_on_one) else {
+    let Some(view) = analysis.find(series).filter(|v| v.verdict.one_on_one) else {
         return Err(Failure::failed(format!(
             "unknown series '{}'; `tete series` lists the 1:1 series and their ids",
-            args.series
+            series
         ))
         .into());
     };
-    let meeting = match &args.date {
+    let meeting = match date {
         None => view.next(session.now),
         Some(text) => {
             let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
@@ -49,9 +63,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         return Err(Failure::failed(format!(
             "\"{}\" has no upcoming meeting {}",
             view.verdict.title,
-            args.date
-                .as_deref()
-                .map(|d| format!("on {d}"))
+            date.map(|d| format!("on {d}"))
                 .unwrap_or_else(|| "in the horizon".into())
         ))
         .into());
@@ -60,13 +72,13 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         .store
         .skip_occurrence(view.id(), original_start(meeting))?;
     session.store.flush()?;
-    super::emit(&format!(
+    out.push_str(&format!(
         "No brief will be sent for \"{}\" on {}.\n",
         view.verdict.title,
         meeting
             .start_utc
             .with_timezone(&zone)
             .format("%a %-d %b %Y, %H:%M")
-    ))?;
-    Ok(ExitCode::SUCCESS)
+    ));
+    Ok(0)
 }

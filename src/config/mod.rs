@@ -155,6 +155,9 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// `error`, `warn`, `info`, `debug` or `trace`; `RUST_LOG` overrides it.
     pub log_level: String,
+    /// Key that encrypts OAuth refresh tokens at rest (32 bytes, raw or hex/base64;
+    /// absolute after loading). Else `$CREDENTIALS_DIRECTORY/token-key`, else none.
+    pub token_key_file: Option<PathBuf>,
     /// Store tuning.
     pub store: StoreConfig,
     /// Which recurring meetings count as 1:1s.

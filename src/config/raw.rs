@@ -18,6 +18,7 @@ pub(crate) struct RawConfig {
     pub state_dir: Option<S>,
     pub timezone: Option<S>,
     pub log_level: Option<S>,
+    pub token_key_file: Option<S>,
     pub store: Option<RawStore>,
     pub detection: Option<RawDetection>,
     pub brief: Option<RawBrief>,

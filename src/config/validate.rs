@@ -520,6 +520,10 @@ impl Validator<'_> {
             .and_then(|value| self.choice(value, "log_level", LOG_LEVELS))
             .unwrap_or("info")
             .to_string();
+        let token_key_file = raw
+            .token_key_file
+            .as_ref()
+            .and_then(|value| self.checked_path(value, "token_key_file", true));
         let store = self.store(&raw);
         let (mut detection, horizon_span) = self.detection(&raw);
         let (brief, lead_span) = self.brief(&raw);
@@ -561,6 +565,7 @@ impl Validator<'_> {
             state_dir,
             timezone,
             log_level,
+            token_key_file,
             store,
             detection,
             brief,

@@ -20,6 +20,8 @@
 //!   description the person just overruled, while a meeting held since is new evidence.
 //! * **Owner.** The latest occurrence that names an owner sets it; a line without an
 //!   owner never clears one.
+//! * **Carried since** is under-claimed rather than over-claimed: see [`harvest`] for
+//!   how copied series descriptions are kept from dating a line weeks back.
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -72,7 +74,7 @@ pub enum Source {
 
 /// Open or done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
+#[serde(rename_all = "snake_case")]
 pub enum ItemState {
     /// Still to do; carried into every brief.
     Open,
@@ -203,10 +205,14 @@ impl ActionItem {
 /// applied in chronological order. Items in `existing` that no description mentions are
 /// kept unchanged. The result holds every item of the series, oldest first.
 ///
-/// A new item's `first_seen` is the first occurrence it appears in, but never earlier
-/// than the last harvest that saw any item of this series: when tete already watched
-/// the series, a line it never saw before was written since, even if the calendar
-/// copied the edited series description into earlier occurrences.
+/// A new item's `first_seen` is the first occurrence it appears in, with two guards
+/// against over-claiming how long it has been carried (calendars copy an edited series
+/// description into every occurrence, past ones included):
+/// * when tete already watched the series, it is never earlier than the last harvest
+///   that saw any of its items: a line tete never saw before was written since;
+/// * on the first harvest of a series, a line that is already in the earliest observed
+///   occurrence could have been written at any time; it counts from the latest
+///   occurrence that has started, which claims at most one meeting.
 pub fn harvest(
     series: &SeriesId,
     existing: &[ActionItem],
@@ -222,6 +228,10 @@ pub fn harvest(
         .collect();
     let mut order: Vec<&(DateTime<Utc>, ParsedDescription)> = observed.iter().collect();
     order.sort_by_key(|(start, _)| *start);
+    let earliest = order.first().map(|(start, _)| *start);
+    // New items seen since the earliest observation, with the latest start (up to now)
+    // they were seen in, for the first-harvest guard.
+    let mut from_the_start: HashMap<ItemId, DateTime<Utc>> = HashMap::new();
     for (start, parsed) in order {
         for line in &parsed.items {
             let id = ItemId::new(series, &line.text);
@@ -230,8 +240,11 @@ pub fn harvest(
                     Some(known) => (*start).max(known).min(now),
                     None => (*start).min(now),
                 };
+                if known_since.is_none() && Some(*start) == earliest {
+                    from_the_start.insert(id.clone(), first_seen);
+                }
                 items.push(ActionItem {
-                    id,
+                    id: id.clone(),
                     series: series.clone(),
                     text: line.text.clone(),
                     owner: None,
@@ -245,7 +258,17 @@ pub fn harvest(
                 });
                 items.len() - 1
             });
+            if let Some(latest) = from_the_start.get_mut(&id)
+                && *start <= now
+            {
+                *latest = (*latest).max(*start);
+            }
             items[position].observe(*start, line.done, line.owner.as_deref(), &line.text, now);
+        }
+    }
+    for item in &mut items {
+        if let Some(latest) = from_the_start.get(&item.id) {
+            item.first_seen = *latest;
         }
     }
     items.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.id.cmp(&b.id)));
@@ -339,7 +362,6 @@ mod tests {
         );
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].id.0.len(), 8);
-        assert_eq!(items[0].first_seen, day(3));
         assert_eq!(items[0].text, "send  the doc");
     }
 
@@ -382,7 +404,36 @@ mod tests {
                 by: Source::Description
             }
         );
-        assert_eq!(items[0].first_seen, day(3));
+    }
+
+    #[test]
+    fn a_line_that_appears_mid_history_counts_from_its_first_occurrence() {
+        let items = harvest(
+            &series(),
+            &[],
+            &[
+                (day(3), desc(&[])),
+                (day(10), desc(&[("send the doc", false)])),
+                (day(17), desc(&[("send the doc", false)])),
+            ],
+            day(18),
+        );
+        assert_eq!(items[0].first_seen, day(10));
+    }
+
+    #[test]
+    fn on_a_first_harvest_a_line_present_from_the_start_claims_one_meeting_at_most() {
+        // The calendar copied the series description into every occurrence: nobody
+        // knows when the line was written, so it is not said to be carried for weeks.
+        let seen = [
+            (day(3), desc(&[("send the doc", false)])),
+            (day(10), desc(&[("send the doc", false)])),
+            (day(24), desc(&[("send the doc", false)])),
+        ];
+        let items = harvest(&series(), &[], &seen, day(18));
+        assert_eq!(items[0].first_seen, day(10));
+        let starts = [day(3), day(10)];
+        assert_eq!(carried_meetings(&items[0], &starts, day(24)), 1);
     }
 
     #[test]
@@ -540,9 +591,19 @@ mod tests {
 
     #[test]
     fn items_round_trip_through_json() {
-        let item = ActionItem::from_cli(&series(), "x", Some("a@b".into()), day(1));
-        let json = serde_json::to_string(&item).unwrap();
-        let back: ActionItem = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, item);
+        let mut item = ActionItem::from_cli(&series(), "x", Some("a@b".into()), day(1));
+        let json = serde_json::to_value(&item).unwrap();
+        assert_eq!(json["state"], "open");
+        assert_eq!(serde_json::from_value::<ActionItem>(json).unwrap(), item);
+        item.set_state_from_cli(
+            ItemState::Done {
+                at: day(2),
+                by: Source::Cli,
+            },
+            day(2),
+        );
+        let json = serde_json::to_value(&item).unwrap();
+        assert_eq!(json["state"]["done"]["by"], "cli");
+        assert_eq!(serde_json::from_value::<ActionItem>(json).unwrap(), item);
     }
 }

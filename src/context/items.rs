@@ -6,7 +6,8 @@
 //! (`Notes:`, `Agenda:`, `Action items:`). The parser is line based, allocation-light
 //! and never fails: anything it does not recognize is ignored.
 
-use crate::model::{Person, normalize_email};
+use super::email_key;
+use crate::model::Person;
 
 /// One action item as written on one line of a description.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,10 +94,22 @@ const BOILERPLATE_STARTS: &[&str] = &[
     "join zoom meeting",
     "join with google meet",
     "microsoft teams meeting",
-    "join microsoft teams meeting",
+    "microsoft teams need help",
+    "join microsoft teams",
     "join the meeting now",
     "join on your computer",
+    "click here to join the meeting",
+    "join by phone",
 ];
+
+/// What the previous line added, so an indented line below a bullet can continue it
+/// (html2text indents the second line of a `<li>` that holds a `<br>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Added {
+    Item,
+    Note,
+    TalkingPoint,
+}
 
 /// Parses a plain-text description (see [`crate::context::text`] for HTML).
 /// `participants` are the two people of the 1:1; owners are resolved against them.
@@ -106,25 +119,39 @@ pub fn parse_description(text: &str, participants: &[Person]) -> ParsedDescripti
     let mut section = Section::Other;
     let mut default_owner: Option<String> = None;
     let mut blank_before = false;
+    // The entry the last bulleted line added, and that line's indentation.
+    let mut open_entry: Option<(Added, usize)> = None;
     for (index, raw_line) in text.lines().enumerate() {
         let line_no = index + 1;
         let line = raw_line.trim();
         if line.is_empty() {
             blank_before = true;
+            open_entry = None;
             continue;
         }
+        let indent = raw_line.len() - raw_line.trim_start().len();
         let after_blank = std::mem::take(&mut blank_before);
         if is_separator(line) || is_boilerplate(line) {
             section = Section::Other;
             default_owner = None;
+            open_entry = None;
             continue;
         }
         let (bulleted, body) = strip_bullet(line);
-        if let Some(item) = parse_item_line(body, line_no, &people, default_owner.as_deref()) {
+        let owner = default_owner.as_deref();
+        if let Some(item) = parse_item_line(body, line_no, &people, owner) {
             parsed.items.push(item);
+            open_entry = bulleted.then_some((Added::Item, indent));
             continue;
         }
         if !bulleted {
+            if let Some((added, bullet_indent)) = open_entry
+                && indent > bullet_indent
+            {
+                continue_entry(&mut parsed, added, line);
+                continue;
+            }
+            open_entry = None;
             if let Some((new_section, rest)) = parse_heading(body) {
                 section = new_section;
                 default_owner = None;
@@ -150,19 +177,26 @@ pub fn parse_description(text: &str, participants: &[Person]) -> ParsedDescripti
                 continue;
             }
         }
-        add_to_section(
-            &mut parsed,
-            section,
-            body,
-            line_no,
-            &people,
-            default_owner.as_deref(),
-        );
+        let added = add_to_section(&mut parsed, section, body, line_no, &people, owner);
+        open_entry = added.filter(|_| bulleted).map(|added| (added, indent));
     }
     parsed
 }
 
-/// Files one line's text under the current section.
+/// Appends an indented continuation line to the entry the bullet above it added.
+fn continue_entry(parsed: &mut ParsedDescription, added: Added, line: &str) {
+    let target = match added {
+        Added::Item => parsed.items.last_mut().map(|item| &mut item.text),
+        Added::Note => parsed.notes.last_mut(),
+        Added::TalkingPoint => parsed.talking_points.last_mut(),
+    };
+    if let Some(text) = target {
+        text.push(' ');
+        text.push_str(&collapse_whitespace(line));
+    }
+}
+
+/// Files one line's text under the current section; says what it added.
 fn add_to_section(
     parsed: &mut ParsedDescription,
     section: Section,
@@ -170,28 +204,31 @@ fn add_to_section(
     line: usize,
     people: &Aliases,
     default_owner: Option<&str>,
-) {
+) -> Option<Added> {
     match section {
-        Section::Other => {}
+        Section::Other => None,
         Section::Notes | Section::TalkingPoints => {
             if let Some(item) = parse_item_line(body, line, people, default_owner) {
                 parsed.items.push(item);
-                return;
+                return Some(Added::Item);
             }
             let text = collapse_whitespace(body);
             if text.is_empty() {
-                return;
+                return None;
             }
             if section == Section::Notes {
                 parsed.notes.push(text);
+                Some(Added::Note)
             } else {
                 parsed.talking_points.push(text);
+                Some(Added::TalkingPoint)
             }
         }
         Section::Actions => {
             let item = parse_item_line(body, line, people, default_owner)
-                .or_else(|| make_item(body, false, line, people, default_owner));
-            parsed.items.extend(item);
+                .or_else(|| make_item(body, false, line, people, default_owner))?;
+            parsed.items.push(item);
+            Some(Added::Item)
         }
     }
 }
@@ -433,7 +470,7 @@ impl Aliases {
         let people = participants
             .iter()
             .map(|person| {
-                let email = person.key();
+                let email = email_key(&person.email);
                 let mut names = vec![fold(&email)];
                 let local = email.split('@').next().unwrap_or_default();
                 names.push(fold(local));
@@ -514,7 +551,7 @@ impl Aliases {
                     return (Some(owner), body);
                 }
             } else if word.contains('@') {
-                let address = normalize_email(word);
+                let address = email_key(word);
                 if self.people.iter().any(|(email, _)| *email == address) {
                     return (Some(address), body);
                 }
@@ -730,6 +767,9 @@ Action items:
         assert_eq!(parsed.notes, ["fine", "back"]);
         let text = "Agenda:\n- a\n-::~:~::~:~:~:~::-\nJoin with Google Meet: https://meet";
         assert_eq!(parse_description(text, &pair()).talking_points, ["a"]);
+        let text =
+            "Agenda:\n- a\nJoin Microsoft Teams Online Meeting<https://teams.microsoft.com/l/x>";
+        assert_eq!(parse_description(text, &pair()).talking_points, ["a"]);
     }
 
     #[test]
@@ -744,6 +784,31 @@ Action items:
                 Some("zoe@example.com"),
                 Some("dana.kim@example.com")
             ]
+        );
+    }
+
+    #[test]
+    fn an_indented_line_below_a_bullet_continues_it() {
+        let text = "Agenda:\n* hiring\n  for the platform team\n* budget\n\
+                    - [ ] Dana: send the doc\n    from Tuesday\nNotes:\n- went well\n   overall";
+        let parsed = parse_description(text, &pair());
+        assert_eq!(
+            parsed.talking_points,
+            ["hiring for the platform team", "budget"]
+        );
+        assert_eq!(parsed.items[0].text, "send the doc from Tuesday");
+        assert_eq!(parsed.notes, ["went well overall"]);
+    }
+
+    #[test]
+    fn html_list_entries_with_line_breaks_stay_one_entry() {
+        let html = "Agenda:<ul><li>hiring<br>for the platform team</li><li>budget</li></ul>";
+        let text = crate::context::text::description_to_text(html);
+        let parsed = parse_description(&text, &pair());
+        assert_eq!(
+            parsed.talking_points,
+            ["hiring for the platform team", "budget"],
+            "{text:?}"
         );
     }
 
@@ -782,6 +847,90 @@ Action items:
         // Generous bound: debug builds on a shared CI core.
         assert!(started.elapsed() < std::time::Duration::from_secs(3));
         assert!(parsed.items.len() > 10_000);
+    }
+
+    #[test]
+    fn google_html_descriptions_parse_like_their_plain_text() {
+        let html = "<b>Agenda</b><br><ul><li>budget</li><li>hiring</li></ul><br>\
+                    Action items:<br>- [ ] Dana: send the doc<br>- [x]&nbsp;Zoë: book the room";
+        let text = crate::context::text::description_to_text(html);
+        let parsed = parse_description(&text, &pair());
+        assert_eq!(parsed.talking_points, ["budget", "hiring"], "{text}");
+        assert_eq!(parsed.items.len(), 2, "{text}");
+        assert_eq!(
+            parsed.items[0].owner.as_deref(),
+            Some("dana.kim@example.com")
+        );
+        assert!(parsed.items[1].done);
+        assert_eq!(parsed.items[1].text, "book the room");
+    }
+
+    #[test]
+    fn random_fragments_never_panic() {
+        const FRAGMENTS: &[&str] = &[
+            "- ",
+            "* ",
+            "• ",
+            "1. ",
+            "[",
+            "]",
+            "[ ]",
+            "[x]",
+            "x",
+            "TODO",
+            ":",
+            "@",
+            "@dana",
+            "Dana",
+            "Zoë",
+            "é",
+            "ß",
+            "日本",
+            "🎉",
+            "\u{fe0f}",
+            "✅",
+            "☐",
+            "~~",
+            "(",
+            ")",
+            "\n",
+            "\n\n",
+            " ",
+            "\t",
+            "Notes",
+            "Agenda",
+            "Action items",
+            "DONE",
+            "<",
+            ">",
+            "<br>",
+            "<li>",
+            "</li>",
+            "<ul>",
+            "&nbsp;",
+            "<input type=checkbox checked>",
+            "<del>",
+            "---",
+            "zoe@example.com",
+            "AI",
+            "#",
+            "**",
+            "__",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..2_000 {
+            let mut text = String::new();
+            for _ in 0..24 {
+                // xorshift64: deterministic, so a failure reproduces.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(FRAGMENTS[(state % FRAGMENTS.len() as u64) as usize]);
+            }
+            let plain = crate::context::text::description_to_text(&text);
+            let _ = parse_description(&plain, &pair());
+            let _ = parse_description(&text, &pair());
+        }
     }
 
     #[test]

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+use super::email_key;
 use super::items::{ParsedDescription, collapse_whitespace};
-use crate::model::{SeriesId, normalize_email};
+use crate::model::SeriesId;
 
 /// A short stable id of a note (8 hex digits).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -78,12 +79,12 @@ impl Note {
         now: DateTime<Utc>,
     ) -> Self {
         let text = text.trim().to_string();
-        let anchor = format!("cli {} {}", normalize_email(author), now.to_rfc3339());
+        let anchor = format!("cli {} {}", email_key(author), now.to_rfc3339());
         Note {
             id: NoteId::new(series, &anchor, &text),
             series: series.clone(),
             text,
-            author: normalize_email(author),
+            author: email_key(author),
             private,
             created: now,
             occurrence_start: None,
@@ -108,7 +109,7 @@ pub fn description_notes(
             id: NoteId::new(series, &anchor, text),
             series: series.clone(),
             text: text.clone(),
-            author: normalize_email(author),
+            author: email_key(author),
             private: false,
             created: now,
             occurrence_start: Some(occurrence_start),
@@ -124,11 +125,11 @@ pub fn visible_to(note: &Note, recipient_email: &str, owner_email: &str) -> bool
     if !note.private {
         return true;
     }
-    let recipient = normalize_email(recipient_email);
+    let recipient = email_key(recipient_email);
     if note.author.trim().is_empty() {
-        return recipient == normalize_email(owner_email);
+        return recipient == email_key(owner_email);
     }
-    recipient == normalize_email(&note.author)
+    recipient == email_key(&note.author)
 }
 
 /// The start of the most recent held meeting before `now`, among `held_starts`.
@@ -156,6 +157,36 @@ pub fn last_meeting_notes<'a>(
         .collect();
     picked.sort_by_key(|note| note.created);
     picked
+}
+
+/// The notes one recipient's brief shows, split the way the brief shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecipientNotes<'a> {
+    /// Shared notes of the last meeting (both people see them).
+    pub shared: Vec<&'a Note>,
+    /// The recipient's own private notes since the last meeting.
+    pub private: Vec<&'a Note>,
+}
+
+/// [`last_meeting_notes`] for one recipient: shared notes for both, private notes only
+/// for their author (see [`visible_to`]). This is the one place briefs should get notes
+/// from, so a private note cannot reach the other person by accident.
+pub fn notes_for_recipient<'a>(
+    notes: &'a [Note],
+    held_starts: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+    recipient_email: &str,
+    owner_email: &str,
+) -> RecipientNotes<'a> {
+    let mut split = RecipientNotes::default();
+    for note in last_meeting_notes(notes, held_starts, now) {
+        if !note.private {
+            split.shared.push(note);
+        } else if visible_to(note, recipient_email, owner_email) {
+            split.private.push(note);
+        }
+    }
+    split
 }
 
 /// The talking points written in the description of the occurrence starting at
@@ -283,6 +314,23 @@ mod tests {
             .collect();
         assert_eq!(picked, ["last", "typed after"]);
         assert!(last_meeting_notes(&notes, &held, day(2)).is_empty());
+    }
+
+    #[test]
+    fn a_recipients_notes_never_include_the_other_persons_private_notes() {
+        let owner = "me@example.com";
+        let report = "report@example.com";
+        let notes = [
+            Note::from_cli(&series(), "mine, private", owner, true, day(11)),
+            Note::from_cli(&series(), "shared", owner, false, day(11)),
+        ];
+        let held = [day(10)];
+        let for_owner = notes_for_recipient(&notes, &held, day(12), owner, owner);
+        assert_eq!(for_owner.shared.len(), 1);
+        assert_eq!(for_owner.private[0].text, "mine, private");
+        let for_report = notes_for_recipient(&notes, &held, day(12), report, owner);
+        assert_eq!(for_report.shared[0].text, "shared");
+        assert!(for_report.private.is_empty());
     }
 
     #[test]

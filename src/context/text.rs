@@ -93,12 +93,60 @@ pub fn description_to_text(raw: &str) -> String {
 pub fn html_to_text(html: &str) -> String {
     let bounded = bound_description(html);
     let prepared = prepare_html(&bounded);
-    let rendered = html2text::config::plain_no_decorate()
+    let config = html2text::config::plain_no_decorate()
         .unicode_strikeout(false)
-        .allow_width_overflow()
-        .string_from_read(prepared.as_bytes(), RENDER_WIDTH)
+        .allow_width_overflow();
+    let rendered = config
+        .parse_html(prepared.as_bytes())
+        .and_then(|dom| {
+            sanitize_dom(&dom);
+            let tree = config.dom_to_render_tree(&dom)?;
+            config.render_to_string(tree, RENDER_WIDTH)
+        })
         .unwrap_or_else(|_| strip_tags(&prepared));
     tidy(&rendered)
+}
+
+/// The second line of defence, on the tree the HTML parser actually built (the string
+/// pass in [`prepare_html`] can disagree with the tokenizer on odd input, e.g. inside
+/// `<style>` or unbalanced quotes): drops the attributes html2text computes with
+/// unchecked arithmetic (`start`, `value`, `colspan`, `rowspan`) and flattens anything
+/// deeper than [`MAX_HTML_DEPTH`] into its text. Iterative, so depth cannot overflow
+/// the stack here either.
+fn sanitize_dom(dom: &html2text::RcDom) {
+    let mut stack = vec![(dom.document.clone(), 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if let html2text::Element { attrs, .. } = &node.data {
+            attrs.borrow_mut().retain(|attr| {
+                !matches!(&*attr.name.local, "start" | "value" | "colspan" | "rowspan")
+            });
+        }
+        if depth >= MAX_HTML_DEPTH {
+            let leaves = descendant_leaves(&node);
+            for leaf in &leaves {
+                leaf.parent.set(Some(std::rc::Rc::downgrade(&node)));
+            }
+            *node.children.borrow_mut() = leaves;
+            continue;
+        }
+        let children: Vec<_> = node.children.borrow().iter().cloned().collect();
+        stack.extend(children.into_iter().map(|child| (child, depth + 1)));
+    }
+}
+
+/// Every non-element descendant (text, mostly) of `node`, in document order.
+fn descendant_leaves(node: &html2text::Handle) -> Vec<html2text::Handle> {
+    let mut leaves = Vec::new();
+    let mut pending: Vec<html2text::Handle> =
+        node.children.borrow().iter().rev().cloned().collect();
+    while let Some(next) = pending.pop() {
+        if matches!(next.data, html2text::Element { .. }) {
+            pending.extend(next.children.borrow().iter().rev().cloned());
+        } else {
+            leaves.push(next);
+        }
+    }
+    leaves
 }
 
 /// Rewrites the markup html2text does not render as text we can parse, and bounds
@@ -149,6 +197,14 @@ fn prepare_html(html: &str) -> String {
             }
             _ => {}
         }
+        // Tables become rows of text (see `flatten_table_tag`); the replacement is
+        // then depth-counted like any other element.
+        let (tag, lower) = match flatten_table_tag(name) {
+            Some(TableTag::Drop) => continue,
+            Some(TableTag::Replace(replacement)) => (replacement, replacement.to_string()),
+            None => (tag, lower),
+        };
+        let name = tag_name(&lower);
         if let Some(closing) = name.strip_prefix('/') {
             if dropped > 0 {
                 // Closes one of the elements whose opening tag was dropped.
@@ -174,6 +230,36 @@ fn prepare_html(html: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// What a table tag (or another tag html2text mishandles) becomes.
+enum TableTag {
+    /// Left out (column definitions carry no text).
+    Drop,
+    /// Replaced by this tag.
+    Replace(&'static str),
+}
+
+/// Rewrites table markup as plain blocks: a row becomes a `<div>` (one line), a cell a
+/// `<span>` followed by a space. html2text's table layout panics on some inputs
+/// (colspan/rowspan combinations), and a panic aborts the daemon in release builds, so
+/// descriptions from strangers must never reach it; a 1:1 description needs rows of
+/// text, not a grid.
+fn flatten_table_tag(name: &str) -> Option<TableTag> {
+    Some(match name {
+        "table" | "tr" | "thead" | "tbody" | "tfoot" | "caption" => TableTag::Replace("<div>"),
+        "/table" | "/tr" | "/thead" | "/tbody" | "/tfoot" | "/caption" => {
+            TableTag::Replace("</div>")
+        }
+        "td" | "th" => TableTag::Replace("<span>"),
+        "/td" | "/th" => TableTag::Replace("</span> "),
+        "col" | "colgroup" | "/col" | "/colgroup" => TableTag::Drop,
+        // Not a table, but the same hazard: html2text adds `start` and the item count
+        // without overflow checks (`start=-9223372036854775808` panics), and numbering
+        // does not matter here.
+        "ol" => TableTag::Replace("<ol>"),
+        _ => return None,
+    })
 }
 
 /// Deepest element nesting passed to html2text. Real descriptions (Outlook's
@@ -409,6 +495,89 @@ mod tests {
                     <body><p class=MsoNormal>Agenda:<o:p></o:p></p><p class=MsoNormal>- budget<o:p></o:p></p></body></html>";
         let text = html_to_text(html);
         assert_eq!(text, "Agenda:\n\n- budget");
+    }
+
+    #[test]
+    fn tables_become_rows_of_text() {
+        let html = "<table><tr><td>Agenda:</td></tr><tr><td>- budget</td><td>(Dana)</td></tr>\
+                    <tr><td colspan=1000000>- [ ] book the room</td></tr></table>";
+        let text = html_to_text(html);
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert_eq!(
+            lines,
+            ["Agenda:", "- budget (Dana)", "- [ ] book the room"],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn hostile_markup_never_panics() {
+        // Inputs that made html2text's table layout panic before tables were flattened.
+        for html in [
+            "\u{fe0f}<table><th colspan=3><a href='x'><td rowspan=99999>🎉🎉<q><td colspan=1000000>&#0;<hr>",
+            "🎉<i><code><div></td><table>&#0;<dl><dt>&#xFFFFFF;<th colspan=3><td colspan=1000000><td rowspan=99999>",
+            "<ol start=-9223372036854775808>--><pre><ol start=99999999999999999999>",
+            // The string pass and the tokenizer disagree inside <style>: the DOM pass holds.
+            "<style><!-- </style><ol start=-9223372036854775808><li>x --></style>",
+            "<style>x<!--y</style><ol start=-9223372036854775808><li>z<td colspan=0>",
+            "日本語<br><a href='x'><dl><dt><td></table>&#0;</p><pre>\n\u{200b}\n--><table>日本語<i><sup><pre><th colspan=3></p>\n </p>日本語\n\u{fe0f}🎉<td rowspan=99999>x",
+        ] {
+            let _ = html_to_text(html);
+        }
+        const FRAGMENTS: &[&str] = &[
+            "<table>",
+            "</table>",
+            "<tr>",
+            "<td>",
+            "</td>",
+            "<th colspan=3>",
+            "<td colspan=1000000>",
+            "<td rowspan=99999>",
+            "<pre>",
+            "</pre>",
+            "<ul>",
+            "<ol start=-5>",
+            "<li>",
+            "</li>",
+            "<br>",
+            "x",
+            "日本語",
+            "🎉",
+            "\u{fe0f}",
+            " ",
+            "\n",
+            "<p>",
+            "</p>",
+            "<div>",
+            "<b>",
+            "<a href='x'>",
+            "&nbsp;",
+            "&#0;",
+            "&#xFFFFFF;",
+            "<input type=checkbox checked>",
+            "<s>",
+            "<!--",
+            "-->",
+            "<style>",
+            "</style>",
+            "<dl><dt>",
+            "<dd>",
+            "<hr>",
+            "\u{301}",
+            "<col span=9>",
+            "<caption>",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for round in 0..1_500 {
+            let mut html = String::new();
+            for _ in 0..5 + round % 60 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                html.push_str(FRAGMENTS[(state % FRAGMENTS.len() as u64) as usize]);
+            }
+            let _ = html_to_text(&html);
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! never interrupted halfway), flush the store and exit 0. SIGHUP reloads the config;
 //! an invalid new config is logged and the old one kept.
 
+mod control;
 mod notify;
 mod schedule;
 
@@ -57,7 +58,7 @@ pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
         config_path: config_path.to_path_buf(),
         config,
         store,
-        http: pass::http_client(),
+        clients: pass::Clients::new()?,
         clock_offset: offset,
         polls: PollSchedule::default(),
     };
@@ -68,7 +69,7 @@ struct Daemon {
     config_path: PathBuf,
     config: Config,
     store: Store,
-    http: reqwest::Client,
+    clients: pass::Clients,
     clock_offset: chrono::TimeDelta,
     polls: PollSchedule,
 }
@@ -83,6 +84,19 @@ impl Daemon {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut hangup = signal(SignalKind::hangup())?;
         let watchdog = notify::watchdog_interval();
+        let (config_tx, config_rx) = tokio::sync::watch::channel(self.config.clone());
+        let socket = control::bind(&self.config).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the control socket (state dir {}): {e}",
+                self.config.state_dir.display()
+            )
+        })?;
+        let control = tokio::spawn(control::serve(
+            socket,
+            self.store.clone(),
+            config_rx,
+            self.clock_offset,
+        ));
         notify::ready(&format!("{} account(s)", self.config.accounts.len()));
         tracing::info!(accounts = self.config.accounts.len(), "tete started");
         loop {
@@ -92,7 +106,10 @@ impl Daemon {
                 _ = tokio::time::sleep(sleep) => {}
                 _ = terminate.recv() => break,
                 _ = interrupt.recv() => break,
-                _ = hangup.recv() => self.reload(),
+                _ = hangup.recv() => {
+                    self.reload();
+                    let _ = config_tx.send(self.config.clone());
+                }
             }
             if watchdog.is_some() {
                 notify::watchdog();
@@ -100,6 +117,9 @@ impl Daemon {
         }
         notify::stopping();
         tracing::info!("stopping");
+        control.abort();
+        // Dropping the task drops the socket, which removes it and its pointer file.
+        let _ = control.await;
         self.store.flush()?;
         Ok(ExitCode::SUCCESS)
     }
@@ -117,7 +137,7 @@ impl Daemon {
             .collect();
         let mut failures: HashMap<String, String> = HashMap::new();
         for account in &due_accounts {
-            let result = sync::sync_account(account, &self.store, &self.http).await;
+            let result = sync::sync_account(&self.config, account, &self.store, &self.clients).await;
             let failed = matches!(result.outcome, sync::SyncOutcome::Failed(_));
             if let sync::SyncOutcome::Failed(error) = &result.outcome {
                 failures.insert(account.name.clone(), error.to_string());
@@ -149,8 +169,7 @@ impl Daemon {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
-        let stored = self.store.all_events()?;
-        let analysis = pass::analyze(&self.config, &stored, now);
+        let analysis = pass::analyze_store(&self.config, &self.store, now)?;
         briefs::refresh_context(&self.store, &analysis, now)?;
         let queue = briefs::queue_due(&self.config, &self.store, &analysis, now)?;
         let delivery = briefs::deliver(&self.config, &self.store, now).await?;

@@ -1,6 +1,8 @@
 //! Steps two and three of a pass: expand every series around `now` and decide which
 //! ones are 1:1s. Pure: a function of the stored events, the config and the time.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
@@ -101,9 +103,15 @@ pub fn window(config: &Config, now: DateTime<Utc>) -> Window {
     Window::instants(now - back, now + ahead)
 }
 
-/// Expands and classifies every series in `stored`.
-pub fn analyze(config: &Config, stored: &[StoredEvent], now: DateTime<Utc>) -> Analysis {
-    let owner_of = |account: &str| config.account(account).and_then(|a| a.owner.clone());
+/// Expands and classifies every series in `stored`. `owners` maps account names to
+/// their owners' addresses (configured, or learned at sign-in).
+pub fn analyze(
+    config: &Config,
+    stored: &[StoredEvent],
+    owners: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Analysis {
+    let owner_of = |account: &str| owners.get(account).cloned();
     let window = window(config, now);
     let limits = Limits::default();
     let mut warnings = Vec::new();

@@ -8,6 +8,8 @@ pub mod briefs;
 pub mod series;
 pub mod sync;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
@@ -16,7 +18,7 @@ use crate::store::{Store, StoreError};
 
 pub use analyze::{Analysis, SeriesView, analyze};
 pub use briefs::{BriefStepError, QueueReport};
-pub use sync::{AccountSync, SyncOutcome};
+pub use sync::{AccountSync, Clients, SyncOutcome};
 
 /// What one pass did.
 #[derive(Debug)]
@@ -52,26 +54,51 @@ pub fn http_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// Whose calendar each account reads: the configured `owner`, else the address the
+/// provider told at sign-in (Google's primary calendar id).
+pub fn account_owners(config: &Config, store: &Store) -> Result<HashMap<String, String>, StoreError> {
+    let mut owners = HashMap::new();
+    for account in &config.accounts {
+        let owner = match &account.owner {
+            Some(owner) => Some(owner.clone()),
+            None => store
+                .account_state(&account.name)?
+                .owner
+                .map(|o| crate::model::normalize_email(&o)),
+        };
+        if let Some(owner) = owner {
+            owners.insert(account.name.clone(), owner);
+        }
+    }
+    Ok(owners)
+}
+
+/// Analyzes what the store holds at `now`.
+pub fn analyze_store(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<Analysis, StoreError> {
+    let stored = store.all_events()?;
+    let owners = account_owners(config, store)?;
+    Ok(analyze(config, &stored, &owners, now))
+}
+
 /// Syncs, then analyzes the store at `now` (what `series` and `preview` need).
 pub async fn sync_and_analyze(
     config: &Config,
     store: &Store,
-    http: &reqwest::Client,
+    clients: &Clients,
     now: DateTime<Utc>,
 ) -> Result<(Vec<AccountSync>, Analysis), StoreError> {
-    let syncs = sync::sync_all(config, store, http).await;
-    let stored = store.all_events()?;
-    Ok((syncs, analyze(config, &stored, now)))
+    let syncs = sync::sync_all(config, store, clients).await;
+    Ok((syncs, analyze_store(config, store, now)?))
 }
 
 /// Runs one whole pass at `now`.
 pub async fn run_once(
     config: &Config,
     store: &Store,
-    http: &reqwest::Client,
+    clients: &Clients,
     now: DateTime<Utc>,
 ) -> Result<PassReport, PassError> {
-    let (syncs, analysis) = sync_and_analyze(config, store, http, now).await?;
+    let (syncs, analysis) = sync_and_analyze(config, store, clients, now).await?;
     briefs::refresh_context(store, &analysis, now)?;
     let queue = briefs::queue_due(config, store, &analysis, now)?;
     let delivery = briefs::deliver(config, store, now).await?;

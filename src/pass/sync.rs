@@ -53,25 +53,47 @@ pub enum SyncError {
 /// The calendar id under which an .ics account's events are stored.
 pub const ICS_CALENDAR: &str = "ics";
 
+/// The HTTP clients of the sources: feeds may redirect; provider APIs must not
+/// (a redirect would carry the bearer token elsewhere).
+#[derive(Clone, Debug)]
+pub struct Clients {
+    /// For .ics feeds.
+    pub feeds: reqwest::Client,
+    /// For Google and Microsoft APIs.
+    pub api: reqwest::Client,
+}
+
+impl Clients {
+    /// Clients with tete's timeouts and user agent.
+    pub fn new() -> Result<Clients, SourceError> {
+        Ok(Clients {
+            feeds: crate::pass::http_client(),
+            api: crate::sources::http::Http::default_client()?,
+        })
+    }
+}
+
 /// Syncs every configured account, one after the other.
-pub async fn sync_all(config: &Config, store: &Store, http: &reqwest::Client) -> Vec<AccountSync> {
+pub async fn sync_all(config: &Config, store: &Store, clients: &Clients) -> Vec<AccountSync> {
     let mut results = Vec::with_capacity(config.accounts.len());
     for account in &config.accounts {
-        results.push(sync_account(account, store, http).await);
+        results.push(sync_account(config, account, store, clients).await);
     }
     results
 }
 
 /// Syncs one account and reports how it went; never fails as a whole.
 pub async fn sync_account(
+    config: &Config,
     account: &AccountConfig,
     store: &Store,
-    http: &reqwest::Client,
+    clients: &Clients,
 ) -> AccountSync {
     let started = Instant::now();
     let mut warnings = Vec::new();
     let outcome = match account.provider {
-        Provider::Ics => sync_ics(account, store, http, &mut warnings).await,
+        Provider::Ics => sync_ics(account, store, &clients.feeds, &mut warnings).await,
+        Provider::Google => sync_google(config, account, store, &clients.api, &mut warnings).await,
         other => Err(SyncError::Unsupported(other)),
     };
     let outcome = match outcome {
@@ -81,11 +103,71 @@ pub async fn sync_account(
             SyncOutcome::Failed(error)
         }
     };
+    let recorded = match &outcome {
+        SyncOutcome::Updated { events } => Ok(Some(*events)),
+        SyncOutcome::Unchanged => Ok(None),
+        SyncOutcome::Failed(error) => Err(error.to_string()),
+    };
+    if let Err(error) = store.record_sync(&account.name, chrono::Utc::now(), recorded) {
+        tracing::warn!(account = %account.name, "cannot record the sync: {error}");
+    }
     AccountSync {
         account: account.name.clone(),
         outcome,
         warnings,
         elapsed: started.elapsed(),
+    }
+}
+
+/// A Google account: every configured calendar, each applied in one transaction with
+/// its sync token. One calendar failing is reported and the others still sync; an
+/// account-wide failure (needs sign-in, rate limited) fails the account.
+async fn sync_google(
+    config: &Config,
+    account: &AccountConfig,
+    store: &Store,
+    api: &reqwest::Client,
+    warnings: &mut Vec<String>,
+) -> Result<SyncOutcome, SyncError> {
+    let options = crate::sources::google::SyncOptions {
+        history: Some(config.detection.history),
+    };
+    let reports = crate::sources::google::sync_configured_account(
+        account,
+        store,
+        api,
+        config.token_key_file.as_deref(),
+        options,
+        chrono::Utc::now(),
+    )
+    .await?;
+    let mut changed = false;
+    let mut first_error = None;
+    for report in reports {
+        match report {
+            Ok(report) => {
+                changed |= report.full || report.upserted > 0 || report.deleted > 0;
+                for skipped in report.skipped {
+                    warnings.push(format!("calendar {}: skipped {skipped}", report.calendar));
+                }
+            }
+            Err(error) => {
+                warnings.push(error.to_string());
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match (first_error, changed) {
+        (Some(error), false) => Err(error.into()),
+        (_, true) => {
+            let events = store
+                .all_events()?
+                .iter()
+                .filter(|e| e.calendar.account == account.name)
+                .count();
+            Ok(SyncOutcome::Updated { events })
+        }
+        (None, false) => Ok(SyncOutcome::Unchanged),
     }
 }
 

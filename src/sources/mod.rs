@@ -2,6 +2,8 @@
 //! [`crate::model::Event`]s and reports failures as a [`SourceError`] the daemon can act on.
 
 pub mod error;
+pub mod google;
+pub mod http;
 pub mod ics;
 
 pub use error::SourceError;

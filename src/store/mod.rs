@@ -12,10 +12,13 @@ mod codec;
 mod events;
 mod items;
 mod outbox;
+mod syncs;
 mod tokens;
 
 pub use codec::{decode, encode};
 pub use events::{CalendarChanges, CalendarRef, StoredEvent};
+pub use syncs::SyncRecord;
+pub use tokens::{AccountState, SignInNeeded, StoredSecret, TokenRecord};
 
 use std::path::{Path, PathBuf};
 
@@ -109,6 +112,7 @@ pub(crate) struct Trees {
     pub(crate) skips: sled::Tree,
     pub(crate) outbox: sled::Tree,
     pub(crate) sent: sled::Tree,
+    pub(crate) syncs: sled::Tree,
 }
 
 /// The open store.
@@ -146,6 +150,7 @@ impl Store {
             skips: open("skips")?,
             outbox: open("outbox")?,
             sent: open("sent")?,
+            syncs: open("syncs")?,
         };
         let store = Store { db, path, trees };
         store.check_schema()?;

@@ -1,0 +1,174 @@
+//! `tete auth <account> [--loopback]`: sign an account in and store its tokens.
+//!
+//! Google: authorization code with PKCE and a loopback redirect; on a headless
+//! server the user pastes the redirected address back (see `docs/google.md`).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use tokio::io::AsyncBufRead;
+
+use super::Failure;
+use crate::auth::google::{AccountTokens, CALENDAR_SCOPE, OAuthClient, scopes};
+use crate::auth::loopback::{CodeSource, SignInRequest, sign_in};
+use crate::auth::{AuthError, TokenKey};
+use crate::config::{AccountConfig, Config, Provider};
+use crate::sources::google::{GoogleAccount, SyncOptions};
+use crate::sources::http::{Http, HttpOptions};
+use crate::store::{Store, StoreOptions};
+
+/// Arguments of `tete auth`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The account to sign in (its `name` in the config).
+    pub account: String,
+    /// Sign in through the loopback redirect. Google always does (its device flow
+    /// does not allow calendar scopes), so for Google this changes nothing.
+    #[arg(long)]
+    pub loopback: bool,
+}
+
+/// Runs the command.
+pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let config = crate::config::load_or_exit(config_path)?;
+    // `token_key_file`, else `$CREDENTIALS_DIRECTORY/token-key` when systemd passes one.
+    run_with_config(&config, &args, config.token_key_file.as_deref())
+}
+
+/// Runs `tete auth` against a loaded config, on the terminal. `token_key_file` is
+/// the account's `token_key_file` setting (else `$CREDENTIALS_DIRECTORY/token-key`).
+pub fn run_with_config(
+    config: &Config,
+    args: &Args,
+    token_key_file: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut stdout = std::io::stdout();
+    let result = runtime.block_on(sign_in_account(
+        config,
+        &args.account,
+        token_key_file,
+        stdin,
+        &mut stdout,
+    ));
+    // Reading stdin occupies a blocking thread that may never return: don't wait for it.
+    runtime.shutdown_background();
+    result.map(|_| ExitCode::SUCCESS)
+}
+
+/// Signs `account` in: prints the address to open on `output`, waits for the
+/// loopback redirect or a pasted address on `input`, stores the tokens (sealed
+/// when a token key exists) and learns the account's own address. Returns it.
+pub async fn sign_in_account<R, W>(
+    config: &Config,
+    account: &str,
+    token_key_file: Option<&Path>,
+    input: R,
+    output: &mut W,
+) -> anyhow::Result<Option<String>>
+where
+    R: AsyncBufRead + Unpin,
+    W: Write,
+{
+    let settings = find_account(config, account)?;
+    let client = OAuthClient::google(settings).map_err(config_failure)?;
+    let key = TokenKey::locate(token_key_file).map_err(config_failure)?;
+    let xoauth2 = config
+        .mail
+        .smtp
+        .as_ref()
+        .and_then(|smtp| smtp.xoauth2_account.as_deref());
+    let store = Store::open(
+        &config.state_dir,
+        &StoreOptions {
+            cache_capacity: config.store.cache_capacity,
+        },
+    )?;
+    let http = Http::default_client()?;
+    let request = SignInRequest::google(scopes(account, xoauth2));
+    let (granted, source) = sign_in(&client, &request, &http, input, output).await?;
+    // Google's consent screen lets people untick scopes; without the calendar one
+    // every sync would fail, so say so now rather than at the first poll.
+    if !granted.scopes.iter().any(|s| s == CALENDAR_SCOPE) {
+        return Err(Failure::failed(format!(
+            "calendar access was not granted; run `tete auth {account}` again and allow              \"See and download any calendar you can access\""
+        ))
+        .into());
+    }
+    let tokens = AccountTokens::new(account, client, key.clone(), store.clone(), http.clone());
+    tokens.save_sign_in(&granted, chrono::Utc::now())?;
+    let how = match source {
+        CodeSource::Loopback => "through the browser's redirect",
+        CodeSource::Pasted => "with the pasted address",
+    };
+    writeln!(output, "Signed in {how}.")?;
+    if key.is_none() {
+        writeln!(
+            output,
+            "Note: no token key is configured, so the refresh token is stored unencrypted \
+             (the state directory is private to tete's user). See docs/google.md."
+        )?;
+    }
+    let google = GoogleAccount::from_config(
+        settings,
+        &store,
+        http,
+        key,
+        HttpOptions::default(),
+        SyncOptions::default(),
+    )?;
+    let owner = match google.owner(&store).await {
+        Ok(owner) => {
+            writeln!(
+                output,
+                "Account '{account}' reads the calendars of {owner}."
+            )?;
+            Some(owner)
+        }
+        Err(error) => {
+            writeln!(
+                output,
+                "Signed in, but the calendar list could not be read: {error}"
+            )?;
+            None
+        }
+    };
+    store.flush()?;
+    Ok(owner)
+}
+
+fn find_account<'a>(config: &'a Config, name: &str) -> anyhow::Result<&'a AccountConfig> {
+    let account = config
+        .accounts
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = config.accounts.iter().map(|a| a.name.as_str()).collect();
+            Failure::config(format!(
+                "no account named '{name}' in the config (accounts: {})",
+                names.join(", ")
+            ))
+        })?;
+    match account.provider {
+        Provider::Google => Ok(account),
+        Provider::Microsoft => Err(Failure::failed(format!(
+            "account '{name}' is a Microsoft account; its sign-in is not built yet"
+        ))
+        .into()),
+        Provider::Ics => Err(Failure::failed(format!(
+            "account '{name}' reads an .ics file and needs no sign-in"
+        ))
+        .into()),
+    }
+}
+
+fn config_failure(error: AuthError) -> anyhow::Error {
+    match error {
+        AuthError::Config(message) => Failure::config(message).into(),
+        other => other.into(),
+    }
+}
