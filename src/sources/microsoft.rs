@@ -12,6 +12,8 @@ pub mod recurrence;
 pub mod sync;
 pub mod uid;
 
-pub use account::{GraphClient, MicrosoftAccount, PREFER, ViewReport, api_base};
+pub use account::{
+    GraphClient, MicrosoftAccount, PREFER, ViewReport, api_base, sync_configured_account,
+};
 pub use delta::{DeltaCursor, Window, WindowPolicy};
 pub use sync::{API_BASE_URL, GraphApi, SyncResult, ViewTarget, sync_view};

@@ -72,6 +72,8 @@ pub struct ViewReport {
     pub deleted: usize,
     /// Items the delta round delivered.
     pub items: usize,
+    /// Items that could not be used (`what: why`).
+    pub skipped: Vec<String>,
 }
 
 /// A Microsoft 365 account ready to sync. Build one per account and keep it across
@@ -236,8 +238,40 @@ impl MicrosoftAccount {
             upserted: result.changes.upserted.len(),
             deleted: result.changes.deleted.len(),
             items: result.items,
+            skipped: result.skipped,
         })
     }
+}
+
+/// One pass's sync of a configured Microsoft account, for callers that do not keep a
+/// [`MicrosoftAccount`] between passes: builds it (the stored access token is reused,
+/// so this costs no extra request), syncs every calendar, and returns the reports.
+/// `client` must not follow redirects ([`Http::default_client`]); `token_key_file` is
+/// the config's key setting (else `$CREDENTIALS_DIRECTORY/token-key`); `policy` is
+/// usually [`WindowPolicy::covering`] the detection history and horizon.
+pub async fn sync_configured_account(
+    account: &AccountConfig,
+    store: &Store,
+    client: &reqwest::Client,
+    token_key_file: Option<&std::path::Path>,
+    policy: WindowPolicy,
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<ViewReport, SourceError>>, SourceError> {
+    let setup = |error: AuthError| SourceError::Permanent {
+        what: format!("account '{}'", account.name),
+        detail: error.to_string(),
+    };
+    let key = TokenKey::locate(token_key_file).map_err(setup)?;
+    let microsoft = MicrosoftAccount::from_config(
+        account,
+        store,
+        client.clone(),
+        key,
+        HttpOptions::default(),
+        policy,
+    )
+    .map_err(setup)?;
+    microsoft.sync(store, now).await
 }
 
 fn store_error(account: &str, error: impl std::fmt::Display) -> SourceError {

@@ -43,6 +43,19 @@ pub struct Window {
 }
 
 impl WindowPolicy {
+    /// A policy whose window always reaches `history` back and at least `horizon`
+    /// ahead (never less than the default 30 days), rolling about every 90 days.
+    pub fn covering(history: std::time::Duration, horizon: std::time::Duration) -> WindowPolicy {
+        // Configured durations are far below chrono's limit; cap absurd ones at a century.
+        let days = |d: std::time::Duration| Duration::from_std(d).unwrap_or(Duration::days(36_500));
+        let margin = days(horizon).max(Duration::days(30));
+        WindowPolicy {
+            back: days(history).max(Duration::days(1)),
+            ahead: margin + Duration::days(90),
+            margin,
+        }
+    }
+
     /// A fresh window around `now`, its bounds on whole UTC days so repeated starts
     /// on one day ask for the same view.
     pub fn window_at(&self, now: DateTime<Utc>) -> Window {
@@ -133,6 +146,22 @@ mod tests {
         assert!(!policy.must_roll(&w, at(11, 0)));
         assert!(policy.must_roll(&w, at(12, 1)));
         assert!(policy.must_roll(&w, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()));
+    }
+
+    #[test]
+    fn a_covering_window_always_reaches_the_horizon() {
+        let policy = WindowPolicy::covering(
+            std::time::Duration::from_secs(180 * 86_400),
+            std::time::Duration::from_secs(35 * 86_400),
+        );
+        assert_eq!(policy.back, Duration::days(180));
+        assert_eq!(policy.margin, Duration::days(35));
+        let w = policy.window_at(at(1, 0));
+        // Just before it rolls, the window still covers the horizon.
+        let latest = w.end - policy.margin;
+        assert!(!policy.must_roll(&w, latest));
+        assert!(w.end - latest >= Duration::days(35));
+        assert!(policy.must_roll(&w, latest + Duration::seconds(1)));
     }
 
     #[test]

@@ -164,6 +164,8 @@ pub struct SyncResult {
     pub new_window: bool,
     /// Items the round delivered (tombstones included).
     pub items: usize,
+    /// Items that could not be used (`what: why`), also logged.
+    pub skipped: Vec<String>,
 }
 
 /// Syncs one calendar view: continues from `stored_cursor` or starts a new window
@@ -181,15 +183,23 @@ pub async fn sync_view<A: GraphApi>(
         .filter(|c| !policy.must_roll(&c.window, now));
     if let Some(cursor) = cursor {
         let link = target.follow(&cursor.delta_link)?;
-        match round(api, target, link).await {
+        let mut skipped = Vec::new();
+        match round(api, target, link, &mut skipped).await {
             Ok((items, delta_link)) => {
                 let items_len = items.len();
-                let (changes, members) =
-                    apply_round(api, target, items, Some(cursor.members.clone())).await?;
+                let (changes, members) = apply_round(
+                    api,
+                    target,
+                    items,
+                    Some(cursor.members.clone()),
+                    &mut skipped,
+                )
+                .await?;
                 return Ok(SyncResult {
                     changes: with_cursor(changes, cursor.window, delta_link, members, false),
                     new_window: false,
                     items: items_len,
+                    skipped,
                 });
             }
             Err(error) if is_expired_delta(&error) => {
@@ -199,13 +209,16 @@ pub async fn sync_view<A: GraphApi>(
         }
     }
     let window = policy.window_at(now);
-    let (items, delta_link) = round(api, target, target.initial_url(&window)?).await?;
+    let mut skipped = Vec::new();
+    let (items, delta_link) =
+        round(api, target, target.initial_url(&window)?, &mut skipped).await?;
     let items_len = items.len();
-    let (changes, members) = apply_round(api, target, items, None).await?;
+    let (changes, members) = apply_round(api, target, items, None, &mut skipped).await?;
     Ok(SyncResult {
         changes: with_cursor(changes, window, delta_link, members, true),
         new_window: true,
         items: items_len,
+        skipped,
     })
 }
 
@@ -226,6 +239,7 @@ async fn round<A: GraphApi>(
     api: &A,
     target: &ViewTarget,
     first: Url,
+    skipped: &mut Vec<String>,
 ) -> Result<(Vec<GraphEvent>, String), SourceError> {
     let mut url = first;
     let mut items = Vec::new();
@@ -239,12 +253,12 @@ async fn round<A: GraphApi>(
         for value in page.value {
             match serde_json::from_value::<GraphEvent>(value) {
                 Ok(event) if !event.id.is_empty() => items.push(event),
-                Ok(_) => {
-                    tracing::warn!(calendar = %target.calendar, "skipping a Graph item without id")
-                }
-                Err(error) => {
-                    tracing::warn!(calendar = %target.calendar, %error, "skipping an unreadable Graph item")
-                }
+                Ok(_) => skip(skipped, &target.calendar, "an item without id".into()),
+                Err(error) => skip(
+                    skipped,
+                    &target.calendar,
+                    format!("an unreadable item: {error}"),
+                ),
             }
         }
         match (page.next_link, page.delta_link) {
@@ -265,6 +279,12 @@ async fn round<A: GraphApi>(
         what: describe(&target.base),
         detail: format!("a delta round longer than {MAX_PAGES} pages"),
     })
+}
+
+/// Records (and logs) an item that could not be used.
+fn skip(skipped: &mut Vec<String>, calendar: &str, what: String) {
+    tracing::warn!(%calendar, "skipping {what}");
+    skipped.push(what);
 }
 
 /// Reads a series master; `None` when it no longer exists.
@@ -301,6 +321,7 @@ async fn apply_round<A: GraphApi>(
     target: &ViewTarget,
     items: Vec<GraphEvent>,
     members: Option<BTreeMap<String, String>>,
+    skipped: &mut Vec<String>,
 ) -> Result<(CalendarChanges, BTreeMap<String, String>), SourceError> {
     let full = members.is_none();
     let mut members = members.unwrap_or_default();
@@ -330,14 +351,18 @@ async fn apply_round<A: GraphApi>(
                 Ok(event) => {
                     upserted.insert(id, event);
                 }
-                Err(error) => tracing::warn!(%error, "skipping a Graph event"),
+                Err(error) => skip(skipped, &target.calendar, error.to_string()),
             },
             GraphType::SeriesMaster => {
                 masters.insert(id);
             }
             GraphType::Occurrence | GraphType::Exception => {
                 let Some(master) = item.series_master_id.clone().filter(|m| !m.is_empty()) else {
-                    tracing::warn!("skipping a series member without seriesMasterId");
+                    skip(
+                        skipped,
+                        &target.calendar,
+                        format!("event {}: a series member without seriesMasterId", item.id),
+                    );
                     continue;
                 };
                 members.insert(id.clone(), master.clone());
@@ -367,7 +392,7 @@ async fn apply_round<A: GraphApi>(
                     deleted.remove(master_id);
                     upserted.insert(master_id.clone(), event);
                 }
-                Err(error) => tracing::warn!(%error, "skipping a series master"),
+                Err(error) => skip(skipped, &target.calendar, format!("series master: {error}")),
             },
             None => {
                 // The series is gone: its master and every member tete holds.
@@ -390,7 +415,15 @@ async fn apply_round<A: GraphApi>(
     for item in pending {
         let master = item.series_master_id.as_deref().unwrap_or_default();
         let Some(uid) = uids.get(master) else {
-            // Master unreadable or gone: the member cannot be placed in a series.
+            // Without its master a member cannot be placed in a series; a deleted
+            // series takes its members along silently.
+            if !deleted.contains(master) {
+                skip(
+                    skipped,
+                    &target.calendar,
+                    format!("event {}: its series master could not be read", item.id),
+                );
+            }
             continue;
         };
         match map_event(&item, Some(uid), owner) {
@@ -398,7 +431,7 @@ async fn apply_round<A: GraphApi>(
                 deleted.remove(&item.id);
                 upserted.insert(item.id.clone(), event);
             }
-            Err(error) => tracing::warn!(%error, "skipping a series member"),
+            Err(error) => skip(skipped, &target.calendar, error.to_string()),
         }
     }
 
