@@ -844,38 +844,95 @@ async fn the_owner_comes_from_me_once_and_is_remembered() {
     );
 }
 
+/// `$TETE_CORPUS/api-json/graph` (a relative `TETE_CORPUS` is read from the repository root).
+fn graph_corpus() -> Option<std::path::PathBuf> {
+    let raw = std::env::var_os("TETE_CORPUS").filter(|v| !v.is_empty())?;
+    let root = std::path::PathBuf::from(raw);
+    let root = if root.is_absolute() {
+        root
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root)
+    };
+    let nested = root.join("api-json/graph");
+    Some(if nested.is_dir() { nested } else { root })
+}
+
+fn corpus_events(
+    dir: &std::path::Path,
+    name: &str,
+) -> Vec<tete::sources::microsoft::mapping::GraphEvent> {
+    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let items = match json.get("value").and_then(|v| v.as_array()) {
+        Some(items) => items.clone(),
+        None => vec![json],
+    };
+    items
+        .into_iter()
+        .map(|item| serde_json::from_value(item).unwrap())
+        .collect()
+}
+
 #[test]
 fn graph_corpus_examples_map_without_error() {
-    let Some(corpus) = std::env::var_os("TETE_CORPUS") else {
+    use tete::sources::microsoft::mapping::map_event;
+    let Some(dir) = graph_corpus() else {
         eprintln!("TETE_CORPUS is not set: skipping the Graph corpus examples");
         return;
     };
-    let dir = std::path::Path::new(&corpus).join("api-json/graph");
     let mut mapped = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let items = match json.get("value").and_then(|v| v.as_array()) {
-            Some(items) => items.clone(),
-            None => vec![json.clone()],
-        };
-        for item in items {
-            let event: tete::sources::microsoft::mapping::GraphEvent =
-                serde_json::from_value(item).unwrap();
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+        .collect();
+    names.sort();
+    for path in &names {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        for event in corpus_events(&dir, name) {
             if event.is_removed() {
                 continue;
             }
-            let result = tete::sources::microsoft::mapping::map_event(&event, None, None);
-            let event = result.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let result = map_event(&event, None, None);
+            let event = result.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(!event.uid.is_empty());
             mapped += 1;
         }
     }
     assert!(mapped >= 10, "only {mapped} events in {}", dir.display());
+
+    // A Windows zone is resolved: 10:00 Pacific (daylight time) is 17:00 UTC.
+    let get = &corpus_events(&dir, "event-get.json")[0];
+    let event = map_event(get, None, None).unwrap();
+    assert_eq!(
+        event.start,
+        EventTime::utc("2017-04-21T17:00:00Z".parse().unwrap())
+    );
+    assert_eq!(event.location.as_deref(), Some("Assembly Hall"));
+    assert_eq!(
+        event.attendees[1].partstat,
+        Some(tete::model::PartStat::Tentative)
+    );
+
+    // A weekly master keeps its wall-clock time in its recurrence zone (Eastern).
+    let master = &corpus_events(&dir, "group-list-events_seriesMaster_weekly_noEnd.json")[0];
+    let event = map_event(master, None, None).unwrap();
+    assert_eq!(
+        event.recurrence.unwrap().rrules,
+        vec!["FREQ=WEEKLY;BYDAY=MO,WE,FR;WKST=SU".to_string()]
+    );
+    let EventTime::DateTime { local, zone } = event.start else {
+        panic!("timed")
+    };
+    assert_eq!(local.to_string(), "2017-08-14 17:00:00");
+    assert_eq!(zone, Zone::Iana(chrono_tz::America::New_York));
+
+    // Delta pages: a tombstone is recognised, members point at their master.
+    let round2 = corpus_events(&dir, "calendarView-delta_round2_removed.json");
+    assert!(round2[0].is_removed() && !round2[1].is_removed());
+    let instances = corpus_events(&dir, "event-list-instances_exception_and_occurrences.json");
+    let exception = map_event(&instances[0], Some("series"), None).unwrap();
+    assert!(exception.recurrence_id.is_some() && exception.uid == "series");
 }
 
 #[tokio::test]
