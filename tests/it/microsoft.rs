@@ -1187,3 +1187,59 @@ async fn throttling_beyond_what_tete_waits_for_ends_the_sync_as_rate_limited() {
     assert!(s.events("primary").is_empty());
     assert_eq!(s.cursor(), None);
 }
+
+/// What the store holds after Microsoft syncs expands, through tete's own engine, to
+/// the occurrences Outlook shows: moved ones moved, cancelled ones gone.
+#[tokio::test]
+async fn stored_microsoft_series_expand_to_the_occurrences_outlook_shows() {
+    use tete::calendar::{Limits, Window, expand};
+    let s = setup(&[]).await;
+    let first = next_week();
+    let (mut master, occurrences) =
+        weekly_series("M1", MASTER_UID, "Dana / Sam", first, 6, &[OWNER, REPORT]);
+    s.fake.put_master(master.clone());
+    for occurrence in &occurrences {
+        s.fake.put("primary", occurrence.clone());
+    }
+    let account = s.account(WindowPolicy::default());
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    // Week 1 moves two hours later; week 3 is deleted.
+    let moved_slot = first + Duration::weeks(1);
+    let mut moved = occurrences[1].clone();
+    moved["type"] = json!("exception");
+    moved["start"] = utc(moved_slot + Duration::hours(2));
+    moved["end"] = utc(moved_slot + Duration::hours(2) + Duration::minutes(30));
+    s.fake.put("primary", moved);
+    let cancelled_slot = first + Duration::weeks(3);
+    s.fake.delete("M1-occ-3");
+    master["cancelledOccurrences"] =
+        json!([format!("OID.M1.{}", cancelled_slot.format("%Y-%m-%d"))]);
+    s.fake.put_master(master);
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+
+    let events = s.events("primary");
+    let window = Window::instants(
+        first - Duration::hours(1),
+        first + Duration::weeks(6) - Duration::hours(1),
+    );
+    let expansion = expand(&events, &window, chrono_tz::UTC, &Limits::default());
+    assert!(expansion.warnings.is_empty(), "{:?}", expansion.warnings);
+    let starts: Vec<DateTime<Utc>> = expansion.occurrences.iter().map(|o| o.start_utc).collect();
+    assert_eq!(
+        starts,
+        vec![
+            first,
+            moved_slot + Duration::hours(2),
+            first + Duration::weeks(2),
+            first + Duration::weeks(4),
+            first + Duration::weeks(5),
+        ]
+    );
+    assert!(expansion.occurrences[1].moved);
+}
