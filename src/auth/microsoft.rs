@@ -111,6 +111,12 @@ impl MicrosoftClient {
 /// Signs `account` in with the device code flow: prints the address and code to
 /// `out`, waits for the user, and stores the tokens (sealed with `key` if given).
 /// This is what `tete auth <account>` runs for Microsoft accounts.
+///
+/// With `send_mail` (the account is `[mail.smtp] xoauth2_account`) a second code
+/// follows, for `SMTP.Send`: the identity platform issues tokens for one resource at
+/// a time and refuses a device sign-in that asks for Graph and Exchange together
+/// (AADSTS28000), so consent to sending mail is a sign-in of its own. Its refresh
+/// token then serves both resources.
 pub async fn device_sign_in<W: Write>(
     account: &AccountConfig,
     store: &Store,
@@ -118,6 +124,7 @@ pub async fn device_sign_in<W: Write>(
     http: reqwest::Client,
     out: &mut W,
     clock: PollClock,
+    send_mail: bool,
 ) -> Result<(), AuthError> {
     let client = MicrosoftClient::from_config(account)?;
     let tokens = MicrosoftTokens::new(
@@ -128,22 +135,47 @@ pub async fn device_sign_in<W: Write>(
         http.clone(),
     );
     let device = client.device_client();
-    let authorization = device::start(&http, &device, &graph_scopes())
-        .await
-        .map_err(|e| device_error(&account.name, e))?;
-    writeln!(out, "{}", authorization.instructions())?;
-    writeln!(
-        out,
-        "Waiting for the sign-in of account '{}'…",
-        account.name
-    )?;
-    out.flush()?;
-    let granted = device::poll(&http, &device, &authorization, clock)
-        .await
-        .map_err(|e| device_error(&account.name, e))?;
+    let name = &account.name;
+    writeln!(out, "Signing in account '{name}' to read its calendars.")?;
+    let granted = one_device_flow(&http, &device, &graph_scopes(), name, out, clock).await?;
     tokens.save_sign_in(&granted, Utc::now())?;
-    writeln!(out, "Account '{}' is signed in.", account.name)?;
+    writeln!(out, "Account '{name}' can read its calendars.")?;
+    if send_mail {
+        writeln!(
+            out,
+            "Account '{name}' also sends the briefs (mail.smtp.xoauth2_account): one more code, to allow sending mail."
+        )?;
+        let scopes = vec![SMTP_SCOPE.to_string(), OFFLINE_SCOPE.to_string()];
+        let mail = one_device_flow(&http, &device, &scopes, name, out, clock)
+            .await
+            .map_err(|error| {
+                AuthError::Denied(format!(
+                    "account '{name}' reads its calendars, but sending mail was not allowed: {error}"
+                ))
+            })?;
+        tokens.save_mail_consent(&mail, Utc::now())?;
+        writeln!(out, "Account '{name}' can send mail.")?;
+    }
     Ok(())
+}
+
+async fn one_device_flow<W: Write>(
+    http: &reqwest::Client,
+    device: &DeviceClient,
+    scopes: &[String],
+    name: &str,
+    out: &mut W,
+    clock: PollClock,
+) -> Result<DeviceTokens, AuthError> {
+    let authorization = device::start(http, device, scopes)
+        .await
+        .map_err(|e| device_error(name, e))?;
+    writeln!(out, "{}", authorization.instructions())?;
+    writeln!(out, "Waiting for the sign-in…")?;
+    out.flush()?;
+    device::poll(http, device, &authorization, clock)
+        .await
+        .map_err(|e| device_error(name, e))
 }
 
 fn device_error(account: &str, error: DeviceFlowError) -> AuthError {
@@ -271,6 +303,35 @@ impl MicrosoftTokens {
         };
         self.store.save_token(&self.account, &record)?;
         self.store.record_sign_in(&self.account, now)?;
+        Ok(())
+    }
+
+    /// Stores the refresh token of the `SMTP.Send` sign-in in place of the first one
+    /// (the newest is the one to keep; it redeems Graph tokens too).
+    pub fn save_mail_consent(
+        &self,
+        granted: &DeviceTokens,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let refresh = granted
+            .refresh_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::NoRefreshToken)?;
+        let mut record = self.store.token(&self.account)?.ok_or_else(|| {
+            AuthError::Config(format!("account '{}' is not signed in", self.account))
+        })?;
+        record.refresh_token = seal(
+            self.key.as_ref(),
+            &self.account,
+            "refresh_token",
+            &Secret::new(refresh),
+        );
+        record.refresh_issued_at = now;
+        if !record.scopes.iter().any(|s| s == SMTP_SCOPE) {
+            record.scopes.push(SMTP_SCOPE.to_string());
+        }
+        self.store.save_token(&self.account, &record)?;
         Ok(())
     }
 

@@ -185,6 +185,12 @@ async fn sign_in_microsoft<W: Write>(
         },
     )?;
     let http = Http::default_client()?;
+    let send_mail = config
+        .mail
+        .smtp
+        .as_ref()
+        .and_then(|smtp| smtp.xoauth2_account.as_deref())
+        == Some(settings.name.as_str());
     device_sign_in(
         settings,
         &store,
@@ -192,6 +198,7 @@ async fn sign_in_microsoft<W: Write>(
         http.clone(),
         output,
         PollClock::default(),
+        send_mail,
     )
     .await
     .map_err(config_failure)?;

@@ -155,6 +155,7 @@ async fn device_sign_in_keeps_polling_while_authorization_is_pending() {
         Http::default_client().unwrap(),
         &mut out,
         clock,
+        false,
     )
     .await
     .unwrap();
@@ -191,6 +192,7 @@ async fn device_sign_in_slows_down_when_asked() {
         Http::default_client().unwrap(),
         &mut Vec::new(),
         PollClock { second: unit },
+        false,
     )
     .await
     .unwrap();
@@ -224,6 +226,7 @@ async fn a_declined_device_sign_in_says_so_and_stores_nothing() {
         PollClock {
             second: StdDuration::from_millis(5),
         },
+        false,
     )
     .await
     .unwrap_err();
@@ -1242,4 +1245,51 @@ async fn stored_microsoft_series_expand_to_the_occurrences_outlook_shows() {
         ]
     );
     assert!(expansion.occurrences[1].moved);
+}
+
+#[tokio::test]
+async fn a_sending_account_consents_to_smtp_with_a_second_code() {
+    let fake = FakeGraph::start(OWNER).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    let config = config(&fake, &[]);
+    let mut out = Vec::new();
+    let clock = PollClock {
+        second: StdDuration::from_millis(5),
+    };
+    device_sign_in(
+        &config,
+        &store,
+        None,
+        Http::default_client().unwrap(),
+        &mut out,
+        clock,
+        true,
+    )
+    .await
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("FJ5GZ3M8W").count(), 2, "{text}");
+    let scopes: Vec<String> = fake
+        .requests_to("/devicecode")
+        .iter()
+        .map(|r| r.form["scope"].clone())
+        .collect();
+    assert!(scopes[0].contains("Calendars.Read") && !scopes[0].contains("SMTP.Send"));
+    assert!(scopes[1].contains("SMTP.Send") && !scopes[1].contains("graph.microsoft.com"));
+    // The stored refresh token serves both resources.
+    let tokens = tokens(&config, &store);
+    let smtp = tokens.smtp_token().await.unwrap();
+    assert_eq!(fake.audience_of(smtp.expose()).as_deref(), Some("outlook"));
+    fake.expire_access_tokens();
+    let s_account = MicrosoftAccount::from_config(
+        &config,
+        &store,
+        Http::default_client().unwrap(),
+        None,
+        http_options(),
+        WindowPolicy::default(),
+    )
+    .unwrap();
+    s_account.sync(&store, Utc::now()).await.unwrap();
 }
