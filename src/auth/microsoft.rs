@@ -248,6 +248,23 @@ impl MicrosoftTokens {
         }
     }
 
+    /// The token source of a configured account (e.g. for the mailer's SMTP token).
+    pub fn for_account(
+        account: &AccountConfig,
+        store: &Store,
+        key: Option<TokenKey>,
+        http: reqwest::Client,
+    ) -> Result<MicrosoftTokens, AuthError> {
+        let client = MicrosoftClient::from_config(account)?;
+        Ok(MicrosoftTokens::new(
+            &account.name,
+            client,
+            key,
+            store.clone(),
+            http,
+        ))
+    }
+
     /// The account name.
     pub fn account(&self) -> &str {
         &self.account

@@ -8,7 +8,7 @@ use crate::fake_graph::{
     FakeGraph, attendee, foreign_goid, instance_uid, single, utc, weekly_series,
 };
 use tete::auth::device::{DeviceTokens, PollClock};
-use tete::auth::microsoft::{MicrosoftClient, MicrosoftTokens, device_sign_in};
+use tete::auth::microsoft::{MicrosoftTokens, device_sign_in};
 use tete::config::{AccountConfig, Provider};
 use tete::model::{EventStatus, EventTime, Zone};
 use tete::sources::SourceError;
@@ -83,13 +83,7 @@ async fn setup(calendars: &[&str]) -> Setup {
 }
 
 fn tokens(config: &AccountConfig, store: &Store) -> MicrosoftTokens {
-    MicrosoftTokens::new(
-        &config.name,
-        MicrosoftClient::from_config(config).unwrap(),
-        None,
-        store.clone(),
-        Http::default_client().unwrap(),
-    )
+    MicrosoftTokens::for_account(config, store, None, Http::default_client().unwrap()).unwrap()
 }
 
 impl Setup {
