@@ -1287,3 +1287,53 @@ async fn a_sending_account_consents_to_smtp_with_a_second_code() {
     .unwrap();
     s_account.sync(&store, Utc::now()).await.unwrap();
 }
+
+#[tokio::test]
+async fn tokens_stay_sealed_at_rest_across_rotations() {
+    use tete::auth::TokenKey;
+    let fake = FakeGraph::start(OWNER).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    let config = config(&fake, &[]);
+    let key = TokenKey::from_bytes(&[7u8; 32]).unwrap();
+    let (access, refresh) = fake.sign_in();
+    let granted: DeviceTokens = serde_json::from_value(json!({
+        "access_token": access, "refresh_token": refresh, "expires_in": 3599
+    }))
+    .unwrap();
+    let tokens = MicrosoftTokens::for_account(
+        &config,
+        &store,
+        Some(key.clone()),
+        Http::default_client().unwrap(),
+    )
+    .unwrap();
+    tokens.save_sign_in(&granted, Utc::now()).unwrap();
+    fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    fake.expire_access_tokens();
+    let account = MicrosoftAccount::from_config(
+        &config,
+        &store,
+        Http::default_client().unwrap(),
+        Some(key),
+        http_options(),
+        WindowPolicy::default(),
+    )
+    .unwrap();
+    account.sync(&store, Utc::now()).await.unwrap();
+    assert!(!fake.refresh_token_works(&refresh), "rotated");
+    let record = store.token("work").unwrap().unwrap();
+    assert!(matches!(record.refresh_token, StoredSecret::Sealed { .. }));
+    assert!(matches!(
+        record.access_token,
+        Some(StoredSecret::Sealed { .. })
+    ));
+    let debug = format!("{record:?}");
+    assert!(
+        !debug.contains("refresh-") && !debug.contains("access-"),
+        "{debug}"
+    );
+}
