@@ -81,6 +81,7 @@ struct Inner {
     retry_after: u64,
     fail_skiptoken_pages: bool,
     latency: std::time::Duration,
+    forbidden_masters: HashSet<String>,
     in_flight: usize,
     max_in_flight: usize,
 }
@@ -518,6 +519,13 @@ async fn event(
     if let Some(refusal) = refuse(&mut inner, &headers) {
         return refusal;
     }
+    if inner.forbidden_masters.contains(&id) {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "ErrorAccessDenied",
+            "Access is denied. Check credentials and try again.",
+        );
+    }
     match inner.masters.get(&id) {
         Some(master) => {
             let mut master = master.clone();
@@ -727,6 +735,11 @@ impl FakeGraph {
     pub fn put_master(&self, master: Value) {
         let id = master["id"].as_str().unwrap_or_default().to_string();
         self.lock().masters.insert(id, master);
+    }
+
+    /// `/me/events/{id}` answers 403 for this master.
+    pub fn forbid_master(&self, id: &str) {
+        self.lock().forbidden_masters.insert(id.to_string());
     }
 
     /// Deletes a series master.

@@ -1337,3 +1337,39 @@ async fn tokens_stay_sealed_at_rest_across_rotations() {
         "{debug}"
     );
 }
+
+#[tokio::test]
+async fn a_series_whose_master_is_refused_is_skipped_and_the_rest_syncs() {
+    let s = setup(&[]).await;
+    let (master, occurrences) = weekly_series(
+        "M1",
+        MASTER_UID,
+        "Dana / Sam",
+        next_week(),
+        3,
+        &[OWNER, REPORT],
+    );
+    s.fake.put_master(master);
+    for occurrence in occurrences {
+        s.fake.put("primary", occurrence);
+    }
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+    );
+    s.fake.forbid_master("M1");
+    let report = s
+        .account(WindowPolicy::default())
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+    assert!(
+        report.skipped[0].contains("ErrorAccessDenied"),
+        "{:?}",
+        report.skipped
+    );
+    let ids: Vec<String> = s.events("primary").into_iter().map(|e| e.id).collect();
+    assert_eq!(ids, vec!["S1".to_string()]);
+    assert!(s.cursor().is_some());
+}

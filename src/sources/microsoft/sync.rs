@@ -383,7 +383,21 @@ async fn apply_round<A: GraphApi>(
 
     let mut uids: BTreeMap<String, String> = BTreeMap::new();
     for master_id in &masters {
-        match fetch_master(api, target, master_id).await? {
+        let fetched = match fetch_master(api, target, master_id).await {
+            Ok(fetched) => fetched,
+            // One master Graph refuses for good (403 on a shared calendar, a malformed
+            // answer) must not block the calendar on every poll: skip that series.
+            Err(SourceError::Permanent { detail, .. }) => {
+                skip(
+                    skipped,
+                    &target.calendar,
+                    format!("series master: {detail}"),
+                );
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        match fetched {
             Some(master) => match map_event(&master, None, owner) {
                 Ok(mut event) => {
                     // calendarView ids are the ones the members point at.
