@@ -213,10 +213,26 @@ pub struct MicrosoftTokens {
     http: reqwest::Client,
     /// Serializes redeems: each one rotates the refresh token, so two at once would
     /// race to store different successors.
-    graph: tokio::sync::Mutex<Option<(Secret, DateTime<Utc>)>>,
+    graph: tokio::sync::Mutex<Option<CachedToken>>,
     smtp: tokio::sync::Mutex<Option<(Secret, DateTime<Utc>)>>,
     redeem_lock: tokio::sync::Mutex<()>,
 }
+
+/// A Graph access token in memory.
+struct CachedToken {
+    token: Secret,
+    expires: DateTime<Utc>,
+    /// When tete redeemed it (`None` when it came from the store).
+    redeemed: Option<std::time::Instant>,
+    /// Handed out as the current token since it was redeemed: a refusal of it then
+    /// means it is bad, not that the request used an older one.
+    handed_out: bool,
+}
+
+/// Requests refused together (up to four in flight) all ask for a fresh token; one
+/// redeem serves those that ask within this time, unless the new token was itself
+/// handed out since.
+const FRESH_ENOUGH: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl std::fmt::Debug for MicrosoftTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -357,11 +373,13 @@ impl MicrosoftTokens {
         let now = Utc::now();
         let margin = chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default();
         let mut cached = self.graph.lock().await;
-        if !force
-            && let Some((token, expires)) = cached.as_ref()
-            && *expires - margin > now
-        {
-            return Ok(token.clone());
+        if let Some(entry) = cached.as_mut() {
+            let fresh =
+                !entry.handed_out && entry.redeemed.is_some_and(|at| at.elapsed() < FRESH_ENOUGH);
+            if (!force || fresh) && entry.expires - margin > now {
+                entry.handed_out |= !force;
+                return Ok(entry.token.clone());
+            }
         }
         if !force {
             let record = self.record()?;
@@ -370,12 +388,22 @@ impl MicrosoftTokens {
             {
                 let token = unseal(self.key.as_ref(), &self.account, "access_token", stored)
                     .map_err(|e| self.store_error(e))?;
-                *cached = Some((token.clone(), expires));
+                *cached = Some(CachedToken {
+                    token: token.clone(),
+                    expires,
+                    redeemed: None,
+                    handed_out: true,
+                });
                 return Ok(token);
             }
         }
         let (token, expires) = self.redeem(&graph_scopes().join(" "), true).await?;
-        *cached = Some((token.clone(), expires));
+        *cached = Some(CachedToken {
+            token: token.clone(),
+            expires,
+            redeemed: Some(std::time::Instant::now()),
+            handed_out: false,
+        });
         Ok(token)
     }
 

@@ -1373,3 +1373,34 @@ async fn a_series_whose_master_is_refused_is_skipped_and_the_rest_syncs() {
     assert_eq!(ids, vec!["S1".to_string()]);
     assert!(s.cursor().is_some());
 }
+
+#[tokio::test]
+async fn requests_refused_together_share_one_refresh() {
+    use tete::sources::microsoft::GraphApi;
+    let s = setup(&[]).await;
+    s.fake.set_latency(StdDuration::from_millis(20));
+    let account = s.account(WindowPolicy::default());
+    let url = reqwest::Url::parse(&format!("{}me", s.fake.api_base())).unwrap();
+    let graph = account.graph();
+    graph.get_json(&url).await.unwrap();
+    s.fake.expire_access_tokens();
+    let get = || graph.get_json(&url);
+    let results = tokio::join!(get(), get(), get(), get());
+    for result in [results.0, results.1, results.2, results.3] {
+        result.unwrap();
+    }
+    let redeems = s
+        .fake
+        .requests_to("/token")
+        .into_iter()
+        .filter(|r| r.form.get("grant_type").map(String::as_str) == Some("refresh_token"))
+        .count();
+    assert_eq!(redeems, 1, "one rotation, not four");
+    assert!(
+        s.store
+            .account_state("work")
+            .unwrap()
+            .needs_sign_in
+            .is_none()
+    );
+}
