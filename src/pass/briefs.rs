@@ -13,7 +13,7 @@ use crate::context::{
 };
 use crate::detect;
 use crate::mail::{self, DrainReport, MailError};
-use crate::model::{EventStatus, Occurrence, Person};
+use crate::model::{EventStatus, EventTime, Occurrence, Person, Zone};
 use crate::pass::analyze::{Analysis, SeriesView};
 use crate::plan::{self, BriefPolicy, DueBrief, Ledger, PlannedSeries, Withheld, original_start};
 use crate::store::{Store, StoreError};
@@ -212,6 +212,16 @@ pub fn compose(
         )
     };
     let mut input = due.brief_input(policy, &hint);
+    // The recipient's own zone when the config gives one, else the meeting's zone
+    // (the organiser's wall clock), else the config default.
+    if !policy.zones.contains_key(&due.recipient.key())
+        && let EventTime::DateTime {
+            zone: Zone::Iana(tz),
+            ..
+        } = &due.occurrence.start
+    {
+        input.recipient_zone = *tz;
+    }
     let zone = input.recipient_zone;
     let meeting = &due.occurrence;
     let held: Vec<DateTime<Utc>> = view
