@@ -28,8 +28,11 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let request = Forwarded::Series { json: args.json };
     control::run(config_path, args.now.as_deref(), request, |session| {
         let clients = pass::Clients::new()?;
-        let syncs =
-            runtime()?.block_on(pass::sync::sync_all(&session.config, &session.store, &clients));
+        let syncs = runtime()?.block_on(pass::sync::sync_all(
+            &session.config,
+            &session.store,
+            &clients,
+        ));
         session.store.flush()?;
         for sync in &syncs {
             if let SyncOutcome::Failed(error) = &sync.outcome {

@@ -36,7 +36,11 @@ impl Session {
     /// The series as the store holds them now (no network: commands that change
     /// context work offline).
     pub fn analysis(&self) -> anyhow::Result<crate::pass::Analysis> {
-        Ok(crate::pass::analyze_store(&self.config, &self.store, self.now)?)
+        Ok(crate::pass::analyze_store(
+            &self.config,
+            &self.store,
+            self.now,
+        )?)
     }
 }
 

@@ -137,7 +137,8 @@ impl Daemon {
             .collect();
         let mut failures: HashMap<String, String> = HashMap::new();
         for account in &due_accounts {
-            let result = sync::sync_account(&self.config, account, &self.store, &self.clients).await;
+            let result =
+                sync::sync_account(&self.config, account, &self.store, &self.clients).await;
             let failed = matches!(result.outcome, sync::SyncOutcome::Failed(_));
             if let sync::SyncOutcome::Failed(error) = &result.outcome {
                 failures.insert(account.name.clone(), error.to_string());

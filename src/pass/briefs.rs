@@ -190,13 +190,27 @@ pub fn compose(
     now: DateTime<Utc>,
 ) -> Result<BriefInput, StoreError> {
     let owner = view.verdict.owners.first().cloned().unwrap_or_default();
-    let hint = format!(
-        "You get this because you meet {} regularly and {} runs tete for their 1:1s. \
-         To stop these briefs, ask {} to add your address to mail.opt_out.",
-        due.other.display_name(),
-        owner,
-        owner
-    );
+    let owner_name = view
+        .verdict
+        .participants
+        .iter()
+        .find(|p| p.key() == owner)
+        .map(|p| match &p.name {
+            Some(name) if !name.trim().is_empty() => format!("{name} ({})", p.email),
+            _ => p.email.clone(),
+        })
+        .unwrap_or_else(|| owner.clone());
+    let hint = if due.recipient.key() == owner {
+        "You get this because tete prepares the 1:1s on your calendar. To stop briefs for \
+         this series, add its id to detection.opt_out_series."
+            .to_string()
+    } else {
+        format!(
+            "You get this because you meet {} regularly and they prepare their 1:1s with \
+             tete. To stop these briefs, ask {owner_name} to add your address to mail.opt_out.",
+            due.other.display_name()
+        )
+    };
     let mut input = due.brief_input(policy, &hint);
     let zone = input.recipient_zone;
     let meeting = &due.occurrence;

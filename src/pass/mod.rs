@@ -56,7 +56,10 @@ pub fn http_client() -> reqwest::Client {
 
 /// Whose calendar each account reads: the configured `owner`, else the address the
 /// provider told at sign-in (Google's primary calendar id).
-pub fn account_owners(config: &Config, store: &Store) -> Result<HashMap<String, String>, StoreError> {
+pub fn account_owners(
+    config: &Config,
+    store: &Store,
+) -> Result<HashMap<String, String>, StoreError> {
     let mut owners = HashMap::new();
     for account in &config.accounts {
         let owner = match &account.owner {
@@ -74,7 +77,11 @@ pub fn account_owners(config: &Config, store: &Store) -> Result<HashMap<String, 
 }
 
 /// Analyzes what the store holds at `now`.
-pub fn analyze_store(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<Analysis, StoreError> {
+pub fn analyze_store(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Analysis, StoreError> {
     let stored = store.all_events()?;
     let owners = account_owners(config, store)?;
     Ok(analyze(config, &stored, &owners, now))
