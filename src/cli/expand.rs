@@ -41,7 +41,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let expansion = expand_file(&parsed.events, from, to);
     for warning in &expansion.warnings {
-        eprintln!("warning: {origin}: {warning}");
+        // Engine warnings start with the series UID; point at its VEVENT.
+        let line = parsed
+            .events
+            .iter()
+            .find(|e| warning.starts_with(&format!("{}: ", e.uid)))
+            .and_then(|e| parsed.line_of_uid(&e.uid))
+            .unwrap_or(0);
+        eprintln!("warning: {origin}:{line}: {warning}");
     }
     let rows: Vec<JsonOccurrence> = expansion
         .occurrences
