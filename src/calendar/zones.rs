@@ -166,14 +166,14 @@ pub struct CustomRules {
 thread_local! {
     /// Recently built VTIMEZONE rules: zones are converted per occurrence, and building
     /// the transitions is the expensive part. Bounded; cleared when full.
-    static CUSTOM_CACHE: std::cell::RefCell<Vec<(CustomZone, std::rc::Rc<CustomRules>)>> =
+    static CUSTOM_CACHE: std::cell::RefCell<Vec<(CustomZone, std::sync::Arc<CustomRules>)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
 const CUSTOM_CACHE_SIZE: usize = 32;
 
 /// The rules of `zone` up to 2100, from the per-thread cache when possible.
-fn cached_rules(zone: &CustomZone) -> std::rc::Rc<CustomRules> {
+fn cached_rules(zone: &CustomZone) -> std::sync::Arc<CustomRules> {
     if let Some(found) = CUSTOM_CACHE.with(|cache| {
         cache
             .borrow()
@@ -183,7 +183,7 @@ fn cached_rules(zone: &CustomZone) -> std::rc::Rc<CustomRules> {
     }) {
         return found;
     }
-    let rules = std::rc::Rc::new(CustomRules::new(zone, 2100));
+    let rules = std::sync::Arc::new(CustomRules::new(zone, 2100));
     CUSTOM_CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.len() >= CUSTOM_CACHE_SIZE {
@@ -288,7 +288,7 @@ pub enum ZoneCalc {
     /// An IANA zone (also used for floating times, with the zone the caller chose).
     Iana(Tz),
     /// A VTIMEZONE's own rules.
-    Custom(std::rc::Rc<CustomRules>),
+    Custom(std::sync::Arc<CustomRules>),
 }
 
 impl ZoneCalc {
@@ -385,6 +385,12 @@ mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn zone_calculators_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ZoneCalc>();
     }
 
     #[test]

@@ -56,9 +56,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(JsonOccurrence::from)
         .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        super::emit(&format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
     } else {
-        print!("{}", table(&rows));
+        super::emit(&table(&rows))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,7 @@ use crate::context::{
 };
 use crate::detect;
 use crate::mail::{self, DrainReport, MailError};
-use crate::model::{EventStatus, Occurrence, Person};
+use crate::model::{EventStatus, EventTime, Occurrence, Person, Zone};
 use crate::pass::analyze::{Analysis, SeriesView};
 use crate::plan::{self, BriefPolicy, DueBrief, Ledger, PlannedSeries, Withheld, original_start};
 use crate::store::{Store, StoreError};
@@ -190,14 +190,38 @@ pub fn compose(
     now: DateTime<Utc>,
 ) -> Result<BriefInput, StoreError> {
     let owner = view.verdict.owners.first().cloned().unwrap_or_default();
-    let hint = format!(
-        "You get this because you meet {} regularly and {} runs tete for their 1:1s. \
-         To stop these briefs, ask {} to add your address to mail.opt_out.",
-        due.other.display_name(),
-        owner,
-        owner
-    );
+    let owner_name = view
+        .verdict
+        .participants
+        .iter()
+        .find(|p| p.key() == owner)
+        .map(|p| match &p.name {
+            Some(name) if !name.trim().is_empty() => format!("{name} ({})", p.email),
+            _ => p.email.clone(),
+        })
+        .unwrap_or_else(|| owner.clone());
+    let hint = if due.recipient.key() == owner {
+        "You get this because tete prepares the 1:1s on your calendar. To stop briefs for \
+         this series, add its id to detection.opt_out_series."
+            .to_string()
+    } else {
+        format!(
+            "You get this because you meet {} regularly and they prepare their 1:1s with \
+             tete. To stop these briefs, ask {owner_name} to add your address to mail.opt_out.",
+            due.other.display_name()
+        )
+    };
     let mut input = due.brief_input(policy, &hint);
+    // The recipient's own zone when the config gives one, else the meeting's zone
+    // (the organiser's wall clock), else the config default.
+    if !policy.zones.contains_key(&due.recipient.key())
+        && let EventTime::DateTime {
+            zone: Zone::Iana(tz),
+            ..
+        } = &due.occurrence.start
+    {
+        input.recipient_zone = *tz;
+    }
     let zone = input.recipient_zone;
     let meeting = &due.occurrence;
     let held: Vec<DateTime<Utc>> = view

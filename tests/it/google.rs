@@ -1154,6 +1154,60 @@ async fn tete_auth_signs_in_from_a_pasted_address_on_the_terminal() {
         1,
         "owner known from sign-in, access token reused"
     );
+    drop(store);
+
+    // And the whole pass through the binary: the Google 1:1 is detected (the owner
+    // learned at sign-in is one of the two) and both people get a brief, once.
+    let mut text = std::fs::read_to_string(&config.source_path).unwrap();
+    text = text.replace(
+        "allowed_domains = [\"example.com\", \"partner-agency.com\"]",
+        "allowed_domains = [\"example.com\", \"partner-agency.com\", \"example.test\"]",
+    );
+    std::fs::write(&config.source_path, text).unwrap();
+    let path = config.source_path.to_str().unwrap().to_string();
+    let now = "2026-01-12T12:00";
+    let first = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || crate::support::tete(&["--config", &path, "run", "--once", "--now", now])
+    })
+    .await
+    .unwrap();
+    let shown = crate::support::stdout(&first);
+    assert!(
+        first.status.success(),
+        "{shown}\n{}",
+        crate::support::stderr(&first)
+    );
+    assert!(shown.contains("account work (google)"), "{shown}");
+    assert!(shown.contains("Alice / Bob"), "{shown}");
+    let briefs = dir.path().join("briefs");
+    let to_bob = std::fs::read_dir(&briefs)
+        .unwrap()
+        .flatten()
+        .filter(|f| {
+            std::fs::read_to_string(f.path())
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l.starts_with("To:") && l.contains(BOB))
+        })
+        .count();
+    assert_eq!(to_bob, 1, "Bob gets his brief once");
+    harness.fake.clear_requests();
+    let second = tokio::task::spawn_blocking(move || {
+        crate::support::tete(&["--config", &path, "run", "--once", "--now", now])
+    })
+    .await
+    .unwrap();
+    assert!(
+        second.status.success(),
+        "{}",
+        crate::support::stderr(&second)
+    );
+    assert_eq!(
+        harness.fake.requests().len(),
+        1,
+        "a second pass costs one request for the unchanged calendar"
+    );
 }
 
 #[test]

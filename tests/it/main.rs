@@ -5,6 +5,7 @@ mod support;
 mod check;
 mod context;
 mod corpus;
+mod daemon;
 mod expand;
 mod fake_google;
 mod fake_graph;
