@@ -268,7 +268,8 @@ pub async fn poll(
 ) -> Result<DeviceTokens, DeviceFlowError> {
     let deadline =
         Instant::now() + clock.second * u32::try_from(authorization.expires_in).unwrap_or(u32::MAX);
-    let mut interval = authorization.interval;
+    // A zero interval would poll in a tight loop; RFC 8628 never asks for less than a second.
+    let mut interval = authorization.interval.max(1);
     loop {
         let wait = clock.second * u32::try_from(interval).unwrap_or(u32::MAX);
         if Instant::now() + wait > deadline {
