@@ -515,6 +515,7 @@ async fn event(
         &HashMap::new(),
         &headers,
     );
+    slow_down(&shared).await;
     let mut inner = lock(&shared);
     if let Some(refusal) = refuse(&mut inner, &headers) {
         return refusal;
@@ -546,6 +547,19 @@ async fn event(
     }
 }
 
+/// Waits the configured latency, counting requests in flight meanwhile (Outlook
+/// limits concurrent requests per mailbox; the fake measures them).
+async fn slow_down(shared: &Shared) {
+    let latency = {
+        let mut inner = lock(shared);
+        inner.in_flight += 1;
+        inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
+        inner.latency
+    };
+    tokio::time::sleep(latency).await;
+    lock(shared).in_flight -= 1;
+}
+
 async fn me(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     record(
         &shared,
@@ -555,16 +569,8 @@ async fn me(State(shared): State<Shared>, headers: HeaderMap) -> Response {
         &HashMap::new(),
         &headers,
     );
-    // Outlook counts concurrent requests per mailbox; the fake measures them here.
-    let latency = {
-        let mut inner = lock(&shared);
-        inner.in_flight += 1;
-        inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
-        inner.latency
-    };
-    tokio::time::sleep(latency).await;
+    slow_down(&shared).await;
     let mut inner = lock(&shared);
-    inner.in_flight -= 1;
     if let Some(refusal) = refuse(&mut inner, &headers) {
         return refusal;
     }
@@ -770,12 +776,12 @@ impl FakeGraph {
         inner.retry_after = seconds;
     }
 
-    /// `/me` answers after this delay (to observe concurrency).
+    /// `/me` and `/me/events/{id}` answer after this delay (to observe concurrency).
     pub fn set_latency(&self, latency: std::time::Duration) {
         self.lock().latency = latency;
     }
 
-    /// The most `/me` requests that were in flight at once.
+    /// The most `/me` and `/me/events/{id}` requests that were in flight at once.
     pub fn max_in_flight(&self) -> usize {
         self.lock().max_in_flight
     }

@@ -1404,3 +1404,32 @@ async fn requests_refused_together_share_one_refresh() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn series_masters_are_read_four_at_a_time() {
+    let s = setup(&[]).await;
+    for n in 0..8 {
+        let (master, occurrences) = weekly_series(
+            &format!("M{n}"),
+            &format!("uid-{n}@example.test"),
+            "Series",
+            next_week() + Duration::hours(n),
+            2,
+            &[OWNER, REPORT],
+        );
+        s.fake.put_master(master);
+        for occurrence in occurrences {
+            s.fake.put("primary", occurrence);
+        }
+    }
+    let account = s.account(WindowPolicy::default());
+    account.owner(&s.store).await.unwrap();
+    s.fake.set_latency(StdDuration::from_millis(100));
+    account
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(s.fake.requests_to("/me/events/").len(), 8);
+    assert_eq!(s.fake.max_in_flight(), 4);
+    assert_eq!(s.events("primary").len(), 8);
+}

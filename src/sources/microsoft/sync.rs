@@ -314,6 +314,27 @@ async fn fetch_master<A: GraphApi>(
     }
 }
 
+/// Reads series masters four at a time (Outlook's per-mailbox concurrency; the
+/// account's limiter enforces it anyway), in order.
+async fn fetch_masters<A: GraphApi>(
+    api: &A,
+    target: &ViewTarget,
+    ids: &[String],
+) -> Vec<(String, Result<Option<GraphEvent>, SourceError>)> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(4) {
+        let get = |i: usize| async move {
+            match chunk.get(i) {
+                Some(id) => Some((id.clone(), fetch_master(api, target, id).await)),
+                None => None,
+            }
+        };
+        let (a, b, c, d) = tokio::join!(get(0), get(1), get(2), get(3));
+        out.extend([a, b, c, d].into_iter().flatten());
+    }
+    out
+}
+
 /// Turns a round's items into changes. `members` is the cursor's occurrence index for
 /// an incremental round, `None` for a full listing.
 async fn apply_round<A: GraphApi>(
@@ -382,8 +403,10 @@ async fn apply_round<A: GraphApi>(
     }
 
     let mut uids: BTreeMap<String, String> = BTreeMap::new();
-    for master_id in &masters {
-        let fetched = match fetch_master(api, target, master_id).await {
+    let master_ids: Vec<String> = masters.into_iter().collect();
+    for (master_id, fetched) in fetch_masters(api, target, &master_ids).await {
+        let master_id = &master_id;
+        let fetched = match fetched {
             Ok(fetched) => fetched,
             // One master Graph refuses for good (403 on a shared calendar, a malformed
             // answer) must not block the calendar on every poll: skip that series.
