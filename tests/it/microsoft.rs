@@ -1126,7 +1126,7 @@ fn parse_start(item: &serde_json::Value) -> DateTime<Utc> {
 async fn no_more_than_four_requests_are_in_flight_per_mailbox() {
     use tete::sources::microsoft::GraphApi;
     let s = setup(&[]).await;
-    s.fake.set_latency(StdDuration::from_millis(100));
+    s.fake.set_latency(StdDuration::from_millis(250));
     let account = s.account(WindowPolicy::default());
     let url = reqwest::Url::parse(&format!("{}me", s.fake.api_base())).unwrap();
     let graph = account.graph();
@@ -1140,7 +1140,7 @@ async fn no_more_than_four_requests_are_in_flight_per_mailbox() {
     }
     assert_eq!(s.fake.max_in_flight(), 4);
     assert!(
-        started.elapsed() >= StdDuration::from_millis(200),
+        started.elapsed() >= StdDuration::from_millis(500),
         "eight requests, four at a time"
     );
 }
@@ -1424,7 +1424,7 @@ async fn series_masters_are_read_four_at_a_time() {
     }
     let account = s.account(WindowPolicy::default());
     account.owner(&s.store).await.unwrap();
-    s.fake.set_latency(StdDuration::from_millis(100));
+    s.fake.set_latency(StdDuration::from_millis(250));
     account
         .sync_calendar(&s.store, "primary", Utc::now())
         .await
