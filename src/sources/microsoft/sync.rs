@@ -27,7 +27,7 @@ sensitivity,cancelledOccurrences";
 const MAX_PAGES: usize = 10_000;
 
 /// GETs a Graph URL as JSON with the account's token; implemented over the shared
-/// HTTP helper ([`super::graph::GraphClient`]) and by test doubles.
+/// HTTP helper ([`super::account::GraphClient`]) and by test doubles.
 pub trait GraphApi: Send + Sync {
     /// The answer's JSON; a non-2xx answer is always an error, never "no events".
     fn get_json(
