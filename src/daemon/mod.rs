@@ -207,6 +207,9 @@ impl Daemon {
         let analysis = pass::analyze_store(&self.config, &self.store, now)?;
         briefs::refresh_context(&self.store, &analysis, now)?;
         let queue = briefs::queue_due(&self.config, &self.store, &analysis, now)?;
+        let owners = pass::account_owners(&self.config, &self.store)?;
+        pass::notices::queue_sign_in_notices(&self.config, &self.store, &owners, now)
+            .map_err(pass::BriefStepError::from)?;
         let delivery = briefs::deliver(&self.config, &self.store, now).await?;
         if delivery.sent + delivery.retried + delivery.dead + delivery.expired > 0 {
             tracing::info!(
