@@ -7,9 +7,9 @@ use crate::brief::{self, BriefInput, ItemView, RenderedBrief};
 use crate::calendar::{self, Limits, Window};
 use crate::config::Config;
 use crate::context::{
-    self, ActionItem, Meeting, Note, ParsedDescription, carry_summary, choose_prompt,
-    consistency_of, description_notes, description_to_text, last_meeting_notes, parse_description,
-    talking_points_for, visible_to,
+    self, ActionItem, Meeting, ParsedDescription, carry_summary, choose_prompt, consistency_of,
+    description_notes, description_to_text, notes::notes_for_recipient, parse_description,
+    talking_points_for,
 };
 use crate::detect;
 use crate::mail::{self, DrainReport, MailError};
@@ -247,18 +247,22 @@ pub fn compose(
     );
     input.talking_points = talking_points_for(meeting.start_utc, &[(meeting.start_utc, parsed)]);
 
+    // The one way briefs get notes: shared ones for both, private ones only for
+    // their author.
     let notes = store.notes(view.id())?;
-    let last: Vec<&Note> = last_meeting_notes(&notes, &held, now.min(meeting.start_utc));
-    for note in last {
-        if !visible_to(note, &recipient, &owner) {
-            continue;
-        }
-        if note.private {
-            input.private_notes.push(note.text.clone());
-        } else if !input.last_notes.contains(&note.text) {
+    let visible = notes_for_recipient(
+        &notes,
+        &held,
+        now.min(meeting.start_utc),
+        &recipient,
+        &owner,
+    );
+    for note in visible.shared {
+        if !input.last_notes.contains(&note.text) {
             input.last_notes.push(note.text.clone());
         }
     }
+    input.private_notes = visible.private.iter().map(|n| n.text.clone()).collect();
 
     let index = meeting_index(config, view, meeting);
     input.prompt = choose_prompt(&config.brief.prompts, view.id(), index)

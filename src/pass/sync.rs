@@ -45,6 +45,9 @@ pub enum SyncError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The account's sync task ended abnormally (a bug; reported, not fatal).
+    #[error("the sync task failed unexpectedly")]
+    Crashed,
     /// The provider is not wired into this build yet.
     #[error("provider {0:?} is not supported by this build")]
     Unsupported(Provider),
@@ -73,13 +76,60 @@ impl Clients {
     }
 }
 
-/// Syncs every configured account, one after the other.
+/// How many accounts are polled at the same time. Each account's own requests are
+/// further limited by its request budget (see `sources::http`).
+pub const PARALLEL_ACCOUNTS: usize = 16;
+
+/// Syncs every configured account.
 pub async fn sync_all(config: &Config, store: &Store, clients: &Clients) -> Vec<AccountSync> {
-    let mut results = Vec::with_capacity(config.accounts.len());
-    for account in &config.accounts {
-        results.push(sync_account(config, account, store, clients).await);
+    sync_accounts(config, config.accounts.clone(), store, clients).await
+}
+
+/// Syncs `accounts`, up to [`PARALLEL_ACCOUNTS`] at once; results in the given order.
+/// A panic in one account's task (a bug) is reported as that account's failure.
+pub async fn sync_accounts(
+    config: &Config,
+    accounts: Vec<AccountConfig>,
+    store: &Store,
+    clients: &Clients,
+) -> Vec<AccountSync> {
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(PARALLEL_ACCOUNTS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, account) in accounts.iter().cloned().enumerate() {
+        let (config, store, clients, limit) = (
+            config.clone(),
+            store.clone(),
+            clients.clone(),
+            limit.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (
+                index,
+                sync_account(&config, &account, &store, &clients).await,
+            )
+        });
+    }
+    let mut results: Vec<Option<AccountSync>> = accounts.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, result)) = joined
+            && let Some(slot) = results.get_mut(index)
+        {
+            *slot = Some(result);
+        }
     }
     results
+        .into_iter()
+        .zip(accounts)
+        .map(|(result, account)| {
+            result.unwrap_or_else(|| AccountSync {
+                account: account.name.clone(),
+                outcome: SyncOutcome::Failed(SyncError::Crashed),
+                warnings: Vec::new(),
+                elapsed: std::time::Duration::ZERO,
+            })
+        })
+        .collect()
 }
 
 /// Syncs one account and reports how it went; never fails as a whole.

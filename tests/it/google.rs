@@ -1208,6 +1208,37 @@ async fn tete_auth_signs_in_from_a_pasted_address_on_the_terminal() {
         1,
         "a second pass costs one request for the unchanged calendar"
     );
+
+    // The grant is revoked: the account is marked, the other account still works,
+    // and the owner gets exactly one notice with the command to run.
+    harness.fake.revoke(ALICE);
+    let path = config.source_path.to_str().unwrap().to_string();
+    for _ in 0..2 {
+        let path = path.clone();
+        let pass = tokio::task::spawn_blocking(move || {
+            crate::support::tete(&["--config", &path, "run", "--once", "--now", now])
+        })
+        .await
+        .unwrap();
+        let shown = crate::support::stdout(&pass);
+        assert!(pass.status.success(), "{shown}");
+        assert!(shown.contains("account work (google): FAILED"), "{shown}");
+        assert!(shown.contains("tete auth work"), "{shown}");
+        assert!(shown.contains("account demo (ics)"), "{shown}");
+    }
+    let notices: Vec<String> = std::fs::read_dir(&briefs)
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .filter(|raw| raw.contains("needs you to sign in again"))
+        .collect();
+    assert_eq!(notices.len(), 1, "one notice, not one per pass");
+    assert!(
+        notices[0].contains(&format!("To: {ALICE}")),
+        "{}",
+        notices[0]
+    );
+    assert!(notices[0].contains("tete auth work"));
 }
 
 #[test]

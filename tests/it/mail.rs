@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
-use mailin_embedded::{AuthMechanism, Handler, Response, response};
+use mailin::{AuthMechanism, Handler, Response, response};
 
 use tete::brief::{self, BriefInput, ItemView};
 use tete::config::{SmtpConfig, SmtpSecurity};
@@ -100,16 +100,16 @@ impl Handler for Recorder {
     }
 }
 
-/// Starts mailin-embedded on `listener` in a background thread (it runs until the test
-/// binary exits).
-fn serve(recorder: &Recorder, listener: TcpListener) {
-    let mut server = mailin_embedded::Server::new(recorder.clone());
-    server
-        .with_name("test.localhost")
-        .with_num_threads(2)
-        .with_tcp_listener(listener);
+/// Serves SMTP on `listener` in background threads, one per connection, with mailin's
+/// session machine (a real SMTP server implementation; `auth` offers AUTH PLAIN without
+/// TLS, which only a loopback test may do). Runs until the test binary exits.
+fn serve(recorder: &Recorder, listener: TcpListener, auth: bool) {
+    let recorder = recorder.clone();
     std::thread::spawn(move || {
-        let _ = server.serve();
+        for stream in listener.incoming().flatten() {
+            let recorder = recorder.clone();
+            std::thread::spawn(move || session(stream, recorder, auth));
+        }
     });
 }
 
@@ -117,31 +117,25 @@ fn serve(recorder: &Recorder, listener: TcpListener) {
 pub(crate) fn start_server(recorder: &Recorder) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    serve(recorder, listener);
+    serve(recorder, listener, false);
     port
 }
 
-/// A server that offers AUTH PLAIN without TLS. mailin-embedded only offers AUTH after
-/// STARTTLS, so this drives mailin's session machine (the same SMTP implementation)
-/// with its plaintext-AUTH switch on. Loopback only, for tests.
+/// A server that offers AUTH PLAIN without TLS (loopback only, for tests).
 fn start_auth_server(recorder: &Recorder) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let recorder = recorder.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let recorder = recorder.clone();
-            std::thread::spawn(move || auth_session(stream, recorder));
-        }
-    });
+    serve(recorder, listener, true);
     port
 }
 
-fn auth_session(stream: TcpStream, recorder: Recorder) -> std::io::Result<()> {
-    let mut builder = mailin::SessionBuilder::new("auth.localhost");
-    builder
-        .enable_auth(AuthMechanism::Plain)
-        .insecure_enable_plaintext_auth();
+fn session(stream: TcpStream, recorder: Recorder, auth: bool) -> std::io::Result<()> {
+    let mut builder = mailin::SessionBuilder::new("test.localhost");
+    if auth {
+        builder
+            .enable_auth(AuthMechanism::Plain)
+            .insecure_enable_plaintext_auth();
+    }
     let peer = stream.peer_addr()?.ip();
     let mut session = builder.build(peer, recorder);
     let mut writer = stream.try_clone()?;
@@ -521,7 +515,11 @@ async fn server_down_means_retry_with_backoff_then_delivery_once_it_is_up() {
 
     // The server comes up on that port; the next retry delivers both.
     let recorder = Recorder::default();
-    serve(&recorder, TcpListener::bind(("127.0.0.1", port)).unwrap());
+    serve(
+        &recorder,
+        TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        false,
+    );
     let third = mail::drain(&store, &transport, now() + TimeDelta::minutes(3))
         .await
         .unwrap();
