@@ -48,9 +48,6 @@ pub enum SyncError {
     /// The account's sync task ended abnormally (a bug; reported, not fatal).
     #[error("the sync task failed unexpectedly")]
     Crashed,
-    /// The provider is not wired into this build yet.
-    #[error("provider {0:?} is not supported by this build")]
-    Unsupported(Provider),
 }
 
 /// The calendar id under which an .ics account's events are stored.
@@ -144,7 +141,9 @@ pub async fn sync_account(
     let outcome = match account.provider {
         Provider::Ics => sync_ics(account, store, &clients.feeds, &mut warnings).await,
         Provider::Google => sync_google(config, account, store, &clients.api, &mut warnings).await,
-        other => Err(SyncError::Unsupported(other)),
+        Provider::Microsoft => {
+            sync_microsoft(config, account, store, &clients.api, &mut warnings).await
+        }
     };
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -191,14 +190,71 @@ async fn sync_google(
         chrono::Utc::now(),
     )
     .await?;
+    let calendars = reports.into_iter().map(|report| {
+        report.map(|r| CalendarOutcome {
+            calendar: r.calendar,
+            changed: r.full || r.upserted > 0 || r.deleted > 0,
+            skipped: r.skipped,
+        })
+    });
+    summarize(account, store, calendars, warnings)
+}
+
+/// A Microsoft 365 account: a delta round over each configured calendar's view,
+/// applied in one transaction with its delta link; same failure rules as Google.
+async fn sync_microsoft(
+    config: &Config,
+    account: &AccountConfig,
+    store: &Store,
+    api: &reqwest::Client,
+    warnings: &mut Vec<String>,
+) -> Result<SyncOutcome, SyncError> {
+    let policy = crate::sources::microsoft::WindowPolicy::covering(
+        config.detection.history,
+        config.detection.horizon,
+    );
+    let reports = crate::sources::microsoft::sync_configured_account(
+        account,
+        store,
+        api,
+        config.token_key_file.as_deref(),
+        policy,
+        chrono::Utc::now(),
+    )
+    .await?;
+    let calendars = reports.into_iter().map(|report| {
+        report.map(|r| CalendarOutcome {
+            calendar: r.calendar,
+            changed: r.full || r.upserted > 0 || r.deleted > 0,
+            skipped: r.skipped,
+        })
+    });
+    summarize(account, store, calendars, warnings)
+}
+
+/// What one calendar of an OAuth account did.
+struct CalendarOutcome {
+    calendar: String,
+    changed: bool,
+    skipped: Vec<String>,
+}
+
+/// One outcome for the account from its calendars' results: updated if any calendar
+/// changed, failed only if some calendar failed and none changed.
+fn summarize(
+    account: &AccountConfig,
+    store: &Store,
+    calendars: impl Iterator<Item = Result<CalendarOutcome, SourceError>>,
+    warnings: &mut Vec<String>,
+) -> Result<SyncOutcome, SyncError> {
     let mut changed = false;
     let mut first_error = None;
-    for report in reports {
-        match report {
-            Ok(report) => {
-                changed |= report.full || report.upserted > 0 || report.deleted > 0;
-                for skipped in report.skipped {
-                    warnings.push(format!("calendar {}: skipped {skipped}", report.calendar));
+    for calendar in calendars {
+        match calendar {
+            Ok(calendar) => {
+                changed |= calendar.changed;
+                for skipped in calendar.skipped {
+                    warnings.push(format!("calendar {}: skipped {skipped}", calendar.calendar));
                 }
             }
             Err(error) => {

@@ -1113,6 +1113,37 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
         series[0].accounts,
         vec!["manager".to_string(), "report".to_string()]
     );
+
+    // Through the pass: one 1:1, and exactly one brief each, never two.
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("tete.toml");
+    let text = format!(
+        "state_dir = \"state\"\n[brief]\nlead_time = \"10d\"\n\
+         [mail]\nfrom = \"briefs@contoso.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"briefs\"\n\
+         [[accounts]]\nname = \"manager\"\nprovider = \"google\"\nclient_id = \"x\"\nowner = \"{MANAGER}\"\n\
+         [[accounts]]\nname = \"report\"\nprovider = \"microsoft\"\nclient_id = \"y\"\nowner = \"{REPORT}\"\n"
+    );
+    let config = tete::config::parse(&text, &config_path).expect("config parses");
+    let owners = std::collections::HashMap::from([
+        ("manager".to_string(), MANAGER.to_string()),
+        ("report".to_string(), REPORT.to_string()),
+    ]);
+    let analysis = tete::pass::analyze(&config, &stored, &owners, now);
+    let ones: Vec<_> = analysis.one_on_ones().collect();
+    assert_eq!(ones.len(), 1, "{:#?}", analysis.series);
+    let queue = tete::pass::briefs::queue_due(&config, &s.store, &analysis, now).unwrap();
+    assert_eq!(queue.queued, 2, "one brief each");
+    let again = tete::pass::briefs::queue_due(&config, &s.store, &analysis, now).unwrap();
+    assert_eq!(again.queued, 0, "never two");
+    let mut recipients: Vec<String> = s
+        .store
+        .outbox_entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key.recipient)
+        .collect();
+    recipients.sort();
+    assert_eq!(recipients, vec![MANAGER.to_string(), REPORT.to_string()]);
 }
 
 fn parse_start(item: &serde_json::Value) -> DateTime<Utc> {
