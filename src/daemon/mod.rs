@@ -210,7 +210,7 @@ impl Daemon {
         let owners = pass::account_owners(&self.config, &self.store)?;
         pass::notices::queue_sign_in_notices(&self.config, &self.store, &owners, now)
             .map_err(pass::BriefStepError::from)?;
-        let delivery = briefs::deliver(&self.config, &self.store, now).await?;
+        let delivery = briefs::deliver(&self.config, &self.store, &self.clients, now).await?;
         if delivery.sent + delivery.retried + delivery.dead + delivery.expired > 0 {
             tracing::info!(
                 sent = delivery.sent,

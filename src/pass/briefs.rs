@@ -371,8 +371,13 @@ fn render(input: &BriefInput) -> Result<RenderedBrief, BriefStepError> {
 pub async fn deliver(
     config: &Config,
     store: &Store,
+    clients: &crate::pass::Clients,
     now: DateTime<Utc>,
 ) -> Result<DrainReport, BriefStepError> {
-    let transport = mail::transport_from_config(&config.mail)?;
+    if store.due_outbox(now)?.is_empty() {
+        // Nothing to send: no transport (and no token refresh for XOAUTH2).
+        return Ok(DrainReport::default());
+    }
+    let transport = crate::pass::xoauth2::transport(config, store, &clients.api).await?;
     Ok(mail::drain(store, transport.as_ref(), now).await?)
 }

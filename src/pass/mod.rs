@@ -8,6 +8,7 @@ pub mod briefs;
 pub mod notices;
 pub mod series;
 pub mod sync;
+pub mod xoauth2;
 
 use std::collections::HashMap;
 
@@ -111,7 +112,7 @@ pub async fn run_once(
     let queue = briefs::queue_due(config, store, &analysis, now)?;
     let owners = account_owners(config, store)?;
     notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
-    let delivery = briefs::deliver(config, store, now).await?;
+    let delivery = briefs::deliver(config, store, clients, now).await?;
     store.flush()?;
     Ok(PassReport {
         syncs,
