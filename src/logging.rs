@@ -18,7 +18,10 @@ pub fn init(level: &str) {
         .with_writer(std::io::stderr)
         .with_target(false);
     let result = if under_journald {
-        builder.without_time().with_ansi(false).try_init()
+        builder
+            .with_ansi(false)
+            .event_format(JournaldLine)
+            .try_init()
     } else {
         use std::io::IsTerminal;
         builder
@@ -27,4 +30,32 @@ pub fn init(level: &str) {
     };
     // Already installed (tests, or a reload): keep the first one.
     let _ = result;
+}
+
+/// One line per event for journald: a syslog priority prefix (`<3>` error … `<7>`
+/// debug, which journald turns into the entry's level), no timestamp (journald adds
+/// its own), then the message and its fields.
+struct JournaldLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for JournaldLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            tracing::Level::DEBUG | tracing::Level::TRACE => 7,
+        };
+        write!(writer, "<{priority}>")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }

@@ -6,8 +6,10 @@
 //! - [`google`]: Google's endpoints and scopes, the client secret, and
 //!   [`google::AccountTokens`], which hands sources an access token and refreshes it.
 
+pub mod device;
 pub mod google;
 pub mod loopback;
+pub mod microsoft;
 pub mod tokens;
 
 pub use tokens::{Secret, TokenKey};

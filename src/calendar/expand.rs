@@ -10,7 +10,7 @@ use super::zones::{ZoneCalc, event_time_to_utc};
 use crate::model::{Event, EventTime, Occurrence, Zone};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// One end of a [`Window`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +59,9 @@ pub struct Limits {
     pub max_steps_per_series: usize,
     /// Wall-clock budget per series, a last guard for rules the step count misjudges.
     pub max_time_per_series: std::time::Duration,
+    /// Wall-clock budget for one whole [`expand`] call: a feed full of hostile series
+    /// still costs a bounded time (later series then stop early, with a warning).
+    pub max_time_total: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -67,6 +70,7 @@ impl Default for Limits {
             max_per_series: 5_000,
             max_steps_per_series: 200_000,
             max_time_per_series: std::time::Duration::from_secs(2),
+            max_time_total: std::time::Duration::from_secs(20),
         }
     }
 }
@@ -89,11 +93,13 @@ pub fn expand(events: &[Event], window: &Window, floating_zone: Tz, limits: &Lim
         groups.entry(event.uid.as_str()).or_default().push(event);
     }
     let mut out = Expansion::default();
+    let deadline = std::time::Instant::now() + limits.max_time_total;
     for (uid, members) in groups {
         let ctx = SeriesCtx {
             window,
             floating: floating_zone,
             limits,
+            deadline,
         };
         ctx.expand_series(uid, &members, &mut out);
     }
@@ -109,6 +115,34 @@ struct SeriesCtx<'a> {
     window: &'a Window,
     floating: Tz,
     limits: &'a Limits,
+    /// End of the whole call's time budget.
+    deadline: std::time::Instant,
+}
+
+/// A series' EXDATEs, sorted by how they match.
+#[derive(Debug, Default)]
+struct ExdateSet {
+    days: HashSet<NaiveDate>,
+    walls: HashSet<NaiveDateTime>,
+    instants: HashSet<DateTime<Utc>>,
+}
+
+impl ExdateSet {
+    fn contains(&self, wall: NaiveDateTime, calc: &ZoneCalc) -> bool {
+        self.days.contains(&wall.date())
+            || self.walls.contains(&wall)
+            || (!self.instants.is_empty() && self.instants.contains(&calc.to_utc(wall)))
+    }
+}
+
+/// The wall-clock span worth generating for one series.
+struct WallRange {
+    /// Generate from here (the window start less the event length and a margin).
+    from: NaiveDateTime,
+    /// Times before this only serve the margin and do not count toward the cap.
+    count_from: NaiveDateTime,
+    /// Generate up to here.
+    to: NaiveDateTime,
 }
 
 /// How an occurrence's end follows from its start.
@@ -123,7 +157,24 @@ enum Length {
 
 impl SeriesCtx<'_> {
     fn expand_series(&self, uid: &str, members: &[&Event], out: &mut Expansion) {
-        let (master, overrides) = split_members(members);
+        let (master, overrides) = split_members(members, self.floating);
+        // The same meeting seen through two accounts repeats its master unchanged; only
+        // masters that disagree are worth a warning.
+        let masters: Vec<&&Event> = members
+            .iter()
+            .filter(|e| e.recurrence_id.is_none())
+            .collect();
+        let disagree = masters.windows(2).any(|pair| match pair {
+            [a, b] => a.start != b.start || a.end != b.end || a.recurrence != b.recurrence,
+            _ => false,
+        });
+        if disagree {
+            out.warnings.push(format!(
+                "{uid}: {} different events without RECURRENCE-ID share this UID; used the one \
+                 with the highest SEQUENCE (the last of them on a tie)",
+                masters.len()
+            ));
+        }
         // An override of a slot the master excludes was deleted by the user: CalDAV
         // clients add the EXDATE and sometimes leave the override behind.
         let overrides: Vec<&Event> = overrides
@@ -163,10 +214,17 @@ impl SeriesCtx<'_> {
         if produced.len() > self.limits.max_per_series {
             produced.sort_by_key(|o| o.start_utc);
             produced.truncate(self.limits.max_per_series);
-            out.warnings.push(format!(
-                "{uid}: more than {} occurrences in the window; kept the earliest",
-                self.limits.max_per_series
-            ));
+            let prefix = format!("{uid}: ");
+            let said = out
+                .warnings
+                .iter()
+                .any(|w| w.starts_with(&prefix) && w.contains("stopped early"));
+            if !said {
+                out.warnings.push(format!(
+                    "{uid}: more than {} occurrences in the window; kept the earliest",
+                    self.limits.max_per_series
+                ));
+            }
         }
         out.occurrences.extend(produced);
     }
@@ -211,10 +269,21 @@ impl SeriesCtx<'_> {
         let span = match length {
             Length::Wall(d) | Length::Exact(d) => d.max(Duration::zero()),
         };
-        let (from, to) = self.wall_range(&calc, span);
-        let mut budget = Budget::new(
+        let shift = slots
+            .future
+            .iter()
+            .map(|(rid_utc, changed)| {
+                let moved = event_time_to_utc(&changed.start, self.floating) - *rid_utc;
+                moved.abs().min(Duration::days(366))
+            })
+            .max()
+            .unwrap_or_else(Duration::zero);
+        let range = self.wall_range(&calc, span, shift);
+        let (from, to) = (range.from, range.to);
+        let series_deadline = std::time::Instant::now() + self.limits.max_time_per_series;
+        let mut budget = Budget::until(
             self.limits.max_steps_per_series,
-            self.limits.max_time_per_series,
+            series_deadline.min(self.deadline),
         );
         let cap = self.limits.max_per_series.saturating_add(1);
         let mut walls: Vec<NaiveDateTime> = Vec::new();
@@ -239,7 +308,7 @@ impl SeriesCtx<'_> {
         }
         let mut truncated = false;
         for text in &recurrence.rrules {
-            match self.rule_times(text, start_wall, &calc, from, to, cap, &mut budget) {
+            match self.rule_times(text, start_wall, &calc, &range, cap, &mut budget) {
                 Ok(found) => {
                     truncated |= found.truncated;
                     walls.extend(found.times);
@@ -256,9 +325,9 @@ impl SeriesCtx<'_> {
                 walls.push(wall);
             }
         }
-        let mut excluded: Vec<NaiveDateTime> = Vec::new();
+        let mut excluded: HashSet<NaiveDateTime> = HashSet::new();
         for text in &recurrence.exrules {
-            match self.rule_times(text, start_wall, &calc, from, to, cap, &mut budget) {
+            match self.rule_times(text, start_wall, &calc, &range, cap, &mut budget) {
                 Ok(found) => excluded.extend(found.times),
                 Err(error) => warnings.push(format!("{}: EXRULE ignored: {error}", master.uid)),
             }
@@ -271,9 +340,9 @@ impl SeriesCtx<'_> {
                 master.uid, self.limits.max_per_series
             ));
         }
+        let exdates = self.exdate_set(&recurrence.exdates, is_date);
         for wall in walls {
-            if excluded.contains(&wall) || self.is_exdate(&recurrence.exdates, wall, &calc, is_date)
-            {
+            if excluded.contains(&wall) || exdates.contains(wall, &calc) {
                 continue;
             }
             let instant = calc.to_utc(wall);
@@ -310,14 +379,12 @@ impl SeriesCtx<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn rule_times(
         &self,
         text: &str,
         start_wall: NaiveDateTime,
         calc: &ZoneCalc,
-        from: NaiveDateTime,
-        to: NaiveDateTime,
+        range: &WallRange,
         cap: usize,
         budget: &mut Budget,
     ) -> Result<WallTimes, RecurrenceError> {
@@ -325,23 +392,35 @@ impl SeriesCtx<'_> {
         let until = rule
             .until
             .map(|u| until_to_wall(u, |utc| calc.to_local(utc.and_utc())));
-        rule_wall_times(&rule, start_wall, until, from, to, cap, budget)
+        let bounds = super::rules::Bounds {
+            from: range.from,
+            count_from: range.count_from,
+            to: range.to,
+        };
+        rule_wall_times(&rule, start_wall, until, &bounds, cap, budget)
     }
 
     /// The wall-clock range worth generating for a series with occurrences `span` long:
     /// the window in the series' zone, widened by the span and a day on each side.
-    fn wall_range(&self, calc: &ZoneCalc, span: Duration) -> (NaiveDateTime, NaiveDateTime) {
+    fn wall_range(&self, calc: &ZoneCalc, span: Duration, shift: Duration) -> WallRange {
         let to_wall = |bound: WindowBound| match bound {
             WindowBound::Instant(at) => calc.to_local(at),
             WindowBound::WallClock(wall) => wall,
         };
-        let from = to_wall(self.window.start)
-            .checked_sub_signed(span + Duration::days(2))
-            .unwrap_or(NaiveDateTime::MIN);
-        let to = to_wall(self.window.end)
-            .checked_add_signed(Duration::days(2))
-            .unwrap_or(NaiveDateTime::MAX);
-        (from, to)
+        // Three hours cover DST gaps (a gap time moves forward by up to two hours);
+        // `shift` covers slots that a RANGE=THISANDFUTURE override moves into the window.
+        // The margin stays small so dense rules do not spend the cap before the window.
+        let margin = Duration::hours(3) + shift;
+        let start = to_wall(self.window.start);
+        WallRange {
+            from: start
+                .checked_sub_signed(span + margin)
+                .unwrap_or(NaiveDateTime::MIN),
+            count_from: start.checked_sub_signed(span).unwrap_or(NaiveDateTime::MIN),
+            to: to_wall(self.window.end)
+                .checked_add_signed(margin)
+                .unwrap_or(NaiveDateTime::MAX),
+        }
     }
 
     fn length_of(&self, event: &Event, calc: &ZoneCalc) -> Length {
@@ -519,7 +598,33 @@ impl SeriesCtx<'_> {
 
     /// EXDATE matching (RFC 5545 §3.8.5.1): date values exclude the occurrence on that
     /// day; floating values compare wall-clock readings; zoned and UTC values compare
-    /// instants, so an EXDATE written in another zone still hits its slot.
+    /// instants, so an EXDATE written in another zone still hits its slot. On a date
+    /// series every value excludes the day as written (Outlook writes local midnight
+    /// with a TZID).
+    fn exdate_set(&self, exdates: &[EventTime], is_date: bool) -> ExdateSet {
+        let mut set = ExdateSet::default();
+        for ex in exdates {
+            match ex {
+                EventTime::Date(d) => {
+                    set.days.insert(*d);
+                }
+                EventTime::DateTime { local, .. } if is_date => {
+                    set.days.insert(local.date());
+                }
+                EventTime::DateTime {
+                    local,
+                    zone: Zone::Floating,
+                } => {
+                    set.walls.insert(*local);
+                }
+                EventTime::DateTime { .. } => {
+                    set.instants.insert(event_time_to_utc(ex, self.floating));
+                }
+            }
+        }
+        set
+    }
+
     fn is_exdate(
         &self,
         exdates: &[EventTime],
@@ -527,28 +632,7 @@ impl SeriesCtx<'_> {
         calc: &ZoneCalc,
         is_date: bool,
     ) -> bool {
-        exdates.iter().any(|ex| match ex {
-            EventTime::Date(d) => wall.date() == *d,
-            EventTime::DateTime {
-                local,
-                zone: Zone::Floating,
-            } => {
-                if is_date {
-                    local.date() == wall.date()
-                } else {
-                    *local == wall
-                }
-            }
-            EventTime::DateTime { local, .. } => {
-                if is_date {
-                    // A date series excluded by a date-time (Outlook writes local
-                    // midnight with a TZID): the day as written is the day meant.
-                    local.date() == wall.date()
-                } else {
-                    event_time_to_utc(ex, self.floating) == calc.to_utc(wall)
-                }
-            }
-        })
+        self.exdate_set(exdates, is_date).contains(wall, calc)
     }
 
     fn in_window(&self, occ: &Occurrence) -> bool {
@@ -602,7 +686,7 @@ fn is_this_and_future(event: &Event) -> bool {
 /// Splits a UID group into its master and its overrides. Of several masters the one
 /// with the highest SEQUENCE wins, the last one in the input on ties (later exports
 /// repeat a master with its newer EXDATEs); of several overrides of one slot likewise.
-fn split_members<'e>(members: &[&'e Event]) -> (Option<&'e Event>, Vec<&'e Event>) {
+fn split_members<'e>(members: &[&'e Event], floating: Tz) -> (Option<&'e Event>, Vec<&'e Event>) {
     let mut master: Option<&Event> = None;
     for event in members
         .iter()
@@ -619,10 +703,13 @@ fn split_members<'e>(members: &[&'e Event]) -> (Option<&'e Event>, Vec<&'e Event
         .copied()
         .filter(|e| e.recurrence_id.is_some())
     {
-        match overrides
-            .iter_mut()
-            .find(|o| o.recurrence_id == event.recurrence_id)
-        {
+        // The same slot may be written in two forms (UTC and TZID): compare instants.
+        let slot = |e: &Event| {
+            e.recurrence_id
+                .as_ref()
+                .map(|rid| event_time_to_utc(rid, floating))
+        };
+        match overrides.iter_mut().find(|o| slot(o) == slot(event)) {
             Some(existing) if event.sequence >= existing.sequence => *existing = event,
             Some(_) => {}
             None => overrides.push(event),
@@ -865,9 +952,50 @@ mod tests {
         let started = std::time::Instant::now();
         let out = run(&[e], (2020, 1, 1), (2030, 1, 1));
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        assert!(out.occurrences.len() <= Limits::default().max_per_series);
+        // Capped, yet the earliest occurrences of the window are there.
+        assert_eq!(out.occurrences.len(), Limits::default().max_per_series);
+        assert_eq!(
+            out.occurrences[0].start_utc.naive_utc(),
+            at(2020, 1, 1, 0, 0) - Duration::hours(1)
+        );
         assert!(!out.warnings.is_empty());
         assert!(out.warnings[0].contains("hostile"));
+    }
+
+    #[test]
+    fn many_hostile_series_share_one_total_time_budget() {
+        let events: Vec<Event> = (0..40)
+            .map(|i| {
+                let mut e = event(
+                    &format!("h{i}"),
+                    berlin(at(2000, 1, 1, 0, 0)),
+                    berlin(at(2000, 1, 1, 0, 0)),
+                );
+                e.recurrence = Some(Recurrence {
+                    rrules: vec!["FREQ=SECONDLY;COUNT=4000000000".into()],
+                    ..Recurrence::default()
+                });
+                e
+            })
+            .collect();
+        let limits = Limits {
+            max_steps_per_series: usize::MAX,
+            max_time_per_series: std::time::Duration::from_secs(30),
+            max_time_total: std::time::Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let window = Window::floating_dates(
+            NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+        );
+        let started = std::time::Instant::now();
+        let out = expand(&events, &window, chrono_tz::UTC, &limits);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(out.warnings.len(), 40);
     }
 
     #[test]
@@ -885,6 +1013,71 @@ mod tests {
         let out = run(&[e], (2020, 1, 1), (2030, 1, 1));
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         assert!(out.occurrences.is_empty());
+    }
+
+    #[test]
+    fn the_same_master_seen_through_two_accounts_counts_once_without_warning() {
+        let a = weekly_berlin("FREQ=WEEKLY;COUNT=3");
+        let mut b = a.clone();
+        b.id = "other-account-id".into();
+        let out = run(&[a.clone(), b], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences.len(), 3);
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        // A newer revision (higher SEQUENCE) wins over the older one.
+        let mut newer = weekly_berlin("FREQ=WEEKLY;COUNT=2");
+        newer.sequence = 2;
+        let out = run(&[newer, a], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences.len(), 2);
+        assert_eq!(out.warnings.len(), 1);
+    }
+
+    #[test]
+    fn an_override_of_an_excluded_slot_is_dropped() {
+        let mut master = weekly_berlin("FREQ=WEEKLY;COUNT=3");
+        if let Some(rec) = master.recurrence.as_mut() {
+            rec.exdates.push(berlin(at(2024, 3, 11, 10, 0)));
+        }
+        let mut stale = event(
+            "s",
+            berlin(at(2024, 3, 11, 12, 0)),
+            berlin(at(2024, 3, 11, 13, 0)),
+        );
+        stale.recurrence_id = Some(berlin(at(2024, 3, 11, 10, 0)));
+        let out = run(&[master, stale], (2024, 1, 1), (2025, 1, 1));
+        assert_eq!(out.occurrences.len(), 2);
+    }
+
+    #[test]
+    fn this_and_future_overrides_move_every_later_slot() {
+        let master = weekly_berlin("FREQ=WEEKLY;COUNT=4");
+        let mut later = event(
+            "s",
+            berlin(at(2024, 3, 11, 11, 0)),
+            berlin(at(2024, 3, 11, 12, 0)),
+        );
+        later.id = format!("s#20240311T100000{THIS_AND_FUTURE_MARK}");
+        later.recurrence_id = Some(berlin(at(2024, 3, 11, 10, 0)));
+        later.summary = "later".into();
+        let out = run(&[master, later], (2024, 1, 1), (2025, 1, 1));
+        let starts: Vec<EventTime> = out.occurrences.iter().map(|o| o.start.clone()).collect();
+        assert_eq!(
+            starts,
+            vec![
+                berlin(at(2024, 3, 4, 10, 0)),
+                berlin(at(2024, 3, 11, 11, 0)),
+                berlin(at(2024, 3, 18, 11, 0)),
+                berlin(at(2024, 3, 25, 11, 0)),
+            ]
+        );
+        assert!(
+            out.occurrences[2..]
+                .iter()
+                .all(|o| o.summary == "later" && o.moved)
+        );
+        assert_eq!(
+            out.occurrences[3].recurrence_id,
+            Some(berlin(at(2024, 3, 25, 10, 0)))
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! forward by the gap (read with the offset in force before it), and a wall time in a
 //! fold takes the earlier instant. Python's zoneinfo (`fold=0`) does the same.
 
-use super::rules::{Budget, parse_rule, rule_wall_times, until_to_wall};
+use super::rules::{Bounds, Budget, parse_rule, rule_wall_times, until_to_wall};
 use super::windows_zones::{WINDOWS_ZONES, display_name_to_iana, windows_to_iana};
 use crate::model::{CustomZone, EventTime, Zone};
 use chrono::{
@@ -25,6 +25,12 @@ pub fn iana_by_name(tzid: &str) -> Option<Tz> {
     }
     if let Ok(tz) = Tz::from_str(clean) {
         return Some(tz);
+    }
+    if let Some(tz) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|tz| tz.name().eq_ignore_ascii_case(clean))
+    {
+        return Some(*tz);
     }
     let segments: Vec<&str> = clean.split('/').filter(|s| !s.is_empty()).collect();
     for take in (1..=3).rev() {
@@ -49,14 +55,44 @@ pub fn resolve_tzid(tzid: &str, vtimezone: Option<&CustomZone>, years: (i32, i32
     {
         return Some(Zone::Iana(tz));
     }
-    let custom = vtimezone?;
-    if custom.observances.is_empty() {
-        return None;
-    }
+    let Some(custom) = vtimezone.filter(|c| !c.observances.is_empty()) else {
+        return fixed_offset_name(clean).map(Zone::Iana);
+    };
     match matching_iana(custom, years) {
         Some(tz) => Some(Zone::Iana(tz)),
         None => Some(Zone::Custom(custom.clone())),
     }
+}
+
+/// A TZID that is a bare offset (`GMT-05:00`, `UTC+1`, `GMT`), used only when the file
+/// defines no VTIMEZONE for it: the fixed `Etc/GMT∓h` zone (whole hours only).
+fn fixed_offset_name(tzid: &str) -> Option<Tz> {
+    let compact: String = tzid.chars().filter(|c| !c.is_whitespace()).collect();
+    let upper = compact.to_ascii_uppercase();
+    let rest = upper
+        .strip_prefix("UTC")
+        .or_else(|| upper.strip_prefix("GMT"))?;
+    if rest.is_empty() {
+        return Some(chrono_tz::UTC);
+    }
+    let (sign, digits) = match rest.split_at_checked(1)? {
+        ("+", d) => (1, d),
+        ("-", d) => (-1, d),
+        _ => return None,
+    };
+    let mut parts = digits.split([':', '.']);
+    let hours: i32 = parts.next()?.parse().ok()?;
+    let minutes: i32 = parts.next().unwrap_or("0").parse().ok()?;
+    if minutes != 0 || hours > 14 || (digits.len() > 2 && !digits.contains([':', '.'])) {
+        return None;
+    }
+    // Etc/GMT names have the sign inverted (POSIX): UTC+1 is Etc/GMT-1.
+    let name = match sign * hours {
+        0 => "Etc/GMT".to_string(),
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    };
+    Tz::from_str(&name).ok()
 }
 
 /// An IANA zone with the same offsets as `custom` at every transition and mid-month
@@ -123,6 +159,39 @@ pub fn matching_iana(custom: &CustomZone, years: (i32, i32)) -> Option<Tz> {
 pub struct CustomRules {
     transitions: Vec<(i64, i32)>,
     initial: i32,
+    /// Every offset the zone uses, for reading wall-clock times.
+    offsets: Vec<i32>,
+}
+
+thread_local! {
+    /// Recently built VTIMEZONE rules: zones are converted per occurrence, and building
+    /// the transitions is the expensive part. Bounded; cleared when full.
+    static CUSTOM_CACHE: std::cell::RefCell<Vec<(CustomZone, std::sync::Arc<CustomRules>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+const CUSTOM_CACHE_SIZE: usize = 32;
+
+/// The rules of `zone` up to 2100, from the per-thread cache when possible.
+fn cached_rules(zone: &CustomZone) -> std::sync::Arc<CustomRules> {
+    if let Some(found) = CUSTOM_CACHE.with(|cache| {
+        cache
+            .borrow()
+            .iter()
+            .find(|(z, _)| z == zone)
+            .map(|(_, rules)| rules.clone())
+    }) {
+        return found;
+    }
+    let rules = std::sync::Arc::new(CustomRules::new(zone, 2100));
+    CUSTOM_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= CUSTOM_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.push((zone.clone(), rules.clone()));
+    });
+    rules
 }
 
 impl CustomRules {
@@ -144,8 +213,19 @@ impl CustomRules {
                     until_to_wall(u, |utc| utc + Duration::seconds(i64::from(obs.offset_from)))
                 });
                 let mut budget = Budget::new(20_000, std::time::Duration::from_secs(1));
+                // Onsets before 1900 do not matter to a calendar; starting there lets
+                // the expansion skip the centuries after an Outlook-style 1601 start.
+                let floor = NaiveDate::from_ymd_opt(1900, 1, 1)
+                    .map(|d| d.and_time(NaiveTime::MIN))
+                    .unwrap_or(obs.start)
+                    .max(obs.start);
+                let bounds = Bounds {
+                    from: floor,
+                    count_from: floor,
+                    to: limit,
+                };
                 if let Ok(found) =
-                    rule_wall_times(&rule, obs.start, until, obs.start, limit, 600, &mut budget)
+                    rule_wall_times(&rule, obs.start, until, &bounds, 600, &mut budget)
                 {
                     onsets.extend(found.times);
                 }
@@ -164,9 +244,14 @@ impl CustomRules {
             .min_by_key(|o| o.start)
             .map(|o| o.offset_from)
             .unwrap_or(0);
+        let mut offsets: Vec<i32> = transitions.iter().map(|(_, o)| *o).collect();
+        offsets.push(initial);
+        offsets.sort_unstable();
+        offsets.dedup();
         CustomRules {
             transitions,
             initial,
+            offsets,
         }
     }
 
@@ -180,11 +265,8 @@ impl CustomRules {
     }
 
     fn local_to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        let mut offsets: Vec<i32> = self.transitions.iter().map(|(_, o)| *o).collect();
-        offsets.push(self.initial);
-        offsets.sort_unstable();
-        offsets.dedup();
-        let valid = offsets
+        let valid = self
+            .offsets
             .iter()
             .filter_map(|o| {
                 let at = (local - Duration::seconds(i64::from(*o))).and_utc();
@@ -206,7 +288,7 @@ pub enum ZoneCalc {
     /// An IANA zone (also used for floating times, with the zone the caller chose).
     Iana(Tz),
     /// A VTIMEZONE's own rules.
-    Custom(CustomRules),
+    Custom(std::sync::Arc<CustomRules>),
 }
 
 impl ZoneCalc {
@@ -216,7 +298,7 @@ impl ZoneCalc {
             Zone::Utc => ZoneCalc::Utc,
             Zone::Floating => ZoneCalc::Iana(floating),
             Zone::Iana(tz) => ZoneCalc::Iana(*tz),
-            Zone::Custom(custom) => ZoneCalc::Custom(CustomRules::new(custom, 2100)),
+            Zone::Custom(custom) => ZoneCalc::Custom(cached_rules(custom)),
         }
     }
 
@@ -306,6 +388,12 @@ mod tests {
     }
 
     #[test]
+    fn zone_calculators_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ZoneCalc>();
+    }
+
+    #[test]
     fn vendor_prefixed_and_quoted_names_resolve() {
         assert_eq!(
             iana_by_name("/mozilla.org/20050126_1/Europe/Berlin"),
@@ -316,6 +404,24 @@ mod tests {
             Some(chrono_tz::America::New_York)
         );
         assert_eq!(iana_by_name("Nowhere Standard Time"), None);
+    }
+
+    #[test]
+    fn names_resolve_case_insensitively_and_bare_offsets_become_fixed_zones() {
+        assert_eq!(
+            iana_by_name("europe/berlin"),
+            Some(chrono_tz::Europe::Berlin)
+        );
+        assert_eq!(
+            resolve_tzid("GMT-05:00", None, (2024, 2024)),
+            Some(Zone::Iana(chrono_tz::Etc::GMTPlus5))
+        );
+        assert_eq!(
+            resolve_tzid("UTC+1", None, (2024, 2024)),
+            Some(Zone::Iana(chrono_tz::Etc::GMTMinus1))
+        );
+        assert_eq!(resolve_tzid("GMT+05:30", None, (2024, 2024)), None);
+        assert_eq!(resolve_tzid("Nowhere", None, (2024, 2024)), None);
     }
 
     #[test]

@@ -75,6 +75,9 @@ where
     W: Write,
 {
     let settings = find_account(config, account)?;
+    if settings.provider == Provider::Microsoft {
+        return sign_in_microsoft(config, settings, token_key_file, output).await;
+    }
     let client = OAuthClient::google(settings).map_err(config_failure)?;
     let key = TokenKey::locate(token_key_file).map_err(config_failure)?;
     let xoauth2 = config
@@ -154,16 +157,78 @@ fn find_account<'a>(config: &'a Config, name: &str) -> anyhow::Result<&'a Accoun
             ))
         })?;
     match account.provider {
-        Provider::Google => Ok(account),
-        Provider::Microsoft => Err(Failure::failed(format!(
-            "account '{name}' is a Microsoft account; its sign-in is not built yet"
-        ))
-        .into()),
+        Provider::Google | Provider::Microsoft => Ok(account),
         Provider::Ics => Err(Failure::failed(format!(
             "account '{name}' reads an .ics file and needs no sign-in"
         ))
         .into()),
     }
+}
+
+/// Microsoft: the device code flow (see `docs/microsoft.md`), then the mailbox's
+/// address from Graph's `/me`.
+async fn sign_in_microsoft<W: Write>(
+    config: &Config,
+    settings: &AccountConfig,
+    token_key_file: Option<&Path>,
+    output: &mut W,
+) -> anyhow::Result<Option<String>> {
+    use crate::auth::device::PollClock;
+    use crate::auth::microsoft::device_sign_in;
+    use crate::sources::microsoft::{MicrosoftAccount, WindowPolicy};
+
+    let key = TokenKey::locate(token_key_file).map_err(config_failure)?;
+    let store = Store::open(
+        &config.state_dir,
+        &StoreOptions {
+            cache_capacity: config.store.cache_capacity,
+        },
+    )?;
+    let http = Http::default_client()?;
+    let send_mail = config
+        .mail
+        .smtp
+        .as_ref()
+        .and_then(|smtp| smtp.xoauth2_account.as_deref())
+        == Some(settings.name.as_str());
+    device_sign_in(
+        settings,
+        &store,
+        key.clone(),
+        http.clone(),
+        output,
+        PollClock::default(),
+        send_mail,
+    )
+    .await
+    .map_err(config_failure)?;
+    let account = MicrosoftAccount::from_config(
+        settings,
+        &store,
+        http,
+        key,
+        HttpOptions::default(),
+        WindowPolicy::default(),
+    )?;
+    let owner = match account.owner(&store).await {
+        Ok(owner) => {
+            writeln!(
+                output,
+                "Account '{}' reads the calendars of {owner}.",
+                settings.name
+            )?;
+            Some(owner)
+        }
+        Err(error) => {
+            writeln!(
+                output,
+                "Signed in, but the mailbox address could not be read: {error}"
+            )?;
+            None
+        }
+    };
+    store.flush()?;
+    Ok(owner)
 }
 
 fn config_failure(error: AuthError) -> anyhow::Error {

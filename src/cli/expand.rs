@@ -41,7 +41,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let expansion = expand_file(&parsed.events, from, to);
     for warning in &expansion.warnings {
-        eprintln!("warning: {origin}: {warning}");
+        // Engine warnings start with the series UID; point at its VEVENT.
+        let line = parsed
+            .events
+            .iter()
+            .find(|e| warning.starts_with(&format!("{}: ", e.uid)))
+            .and_then(|e| parsed.line_of_uid(&e.uid))
+            .unwrap_or(0);
+        eprintln!("warning: {origin}:{line}: {warning}");
     }
     let rows: Vec<JsonOccurrence> = expansion
         .occurrences
@@ -49,9 +56,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(JsonOccurrence::from)
         .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        super::emit(&format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
     } else {
-        print!("{}", table(&rows));
+        super::emit(&table(&rows))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -63,6 +63,10 @@ pub struct AccountStatus {
     pub failures_in_a_row: u32,
     /// Events held.
     pub events: Option<usize>,
+    /// Set when the account must sign in again (`tete auth <name>`): why.
+    pub needs_sign_in: Option<String>,
+    /// A warning about sign-in expiring soon (Google apps in "Testing" mode).
+    pub sign_in_warning: Option<String>,
 }
 
 /// A brief the plan expects to send.
@@ -110,7 +114,16 @@ pub fn gather(session: &Session) -> anyhow::Result<Status> {
     let mut accounts = Vec::new();
     for account in &config.accounts {
         let record = session.store.last_sync(&account.name)?;
+        let state = session.store.account_state(&account.name)?;
+        let sign_in_warning = match account.provider {
+            crate::config::Provider::Google => {
+                crate::auth::google::sign_in_expiry_warning(&account.name, &state, session.now)
+            }
+            _ => None,
+        };
         accounts.push(AccountStatus {
+            needs_sign_in: state.needs_sign_in.as_ref().map(|n| n.reason.clone()),
+            sign_in_warning,
             name: account.name.clone(),
             provider: format!("{:?}", account.provider).to_lowercase(),
             last_attempt: record.as_ref().map(|r| r.at),
@@ -200,6 +213,16 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> anyhow::Resul
             ),
         };
         let _ = writeln!(out, "  {} ({}): {state}", account.name, account.provider);
+        if let Some(reason) = &account.needs_sign_in {
+            let _ = writeln!(
+                out,
+                "    NEEDS SIGN-IN: run `tete auth {}` ({reason})",
+                account.name
+            );
+        }
+        if let Some(warning) = &account.sign_in_warning {
+            let _ = writeln!(out, "    warning: {warning}");
+        }
     }
     let _ = writeln!(
         out,

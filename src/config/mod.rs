@@ -258,6 +258,8 @@ pub struct MailConfig {
     pub allowed_domains: Vec<String>,
     /// Addresses that asked not to receive briefs (lower-cased).
     pub opt_out: Vec<String>,
+    /// Mail an account's owner once when the account needs to sign in again.
+    pub sign_in_notices: bool,
 }
 
 /// Which transport sends.

@@ -94,6 +94,7 @@ pub(crate) struct RawMail {
     pub transport: Option<S>,
     pub allowed_domains: Option<Vec<S>>,
     pub opt_out: Option<Vec<S>>,
+    pub sign_in_notices: Option<bool>,
     pub smtp: Option<Spanned<RawSmtp>>,
     pub file: Option<Spanned<RawFile>>,
 }

@@ -991,6 +991,7 @@ impl Validator<'_> {
             file: None,
             allowed_domains: Vec::new(),
             opt_out: Vec::new(),
+            sign_in_notices: true,
         };
         let Some(spanned) = raw else {
             self.missing_at_top(
@@ -1112,6 +1113,7 @@ impl Validator<'_> {
             );
         }
         config.opt_out = self.emails(m.opt_out.as_ref(), "mail.opt_out");
+        config.sign_in_notices = m.sign_in_notices.unwrap_or(true);
         config
     }
 

@@ -65,6 +65,18 @@ pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
     runtime.block_on(daemon.serve())
 }
 
+/// How long a stop request waits for the round in progress.
+const STOP_GRACE: Duration = Duration::from_secs(20);
+
+/// Lets a round finish after a stop request, for at most [`STOP_GRACE`].
+async fn finish_round(round: impl std::future::Future<Output = Duration>) {
+    notify::stopping();
+    tracing::info!("stop requested; finishing the round in progress");
+    if tokio::time::timeout(STOP_GRACE, round).await.is_err() {
+        tracing::warn!("the round did not finish in {STOP_GRACE:?}; stopping anyway");
+    }
+}
+
 struct Daemon {
     config_path: PathBuf,
     config: Config,
@@ -100,7 +112,24 @@ impl Daemon {
         notify::ready(&format!("{} account(s)", self.config.accounts.len()));
         tracing::info!(accounts = self.config.accounts.len(), "tete started");
         loop {
-            let wake = self.tick().await;
+            // A signal to stop during a round lets the round finish (a send in flight
+            // completes and is recorded), bounded so systemd's stop timeout is kept.
+            let wake = {
+                let tick = self.tick();
+                tokio::pin!(tick);
+                tokio::select! {
+                    wake = &mut tick => Some(wake),
+                    _ = terminate.recv() => {
+                        finish_round(tick).await;
+                        None
+                    }
+                    _ = interrupt.recv() => {
+                        finish_round(tick).await;
+                        None
+                    }
+                }
+            };
+            let Some(wake) = wake else { break };
             let sleep = wake.min(MAX_SLEEP).min(watchdog.unwrap_or(MAX_SLEEP));
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
@@ -136,9 +165,14 @@ impl Daemon {
             .cloned()
             .collect();
         let mut failures: HashMap<String, String> = HashMap::new();
-        for account in &due_accounts {
-            let result =
-                sync::sync_account(&self.config, account, &self.store, &self.clients).await;
+        let results = sync::sync_accounts(
+            &self.config,
+            due_accounts.clone(),
+            &self.store,
+            &self.clients,
+        )
+        .await;
+        for (account, result) in due_accounts.iter().zip(results) {
             let failed = matches!(result.outcome, sync::SyncOutcome::Failed(_));
             if let sync::SyncOutcome::Failed(error) = &result.outcome {
                 failures.insert(account.name.clone(), error.to_string());
@@ -173,7 +207,10 @@ impl Daemon {
         let analysis = pass::analyze_store(&self.config, &self.store, now)?;
         briefs::refresh_context(&self.store, &analysis, now)?;
         let queue = briefs::queue_due(&self.config, &self.store, &analysis, now)?;
-        let delivery = briefs::deliver(&self.config, &self.store, now).await?;
+        let owners = pass::account_owners(&self.config, &self.store)?;
+        pass::notices::queue_sign_in_notices(&self.config, &self.store, &owners, now)
+            .map_err(pass::BriefStepError::from)?;
+        let delivery = briefs::deliver(&self.config, &self.store, &self.clients, now).await?;
         if delivery.sent + delivery.retried + delivery.dead + delivery.expired > 0 {
             tracing::info!(
                 sent = delivery.sent,

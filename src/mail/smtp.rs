@@ -289,6 +289,7 @@ mod tests {
             }),
             allowed_domains: Vec::new(),
             opt_out: Vec::new(),
+            sign_in_notices: true,
         };
         assert!(transport_from_config(&mail).is_ok());
         mail.transport = TransportKind::Smtp;

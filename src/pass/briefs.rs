@@ -7,13 +7,13 @@ use crate::brief::{self, BriefInput, ItemView, RenderedBrief};
 use crate::calendar::{self, Limits, Window};
 use crate::config::Config;
 use crate::context::{
-    self, ActionItem, Meeting, Note, ParsedDescription, carry_summary, choose_prompt,
-    consistency_of, description_notes, description_to_text, last_meeting_notes, parse_description,
-    talking_points_for, visible_to,
+    self, ActionItem, Meeting, ParsedDescription, carry_summary, choose_prompt, consistency_of,
+    description_notes, description_to_text, notes::notes_for_recipient, parse_description,
+    talking_points_for,
 };
 use crate::detect;
 use crate::mail::{self, DrainReport, MailError};
-use crate::model::{EventStatus, Occurrence, Person};
+use crate::model::{EventStatus, EventTime, Occurrence, Person, Zone};
 use crate::pass::analyze::{Analysis, SeriesView};
 use crate::plan::{self, BriefPolicy, DueBrief, Ledger, PlannedSeries, Withheld, original_start};
 use crate::store::{Store, StoreError};
@@ -212,6 +212,16 @@ pub fn compose(
         )
     };
     let mut input = due.brief_input(policy, &hint);
+    // The recipient's own zone when the config gives one, else the meeting's zone
+    // (the organiser's wall clock), else the config default.
+    if !policy.zones.contains_key(&due.recipient.key())
+        && let EventTime::DateTime {
+            zone: Zone::Iana(tz),
+            ..
+        } = &due.occurrence.start
+    {
+        input.recipient_zone = *tz;
+    }
     let zone = input.recipient_zone;
     let meeting = &due.occurrence;
     let held: Vec<DateTime<Utc>> = view
@@ -237,18 +247,22 @@ pub fn compose(
     );
     input.talking_points = talking_points_for(meeting.start_utc, &[(meeting.start_utc, parsed)]);
 
+    // The one way briefs get notes: shared ones for both, private ones only for
+    // their author.
     let notes = store.notes(view.id())?;
-    let last: Vec<&Note> = last_meeting_notes(&notes, &held, now.min(meeting.start_utc));
-    for note in last {
-        if !visible_to(note, &recipient, &owner) {
-            continue;
-        }
-        if note.private {
-            input.private_notes.push(note.text.clone());
-        } else if !input.last_notes.contains(&note.text) {
+    let visible = notes_for_recipient(
+        &notes,
+        &held,
+        now.min(meeting.start_utc),
+        &recipient,
+        &owner,
+    );
+    for note in visible.shared {
+        if !input.last_notes.contains(&note.text) {
             input.last_notes.push(note.text.clone());
         }
     }
+    input.private_notes = visible.private.iter().map(|n| n.text.clone()).collect();
 
     let index = meeting_index(config, view, meeting);
     input.prompt = choose_prompt(&config.brief.prompts, view.id(), index)
@@ -366,8 +380,13 @@ fn render(input: &BriefInput) -> Result<RenderedBrief, BriefStepError> {
 pub async fn deliver(
     config: &Config,
     store: &Store,
+    clients: &crate::pass::Clients,
     now: DateTime<Utc>,
 ) -> Result<DrainReport, BriefStepError> {
-    let transport = mail::transport_from_config(&config.mail)?;
+    if store.due_outbox(now)?.is_empty() {
+        // Nothing to send: no transport (and no token refresh for XOAUTH2).
+        return Ok(DrainReport::default());
+    }
+    let transport = crate::pass::xoauth2::transport(config, store, &clients.api).await?;
     Ok(mail::drain(store, transport.as_ref(), now).await?)
 }

@@ -5,8 +5,10 @@
 
 pub mod analyze;
 pub mod briefs;
+pub mod notices;
 pub mod series;
 pub mod sync;
+pub mod xoauth2;
 
 use std::collections::HashMap;
 
@@ -108,7 +110,9 @@ pub async fn run_once(
     let (syncs, analysis) = sync_and_analyze(config, store, clients, now).await?;
     briefs::refresh_context(store, &analysis, now)?;
     let queue = briefs::queue_due(config, store, &analysis, now)?;
-    let delivery = briefs::deliver(config, store, now).await?;
+    let owners = account_owners(config, store)?;
+    notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
+    let delivery = briefs::deliver(config, store, clients, now).await?;
     store.flush()?;
     Ok(PassReport {
         syncs,

@@ -45,9 +45,9 @@ pub enum SyncError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The provider is not wired into this build yet.
-    #[error("provider {0:?} is not supported by this build")]
-    Unsupported(Provider),
+    /// The account's sync task ended abnormally (a bug; reported, not fatal).
+    #[error("the sync task failed unexpectedly")]
+    Crashed,
 }
 
 /// The calendar id under which an .ics account's events are stored.
@@ -73,13 +73,60 @@ impl Clients {
     }
 }
 
-/// Syncs every configured account, one after the other.
+/// How many accounts are polled at the same time. Each account's own requests are
+/// further limited by its request budget (see `sources::http`).
+pub const PARALLEL_ACCOUNTS: usize = 16;
+
+/// Syncs every configured account.
 pub async fn sync_all(config: &Config, store: &Store, clients: &Clients) -> Vec<AccountSync> {
-    let mut results = Vec::with_capacity(config.accounts.len());
-    for account in &config.accounts {
-        results.push(sync_account(config, account, store, clients).await);
+    sync_accounts(config, config.accounts.clone(), store, clients).await
+}
+
+/// Syncs `accounts`, up to [`PARALLEL_ACCOUNTS`] at once; results in the given order.
+/// A panic in one account's task (a bug) is reported as that account's failure.
+pub async fn sync_accounts(
+    config: &Config,
+    accounts: Vec<AccountConfig>,
+    store: &Store,
+    clients: &Clients,
+) -> Vec<AccountSync> {
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(PARALLEL_ACCOUNTS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, account) in accounts.iter().cloned().enumerate() {
+        let (config, store, clients, limit) = (
+            config.clone(),
+            store.clone(),
+            clients.clone(),
+            limit.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (
+                index,
+                sync_account(&config, &account, &store, &clients).await,
+            )
+        });
+    }
+    let mut results: Vec<Option<AccountSync>> = accounts.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, result)) = joined
+            && let Some(slot) = results.get_mut(index)
+        {
+            *slot = Some(result);
+        }
     }
     results
+        .into_iter()
+        .zip(accounts)
+        .map(|(result, account)| {
+            result.unwrap_or_else(|| AccountSync {
+                account: account.name.clone(),
+                outcome: SyncOutcome::Failed(SyncError::Crashed),
+                warnings: Vec::new(),
+                elapsed: std::time::Duration::ZERO,
+            })
+        })
+        .collect()
 }
 
 /// Syncs one account and reports how it went; never fails as a whole.
@@ -94,7 +141,9 @@ pub async fn sync_account(
     let outcome = match account.provider {
         Provider::Ics => sync_ics(account, store, &clients.feeds, &mut warnings).await,
         Provider::Google => sync_google(config, account, store, &clients.api, &mut warnings).await,
-        other => Err(SyncError::Unsupported(other)),
+        Provider::Microsoft => {
+            sync_microsoft(config, account, store, &clients.api, &mut warnings).await
+        }
     };
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -141,14 +190,71 @@ async fn sync_google(
         chrono::Utc::now(),
     )
     .await?;
+    let calendars = reports.into_iter().map(|report| {
+        report.map(|r| CalendarOutcome {
+            calendar: r.calendar,
+            changed: r.full || r.upserted > 0 || r.deleted > 0,
+            skipped: r.skipped,
+        })
+    });
+    summarize(account, store, calendars, warnings)
+}
+
+/// A Microsoft 365 account: a delta round over each configured calendar's view,
+/// applied in one transaction with its delta link; same failure rules as Google.
+async fn sync_microsoft(
+    config: &Config,
+    account: &AccountConfig,
+    store: &Store,
+    api: &reqwest::Client,
+    warnings: &mut Vec<String>,
+) -> Result<SyncOutcome, SyncError> {
+    let policy = crate::sources::microsoft::WindowPolicy::covering(
+        config.detection.history,
+        config.detection.horizon,
+    );
+    let reports = crate::sources::microsoft::sync_configured_account(
+        account,
+        store,
+        api,
+        config.token_key_file.as_deref(),
+        policy,
+        chrono::Utc::now(),
+    )
+    .await?;
+    let calendars = reports.into_iter().map(|report| {
+        report.map(|r| CalendarOutcome {
+            calendar: r.calendar,
+            changed: r.full || r.upserted > 0 || r.deleted > 0,
+            skipped: r.skipped,
+        })
+    });
+    summarize(account, store, calendars, warnings)
+}
+
+/// What one calendar of an OAuth account did.
+struct CalendarOutcome {
+    calendar: String,
+    changed: bool,
+    skipped: Vec<String>,
+}
+
+/// One outcome for the account from its calendars' results: updated if any calendar
+/// changed, failed only if some calendar failed and none changed.
+fn summarize(
+    account: &AccountConfig,
+    store: &Store,
+    calendars: impl Iterator<Item = Result<CalendarOutcome, SourceError>>,
+    warnings: &mut Vec<String>,
+) -> Result<SyncOutcome, SyncError> {
     let mut changed = false;
     let mut first_error = None;
-    for report in reports {
-        match report {
-            Ok(report) => {
-                changed |= report.full || report.upserted > 0 || report.deleted > 0;
-                for skipped in report.skipped {
-                    warnings.push(format!("calendar {}: skipped {skipped}", report.calendar));
+    for calendar in calendars {
+        match calendar {
+            Ok(calendar) => {
+                changed |= calendar.changed;
+                for skipped in calendar.skipped {
+                    warnings.push(format!("calendar {}: skipped {skipped}", calendar.calendar));
                 }
             }
             Err(error) => {

@@ -12,6 +12,7 @@ use super::{SourceError, redact_url};
 use crate::calendar::expand::THIS_AND_FUTURE_MARK;
 use crate::calendar::lines::{event_time_from_raw, parse_time_values};
 use crate::calendar::values::{RawTime, parse_duration, parse_raw_time};
+use crate::calendar::windows_zones::windows_to_iana;
 use crate::calendar::zones::{iana_by_name, resolve_tzid};
 use crate::model::{
     Attendee, CuType, CustomZone, Event, EventKind, EventStatus, EventTime, Observance, PartStat,
@@ -48,6 +49,21 @@ pub struct ParsedIcs {
     pub events: Vec<Event>,
     /// One entry per skipped or repaired part.
     pub warnings: Vec<IcsWarning>,
+    /// For each of `events`, the 1-based line where its VEVENT begins (to point
+    /// later warnings, such as an unusable RRULE, at the right place).
+    pub event_lines: Vec<usize>,
+}
+
+impl ParsedIcs {
+    /// The line where the first VEVENT with this UID begins.
+    pub fn line_of_uid(&self, uid: &str) -> Option<usize> {
+        self.events
+            .iter()
+            .zip(&self.event_lines)
+            .filter(|(event, _)| event.uid == uid)
+            .map(|(_, line)| *line)
+            .min()
+    }
 }
 
 /// Decodes file bytes as UTF-8; invalid sequences become U+FFFD with a warning.
@@ -74,7 +90,8 @@ pub fn parse_ics_bytes(bytes: &[u8], origin: &str) -> ParsedIcs {
     let (text, warning) = decode_ics(bytes, origin);
     let mut parsed = parse_ics(&text, origin);
     if let Some(warning) = warning {
-        parsed.warnings.insert(0, warning);
+        parsed.warnings.push(warning);
+        parsed.warnings.sort_by_key(|w| w.line);
     }
     parsed
 }
@@ -85,13 +102,27 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
     let mut warnings = Vec::new();
     let lines = logical_lines(text);
     let layout = split_components(&lines, origin, &mut warnings);
-    let x_wr_timezone = layout.calendar_props.iter().find_map(|(_, line)| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("X-WR-TIMEZONE")
-            .then(|| iana_by_name(value))
-            .flatten()
-    });
+    let mut x_wr_timezone = None;
+    for (number, line) in &layout.calendar_props {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !name.trim().eq_ignore_ascii_case("X-WR-TIMEZONE") {
+            continue;
+        }
+        // Windows names show up here too (Outlook exports).
+        x_wr_timezone = iana_by_name(value).or_else(|| windows_to_iana(value));
+        if x_wr_timezone.is_none() {
+            warnings.push(IcsWarning {
+                origin: origin.to_string(),
+                line: *number,
+                message: format!(
+                    "unknown X-WR-TIMEZONE {:?} ignored; floating times stay floating",
+                    value.trim()
+                ),
+            });
+        }
+    }
     let mut vtimezones: HashMap<String, CustomZone> = HashMap::new();
     let mut parsed_events = Vec::new();
     for raw in &layout.components {
@@ -114,12 +145,16 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
         x_wr_timezone,
     };
     let mut events = Vec::new();
+    let mut event_lines = Vec::new();
     for raw in parsed_events {
         let Some(component) = parse_component(raw, origin, &mut warnings) else {
             continue;
         };
         match ctx.event(&component, raw, &mut warnings) {
-            Ok(event) => events.push(event),
+            Ok(event) => {
+                events.push(event);
+                event_lines.push(raw.line);
+            }
             Err(message) => warnings.push(IcsWarning {
                 origin: origin.to_string(),
                 line: raw.line,
@@ -128,7 +163,11 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
         }
     }
     warnings.sort_by_key(|w| w.line);
-    ParsedIcs { events, warnings }
+    ParsedIcs {
+        events,
+        warnings,
+        event_lines,
+    }
 }
 
 /// One unfolded content line and the physical line it starts on.
@@ -614,8 +653,16 @@ impl EventCtx<'_> {
                 format!("tete-{hex}")
             }
         };
-        let start_prop = comp.first("DTSTART").ok_or("no DTSTART")?;
-        let start = self.time(start_prop)?;
+        let recurrence_id = match comp.first("RECURRENCE-ID") {
+            Some(prop) => Some(self.time(prop)?),
+            None => None,
+        };
+        // An override without DTSTART (seen in cancellation-only exports) keeps its slot.
+        let start = match (comp.first("DTSTART"), &recurrence_id) {
+            (Some(prop), _) => self.time(prop)?,
+            (None, Some(rid)) => rid.clone(),
+            (None, None) => return Err("no DTSTART".into()),
+        };
         let end = match (comp.first("DTEND"), comp.first("DURATION")) {
             (Some(end), _) => match self.time(end) {
                 Ok(end) => Some(end),
@@ -635,10 +682,6 @@ impl EventCtx<'_> {
                 }
             },
             (None, None) => None,
-        };
-        let recurrence_id = match comp.first("RECURRENCE-ID") {
-            Some(prop) => Some(self.time(prop)?),
-            None => None,
         };
         let id = match comp.first("RECURRENCE-ID") {
             Some(prop) => {
@@ -676,7 +719,10 @@ impl EventCtx<'_> {
             id,
             uid,
             recurrence_id,
-            summary: comp.text("SUMMARY").unwrap_or_default(),
+            summary: comp
+                .first("SUMMARY")
+                .map(|p| p.value.clone())
+                .unwrap_or_default(),
             description: comp
                 .first("DESCRIPTION")
                 .map(|p| plain_text(&p.value))
@@ -736,7 +782,9 @@ fn plain_text(value: &str) -> String {
     let looks_html = ["</", "<br", "<p>", "<div", "<a "]
         .iter()
         .any(|t| value.to_ascii_lowercase().contains(t));
-    if looks_html && let Ok(text) = html2text::from_read(value.as_bytes(), 10_000) {
+    // No markdown-ish decoration; links kept as numbered footnotes with their URLs.
+    let config = html2text::config::plain_no_decorate().link_footnotes(true);
+    if looks_html && let Ok(text) = config.string_from_read(value.as_bytes(), 10_000) {
         return text.trim_end().to_string();
     }
     value.to_string()
@@ -1074,6 +1122,35 @@ mod tests {
                 zone: Zone::Utc
             })
         );
+    }
+
+    #[test]
+    fn html_descriptions_become_plain_text_and_plain_ones_stay() {
+        let html =
+            plain_text("Agenda:<br>1. <b>Goals</b><br><a href=\"https://x.example/doc\">doc</a>");
+        assert!(html.starts_with("Agenda:\n1. Goals\n"), "{html}");
+        assert!(html.contains("https://x.example/doc"), "{html}");
+        assert_eq!(plain_text("a < b and c > d"), "a < b and c > d");
+    }
+
+    #[test]
+    fn an_override_without_dtstart_keeps_its_slot_and_odd_calendar_zones_warn() {
+        let text = wrap(
+            "X-WR-TIMEZONE:Nowhere/Special\r\nBEGIN:VEVENT\r\nUID:o\r\n\
+             RECURRENCE-ID:20240105T090000Z\r\nSTATUS:CANCELLED\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        let event = &parsed.events[0];
+        assert_eq!(
+            event.start,
+            EventTime::DateTime {
+                local: at(2024, 1, 5, 9, 0),
+                zone: Zone::Utc
+            }
+        );
+        assert_eq!(event.status, EventStatus::Cancelled);
+        assert_eq!(parsed.warnings.len(), 1);
+        assert!(parsed.warnings[0].message.contains("X-WR-TIMEZONE"));
     }
 
     #[test]

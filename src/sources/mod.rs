@@ -5,6 +5,7 @@ pub mod error;
 pub mod google;
 pub mod http;
 pub mod ics;
+pub mod microsoft;
 
 pub use error::SourceError;
 

@@ -3,7 +3,7 @@
 //!
 //! For every `ics/**.ics` with an `expected/<same path>.json`, tete expands
 //! [2020-01-01, 2030-01-01) with floating-date window semantics, keeps its earliest 500
-//! (as the reference does) and compares the set of (uid, start). Files where tete
+//! (as the reference does) and compares the set of (uid, start, end). Files where tete
 //! deliberately disagrees are listed in [`KNOWN_DIFFERENCES`] with the RFC reason, and
 //! the difference must be exactly the recorded one.
 
@@ -13,54 +13,65 @@ use std::path::{Path, PathBuf};
 use tete::cli::expand::{JsonOccurrence, expand_file};
 use tete::sources::ics::parse_ics_bytes;
 
-/// Where tete and the reference disagree on purpose:
-/// (file, occurrences only the reference has, occurrences only tete has, reason).
-const KNOWN_DIFFERENCES: &[(&str, usize, usize, &str)] = &[
-    (
-        "allenporter__ical/office_365_invalid_timezone.ics",
-        1,
-        0,
-        "TZID=Customized Time Zone names no VTIMEZONE in the file (RFC 5545 §3.2.19 requires one) and \
-         is neither IANA nor Windows; tete skips the event with a warning instead of guessing an \
-         offset (the reference printed +02:00)",
-    ),
-    (
-        "ical4j__ical4j/google_aus_holidays.ics",
-        70,
-        70,
-        "DTSTART;TZID=America/Los_Angeles:20041225 is a DATE value without VALUE=DATE; a TZID must not \
-         be applied to a DATE (RFC 5545 §3.2.19), so tete reads these holidays as all-day dates, the \
-         reference as midnight date-times in Los Angeles (same days, different form)",
-    ),
-    (
-        "jazzband__icalevents/cest.ics",
-        1,
-        0,
-        "all-day series with a UTC date-time UNTIL (RFC 5545 §3.3.10 requires a DATE when DTSTART is \
-         a DATE): tete compares it with the days read in the floating zone, ending the series on \
-         2021-06-30; the reference also ends it there in recurrenceid_ms.ics (the same series) but \
-         adds 2021-07-02 here",
-    ),
-    (
-        "niccokunzmann__python-recurring-ical-events/issue_201_mixed_datetime_and_date.ics",
-        1,
-        1,
-        "DTSTART is a DATE and DTEND a UTC DATE-TIME; RFC 5545 §3.8.2.2 requires the same value type, \
-         and DTSTART decides: tete keeps the event all-day, the reference turns it into a date-time",
-    ),
-    (
-        "niccokunzmann__python-recurring-ical-events/issue_75_range_parameter.ics",
-        0,
-        1,
-        "UNTIL=20250920 (a DATE) with a date-time DTSTART: UNTIL bounds the rule inclusively \
-         (RFC 5545 §3.3.10), so the 2025-09-20 12:00Z instance belongs to the set (moved by the \
-         RANGE=THISANDFUTURE override to 2025-09-21, §3.8.4.4); the reference cuts at midnight",
-    ),
+/// A file where tete and the reference disagree on purpose.
+struct Known {
+    file: &'static str,
+    /// How many (uid, start, end) only the reference has, and the start of the first.
+    missing: (usize, Option<&'static str>),
+    /// How many only tete has, and the start of the first.
+    extra: (usize, Option<&'static str>),
+    /// Why tete is right (or the input undecidable), with the RFC section.
+    reason: &'static str,
+}
+
+const KNOWN_DIFFERENCES: &[Known] = &[
+    Known {
+        file: "allenporter__ical/office_365_invalid_timezone.ics",
+        missing: (1, Some("2024-04-26T14:00:00+02:00")),
+        extra: (0, None),
+        reason: "TZID=Customized Time Zone names no VTIMEZONE in the file (RFC 5545 §3.2.19 requires \
+                 one) and is neither IANA nor Windows; tete skips the event with a warning instead \
+                 of guessing an offset (the reference printed +02:00)",
+    },
+    Known {
+        file: "ical4j__ical4j/google_aus_holidays.ics",
+        missing: (70, Some("2020-04-25T00:00:00-07:00")),
+        extra: (70, Some("2020-04-25")),
+        reason: "DTSTART;TZID=America/Los_Angeles:20041225 is a DATE value without VALUE=DATE; a TZID \
+                 must not be applied to a DATE (RFC 5545 §3.2.19), so tete reads these holidays as \
+                 all-day dates, the reference as midnight date-times in Los Angeles (same days)",
+    },
+    Known {
+        file: "jazzband__icalevents/cest.ics",
+        missing: (1, Some("2021-07-02")),
+        extra: (0, None),
+        reason: "all-day series with a UTC date-time UNTIL (RFC 5545 §3.3.10 requires a DATE when \
+                 DTSTART is a DATE): tete compares it with the days read in the floating zone, ending \
+                 the series on 2021-06-30; the reference ends the same series there in \
+                 recurrenceid_ms.ics but adds 2021-07-02 here, so it is not consistent",
+    },
+    Known {
+        file: "niccokunzmann__python-recurring-ical-events/issue_201_mixed_datetime_and_date.ics",
+        missing: (1, Some("2023-07-24T00:00:00+00:00")),
+        extra: (1, Some("2023-07-24")),
+        reason: "DTSTART is a DATE and DTEND a UTC DATE-TIME; RFC 5545 §3.8.2.2 requires the same \
+                 value type and DTSTART decides: tete keeps the event all-day, the reference turns \
+                 it into a date-time",
+    },
+    Known {
+        file: "niccokunzmann__python-recurring-ical-events/issue_75_range_parameter.ics",
+        missing: (0, None),
+        extra: (1, Some("2025-09-21T14:22:00+00:00")),
+        reason: "UNTIL=20250920 (a DATE) with a date-time DTSTART: UNTIL bounds the rule inclusively \
+                 (RFC 5545 §3.3.10), so the 2025-09-20 12:00Z instance belongs to the set (moved by \
+                 the RANGE=THISANDFUTURE override to 2025-09-21, §3.8.4.4); the reference cuts at \
+                 midnight",
+    },
 ];
 
 const LIMIT: usize = 500;
 
-type Key = (String, String);
+type Key = (String, String, String);
 
 fn corpus_dir() -> Option<PathBuf> {
     let raw = std::env::var_os("TETE_CORPUS").filter(|v| !v.is_empty())?;
@@ -111,7 +122,11 @@ fn expected_keys(path: &Path) -> Result<BTreeSet<Key>, String> {
                     .unwrap_or_default()
                     .to_string()
             };
-            (field("uid"), normalize(&field("start")))
+            (
+                field("uid"),
+                normalize(&field("start")),
+                normalize(&field("end")),
+            )
         })
         .collect())
 }
@@ -130,7 +145,7 @@ fn tete_keys(path: &Path) -> Result<BTreeSet<Key>, String> {
             .take(LIMIT)
             .map(|occ| {
                 let json = JsonOccurrence::from(occ);
-                (json.uid, normalize(&json.start))
+                (json.uid, normalize(&json.start), normalize(&json.end))
             })
             .collect::<BTreeSet<Key>>()
     });
@@ -154,6 +169,7 @@ fn corpus_matches_the_reference_or_differs_exactly_as_recorded() {
         }
     }
     let (mut total, mut exact) = (0, 0);
+    let mut compared: Vec<String> = Vec::new();
     for file in &files {
         let Ok(relative) = file.strip_prefix(corpus.join("ics")) else {
             continue;
@@ -164,6 +180,7 @@ fn corpus_matches_the_reference_or_differs_exactly_as_recorded() {
             continue;
         }
         total += 1;
+        compared.push(name.clone());
         let (expected, ours) = match (expected_keys(&expected_path), tete_keys(file)) {
             (Ok(e), Ok(o)) => (e, o),
             (Err(e), _) | (_, Err(e)) => {
@@ -182,7 +199,12 @@ fn corpus_matches_the_reference_or_differs_exactly_as_recorded() {
                 println!("  extra   {key:?}");
             }
         }
-        let known = KNOWN_DIFFERENCES.iter().find(|(file, ..)| *file == name);
+        let known = KNOWN_DIFFERENCES.iter().find(|k| k.file == name);
+        let first = |keys: &[&Key]| keys.first().map(|(_, start, _)| start.clone());
+        let seen = (
+            (missing.len(), first(&missing)),
+            (extra.len(), first(&extra)),
+        );
         match known {
             None if missing.is_empty() && extra.is_empty() => exact += 1,
             None => failures.push(format!(
@@ -192,12 +214,26 @@ fn corpus_matches_the_reference_or_differs_exactly_as_recorded() {
                 extra.len(),
                 extra.first()
             )),
-            Some((_, m, x, reason)) if (*m, *x) != (missing.len(), extra.len()) => failures.push(format!(
-                "{name}: recorded difference ({m} missing, {x} extra: {reason}) changed to {} missing, {} extra",
-                missing.len(),
-                extra.len()
-            )),
-            Some(_) => {}
+            Some(k) => {
+                let recorded = (
+                    (k.missing.0, k.missing.1.map(str::to_string)),
+                    (k.extra.0, k.extra.1.map(str::to_string)),
+                );
+                if recorded != seen {
+                    failures.push(format!(
+                        "{name}: the recorded difference ({}) changed: now {seen:?}, recorded {recorded:?}",
+                        k.reason
+                    ));
+                }
+            }
+        }
+    }
+    for k in KNOWN_DIFFERENCES {
+        if !compared.iter().any(|name| name == k.file) {
+            failures.push(format!(
+                "{}: recorded as a known difference but not in the corpus",
+                k.file
+            ));
         }
     }
     println!("corpus: {exact} of {total} files match the reference exactly");

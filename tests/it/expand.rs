@@ -163,6 +163,10 @@ fn a_broken_event_is_skipped_with_a_warning_naming_its_line_and_the_rest_loads()
         "{stderr}"
     );
     assert!(stderr.contains("invalid UTF-8"), "{stderr}");
+    assert!(
+        stderr.contains("broken.ics:30: bad-rule: series skipped"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1208,6 +1208,37 @@ async fn tete_auth_signs_in_from_a_pasted_address_on_the_terminal() {
         1,
         "a second pass costs one request for the unchanged calendar"
     );
+
+    // The grant is revoked: the account is marked, the other account still works,
+    // and the owner gets exactly one notice with the command to run.
+    harness.fake.revoke(ALICE);
+    let path = config.source_path.to_str().unwrap().to_string();
+    for _ in 0..2 {
+        let path = path.clone();
+        let pass = tokio::task::spawn_blocking(move || {
+            crate::support::tete(&["--config", &path, "run", "--once", "--now", now])
+        })
+        .await
+        .unwrap();
+        let shown = crate::support::stdout(&pass);
+        assert!(pass.status.success(), "{shown}");
+        assert!(shown.contains("account work (google): FAILED"), "{shown}");
+        assert!(shown.contains("tete auth work"), "{shown}");
+        assert!(shown.contains("account demo (ics)"), "{shown}");
+    }
+    let notices: Vec<String> = std::fs::read_dir(&briefs)
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .filter(|raw| raw.contains("needs you to sign in again"))
+        .collect();
+    assert_eq!(notices.len(), 1, "one notice, not one per pass");
+    assert!(
+        notices[0].contains(&format!("To: {ALICE}")),
+        "{}",
+        notices[0]
+    );
+    assert!(notices[0].contains("tete auth work"));
 }
 
 #[test]
@@ -1226,4 +1257,70 @@ fn tete_auth_names_the_accounts_when_the_account_is_unknown() {
     assert_eq!(output.status.code(), Some(1));
     assert!(crate::support::stderr(&output).contains("needs no sign-in"));
     assert!(crate::support::stdout(&output).is_empty());
+}
+
+#[tokio::test]
+async fn briefs_go_out_over_smtp_with_xoauth2_through_the_google_account() {
+    use crate::mail::{Recorder, start_xoauth2_server};
+    let harness = Harness::new().await;
+    let (access, refresh) = harness.fake.issue_tokens(ALICE);
+    harness
+        .tokens("work", None)
+        .save_sign_in(
+            &GrantedTokens {
+                access_token: Secret::new(access.clone()),
+                refresh_token: Secret::new(refresh),
+                expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+                scopes: vec![CALENDAR_SCOPE.into(), "https://mail.google.com/".into()],
+            },
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    let recorder = Recorder::default();
+    let port = start_xoauth2_server(&recorder, &access);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, CLIENT_SECRET).unwrap();
+    let text = format!(
+        "[mail]\nfrom = \"{ALICE}\"\ntransport = \"smtp\"\n\
+         [mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nxoauth2_account = \"work\"\n\
+         [[accounts]]\nname = \"work\"\nprovider = \"google\"\nowner = \"{ALICE}\"\nclient_id = \"{CLIENT_ID}\"\n\
+         client_secret_file = {secret:?}\napi_base_url = \"{}\"\nauth_url = \"{}\"\ntoken_url = \"{}\"\n",
+        harness.fake.api_base(),
+        harness.fake.auth_url(),
+        harness.fake.token_url(),
+    );
+    let config = tete::config::parse(&text, &dir.path().join("tete.toml")).expect("config");
+    let transport = tete::pass::xoauth2::transport(&config, &harness.store, &client())
+        .await
+        .expect("an XOAUTH2 transport");
+    let raw = format!("From: {ALICE}\r\nTo: {BOB}\r\nSubject: hi\r\n\r\nhello\r\n");
+    transport
+        .send(BOB, raw.as_bytes())
+        .await
+        .expect("the server accepts the token");
+    assert_eq!(
+        recorder.logins.lock().unwrap().clone(),
+        vec![(ALICE.to_string(), access.clone())],
+        "logged in as the account's owner with its access token"
+    );
+    assert_eq!(recorder.messages().len(), 1);
+    drop(transport);
+
+    // A token the server refuses is a permanent failure, not a silent success.
+    let refusing = start_xoauth2_server(&recorder, "some-other-token");
+    let text = text.replace(&format!("port = {port}"), &format!("port = {refusing}"));
+    let config = tete::config::parse(&text, &dir.path().join("tete.toml")).expect("config");
+    let transport = tete::pass::xoauth2::transport(&config, &harness.store, &client())
+        .await
+        .unwrap();
+    let error = transport
+        .send(BOB, raw.as_bytes())
+        .await
+        .expect_err("refused");
+    assert!(!error.is_transient(), "{error}");
+    assert!(
+        !error.to_string().contains(&access),
+        "no token in errors: {error}"
+    );
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
-use mailin_embedded::{AuthMechanism, Handler, Response, response};
+use mailin::{AuthMechanism, Handler, Response, response};
 
 use tete::brief::{self, BriefInput, ItemView};
 use tete::config::{SmtpConfig, SmtpSecurity};
@@ -39,7 +39,7 @@ pub(crate) struct Received {
 #[derive(Clone, Default)]
 pub(crate) struct Recorder {
     inbox: Arc<Mutex<Vec<Received>>>,
-    logins: Arc<Mutex<Vec<(String, String)>>>,
+    pub(crate) logins: Arc<Mutex<Vec<(String, String)>>>,
     /// RCPT TO of this address is refused with 550.
     reject: Option<String>,
     /// RCPT TO of this address is deferred with 451.
@@ -100,16 +100,16 @@ impl Handler for Recorder {
     }
 }
 
-/// Starts mailin-embedded on `listener` in a background thread (it runs until the test
-/// binary exits).
-fn serve(recorder: &Recorder, listener: TcpListener) {
-    let mut server = mailin_embedded::Server::new(recorder.clone());
-    server
-        .with_name("test.localhost")
-        .with_num_threads(2)
-        .with_tcp_listener(listener);
+/// Serves SMTP on `listener` in background threads, one per connection, with mailin's
+/// session machine (a real SMTP server implementation; `auth` offers AUTH PLAIN without
+/// TLS, which only a loopback test may do). Runs until the test binary exits.
+fn serve(recorder: &Recorder, listener: TcpListener, auth: bool) {
+    let recorder = recorder.clone();
     std::thread::spawn(move || {
-        let _ = server.serve();
+        for stream in listener.incoming().flatten() {
+            let recorder = recorder.clone();
+            std::thread::spawn(move || session(stream, recorder, auth));
+        }
     });
 }
 
@@ -117,31 +117,115 @@ fn serve(recorder: &Recorder, listener: TcpListener) {
 pub(crate) fn start_server(recorder: &Recorder) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    serve(recorder, listener);
+    serve(recorder, listener, false);
     port
 }
 
-/// A server that offers AUTH PLAIN without TLS. mailin-embedded only offers AUTH after
-/// STARTTLS, so this drives mailin's session machine (the same SMTP implementation)
-/// with its plaintext-AUTH switch on. Loopback only, for tests.
-fn start_auth_server(recorder: &Recorder) -> u16 {
+/// A server that also offers AUTH XOAUTH2 (RFC-less but documented by Google and
+/// Microsoft: `user=<mailbox>\x01auth=Bearer <token>\x01\x01`, base64). mailin has no
+/// XOAUTH2, so this session answers EHLO with the mechanism added and checks the
+/// AUTH line itself (recording `(user, token)` in `logins`), and hands everything
+/// else to mailin. Only `token` is accepted. Loopback only, for tests.
+pub(crate) fn start_xoauth2_server(recorder: &Recorder, token: &str) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let recorder = recorder.clone();
+    let token = token.to_string();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let recorder = recorder.clone();
-            std::thread::spawn(move || auth_session(stream, recorder));
+            let (recorder, token) = (recorder.clone(), token.clone());
+            std::thread::spawn(move || xoauth2_session(stream, recorder, &token));
         }
     });
     port
 }
 
-fn auth_session(stream: TcpStream, recorder: Recorder) -> std::io::Result<()> {
-    let mut builder = mailin::SessionBuilder::new("auth.localhost");
-    builder
-        .enable_auth(AuthMechanism::Plain)
-        .insecure_enable_plaintext_auth();
+fn xoauth2_session(stream: TcpStream, recorder: Recorder, token: &str) -> std::io::Result<()> {
+    use base64::Engine;
+    let logins = recorder.logins.clone();
+    let builder = mailin::SessionBuilder::new("xoauth2.localhost");
+    let peer = stream.peer_addr()?.ip();
+    let mut session = builder.build(peer, recorder);
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    session.greeting().write_to(&mut writer)?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&line).trim_end().to_string();
+        let upper = text.to_ascii_uppercase();
+        if let Some(encoded) = upper.strip_prefix("AUTH XOAUTH2 ").map(|_| &text[13..]) {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .unwrap_or_default();
+            let decoded = String::from_utf8_lossy(&decoded).into_owned();
+            let mut parts = decoded.split('\x01');
+            let user = parts
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("user=")
+                .to_string();
+            let bearer = parts
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("auth=Bearer ")
+                .to_string();
+            let ok = bearer == token;
+            logins.lock().unwrap().push((user, bearer));
+            let answer: &[u8] = if ok {
+                b"235 2.7.0 Accepted\r\n"
+            } else {
+                b"535 5.7.8 Username and Password not accepted\r\n"
+            };
+            writer.write_all(answer)?;
+            writer.flush()?;
+            continue;
+        }
+        let reply = session.process(&line);
+        let mut bytes = Vec::new();
+        reply.write_to(&mut bytes)?;
+        if upper.starts_with("EHLO") {
+            // Advertise XOAUTH2 as the second line of the EHLO answer.
+            let answer = String::from_utf8_lossy(&bytes).into_owned();
+            let (first, rest) = answer.split_once("\r\n").unwrap_or((&answer, ""));
+            let first = first.replacen("250 ", "250-", 1);
+            let rest = if rest.is_empty() {
+                "250 8BITMIME\r\n"
+            } else {
+                rest
+            };
+            bytes = format!("{first}\r\n250-AUTH XOAUTH2\r\n{rest}").into_bytes();
+        }
+        match reply.action {
+            mailin::Action::Reply => writer.write_all(&bytes)?,
+            mailin::Action::Close | mailin::Action::UpgradeTls => {
+                writer.write_all(&bytes)?;
+                return Ok(());
+            }
+            mailin::Action::NoReply => {}
+        }
+        writer.flush()?;
+    }
+}
+
+/// A server that offers AUTH PLAIN without TLS (loopback only, for tests).
+fn start_auth_server(recorder: &Recorder) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    serve(recorder, listener, true);
+    port
+}
+
+fn session(stream: TcpStream, recorder: Recorder, auth: bool) -> std::io::Result<()> {
+    let mut builder = mailin::SessionBuilder::new("test.localhost");
+    if auth {
+        builder
+            .enable_auth(AuthMechanism::Plain)
+            .insecure_enable_plaintext_auth();
+    }
     let peer = stream.peer_addr()?.ip();
     let mut session = builder.build(peer, recorder);
     let mut writer = stream.try_clone()?;
@@ -521,7 +605,11 @@ async fn server_down_means_retry_with_backoff_then_delivery_once_it_is_up() {
 
     // The server comes up on that port; the next retry delivers both.
     let recorder = Recorder::default();
-    serve(&recorder, TcpListener::bind(("127.0.0.1", port)).unwrap());
+    serve(
+        &recorder,
+        TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        false,
+    );
     let third = mail::drain(&store, &transport, now() + TimeDelta::minutes(3))
         .await
         .unwrap();

@@ -342,3 +342,83 @@ fn preview_refuses_anyone_but_the_two_people() {
         "preview sends nothing"
     );
 }
+
+#[test]
+fn a_private_note_reaches_only_its_author() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = weekly_config(
+        dir.path(),
+        "[mail]\nfrom = \"briefs@example.com\"\ntransport = \"file\"\n\n[mail.file]\ndir = \"briefs\"",
+    );
+    let config = config.to_str().unwrap();
+    let series = "weekly-ana-ben@tests.example";
+    // `notes add` stamps notes with the real clock, so the pass runs just before the
+    // first Monday meeting that is at least two hours away from now.
+    use chrono::{Datelike, TimeZone};
+    let berlin = chrono_tz::Europe::Berlin;
+    let real_now = chrono::Utc::now();
+    let mut day = real_now.with_timezone(&berlin).date_naive();
+    let meeting = loop {
+        day = day.succ_opt().unwrap();
+        if day.weekday() == chrono::Weekday::Mon {
+            let at = berlin
+                .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+                .earliest()
+                .unwrap()
+                .with_timezone(&chrono::Utc);
+            // The fixture cancels the meeting of 11 January 2027.
+            let cancelled = day == chrono::NaiveDate::from_ymd_opt(2027, 1, 11).unwrap();
+            if at - real_now > chrono::TimeDelta::hours(2) && !cancelled {
+                break at;
+            }
+        }
+    };
+    let pass_at = (meeting - chrono::TimeDelta::hours(1)).to_rfc3339();
+    let sync = tete(&["--config", config, "series", "--now", &pass_at]);
+    assert!(sync.status.success(), "{}", stderr(&sync));
+    let private = tete(&[
+        "--config",
+        config,
+        "notes",
+        "add",
+        series,
+        "Ben sounded stretched; ask about load",
+        "--private",
+    ]);
+    assert!(private.status.success(), "{}", stderr(&private));
+    let shared = tete(&[
+        "--config",
+        config,
+        "notes",
+        "add",
+        series,
+        "Agreed to try async standups",
+    ]);
+    assert!(shared.status.success(), "{}", stderr(&shared));
+
+    let pass = tete(&["--config", config, "run", "--once", "--now", &pass_at]);
+    assert!(pass.status.success(), "{}", stderr(&pass));
+    let briefs = eml_files(&dir.path().join("briefs"));
+    assert_eq!(briefs.len(), 2, "{}", stdout(&pass));
+    for brief in briefs {
+        let raw = std::fs::read(&brief).unwrap();
+        let body = text_body(&raw);
+        let whole = String::from_utf8_lossy(&raw).into_owned();
+        let to = to_address(&raw);
+        assert!(
+            body.contains("Agreed to try async standups"),
+            "{to}: {body}"
+        );
+        if to == "ana@example.com" {
+            assert!(
+                body.contains("Ben sounded stretched"),
+                "the author sees it: {body}"
+            );
+        } else {
+            assert!(
+                !body.contains("stretched") && !whole.contains("stretched"),
+                "leaked to {to}"
+            );
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! SMTP with XOAUTH2: the access token of a signed-in Google or Microsoft account
+//! stands in for a password (`[mail.smtp] xoauth2_account`). The transport is built
+//! for each drain, because lettre fixes credentials when a transport is built and
+//! tokens are refreshed ahead of expiry between drains.
+
+use crate::auth::TokenKey;
+use crate::auth::google::{AccountTokens, OAuthClient};
+use crate::auth::microsoft::{MicrosoftClient, MicrosoftTokens};
+use crate::config::{Config, Provider, SmtpConfig};
+use crate::mail::{MailError, SmtpAuth, SmtpTransport, Transport};
+use crate::sources::SourceError;
+use crate::sources::http::Credentials;
+use crate::store::Store;
+
+/// The transport for `config.mail`: XOAUTH2 through `account` when configured,
+/// else what the config says (password or no AUTH, or files).
+pub async fn transport(
+    config: &Config,
+    store: &Store,
+    api: &reqwest::Client,
+) -> Result<Box<dyn Transport>, MailError> {
+    let Some((smtp, account)) = config
+        .mail
+        .smtp
+        .as_ref()
+        .filter(|_| config.mail.transport == crate::config::TransportKind::Smtp)
+        .and_then(|smtp| smtp.xoauth2_account.as_deref().map(|a| (smtp, a)))
+    else {
+        return crate::mail::transport_from_config(&config.mail);
+    };
+    let token = access_token(config, store, api, account)
+        .await
+        .map_err(|e| MailError::Config(format!("XOAUTH2 through account '{account}': {e}")))?;
+    let username = username(config, store, smtp, account)?;
+    let auth = SmtpAuth::XOAuth2 { username, token };
+    Ok(Box::new(SmtpTransport::new(smtp, &config.mail.from, auth)?))
+}
+
+/// The mailbox to log in as: `username`, else the account's owner.
+fn username(
+    config: &Config,
+    store: &Store,
+    smtp: &SmtpConfig,
+    account: &str,
+) -> Result<String, MailError> {
+    if let Some(username) = &smtp.username {
+        return Ok(username.clone());
+    }
+    let owners = crate::pass::account_owners(config, store)?;
+    owners.get(account).cloned().ok_or_else(|| {
+        MailError::Config(format!(
+            "XOAUTH2 through account '{account}': its address is unknown; set [mail.smtp] username or the account's owner"
+        ))
+    })
+}
+
+async fn access_token(
+    config: &Config,
+    store: &Store,
+    api: &reqwest::Client,
+    account: &str,
+) -> Result<String, String> {
+    let settings = config
+        .account(account)
+        .ok_or_else(|| format!("no account named '{account}'"))?;
+    let key = TokenKey::locate(config.token_key_file.as_deref()).map_err(|e| e.to_string())?;
+    let token = match settings.provider {
+        // One Google token covers every granted scope, mail.google.com included
+        // (requested at sign-in when this account sends mail).
+        Provider::Google => {
+            let client = OAuthClient::google(settings).map_err(|e| e.to_string())?;
+            AccountTokens::new(account, client, key, store.clone(), api.clone())
+                .access_token()
+                .await
+        }
+        // Microsoft issues one token per resource: SMTP.Send is its own token,
+        // minted from the same refresh token.
+        Provider::Microsoft => {
+            let client = MicrosoftClient::from_config(settings).map_err(|e| e.to_string())?;
+            MicrosoftTokens::new(account, client, key, store.clone(), api.clone())
+                .smtp_token()
+                .await
+        }
+        Provider::Ics => {
+            return Err("an .ics account has no OAuth token".into());
+        }
+    };
+    token
+        .map(|secret| secret.expose().to_string())
+        .map_err(|e: SourceError| e.to_string())
+}

@@ -1,0 +1,19 @@
+//! Microsoft 365 calendars through Microsoft Graph: delta sync of calendar views
+//! ([`sync`]), the window frozen into each delta state ([`delta`]), the mapping of
+//! Graph events to tete's model ([`mapping`], [`recurrence`], [`uid`]) and the
+//! account that ties them to the shared HTTP helper and the store ([`account`]).
+//!
+//! Sign-in and tokens live in [`crate::auth::microsoft`].
+
+pub mod account;
+pub mod delta;
+pub mod mapping;
+pub mod recurrence;
+pub mod sync;
+pub mod uid;
+
+pub use account::{
+    GraphClient, MicrosoftAccount, PREFER, ViewReport, api_base, sync_configured_account,
+};
+pub use delta::{DeltaCursor, Window, WindowPolicy};
+pub use sync::{API_BASE_URL, GraphApi, SyncResult, ViewTarget, sync_view};
