@@ -34,6 +34,7 @@ pub fn ics_expand(data: &[u8]) {
         max_per_series: 500,
         max_steps_per_series: 20_000,
         max_time_per_series: std::time::Duration::from_millis(50),
+        ..tete::calendar::Limits::default()
     };
     let expansion = tete::calendar::expand(&parsed.events, &window, chrono_tz::UTC, &limits);
     std::hint::black_box(expansion);

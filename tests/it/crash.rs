@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use mailin_embedded::{Handler, Response, response};
+use mailin::{Handler, Response, response};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 /// Writes an .ics with `series` weekly 1:1s on Mondays 10:00 UTC between the owner and
@@ -104,19 +104,45 @@ impl SlowServer {
         self.start_on(0)
     }
 
-    /// Starts it on loopback `port` (0: any free one) and returns the port.
+    /// Starts it on loopback `port` (0: any free one) and returns the port. Each
+    /// connection runs mailin's session machine on a thread of its own.
     pub(crate) fn start_on(&self, port: u16) -> u16 {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mut server = mailin_embedded::Server::new(self.clone());
-        server
-            .with_name("crash.localhost")
-            .with_num_threads(4)
-            .with_tcp_listener(listener);
+        let server = self.clone();
         std::thread::spawn(move || {
-            let _ = server.serve();
+            for stream in listener.incoming().flatten() {
+                let server = server.clone();
+                std::thread::spawn(move || session(stream, server));
+            }
         });
         port
+    }
+}
+
+fn session(stream: std::net::TcpStream, server: SlowServer) -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let peer = stream.peer_addr()?.ip();
+    let mut session = mailin::SessionBuilder::new("crash.localhost").build(peer, server);
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    session.greeting().write_to(&mut writer)?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let reply = session.process(&line);
+        match reply.action {
+            mailin::Action::Reply => reply.write_to(&mut writer)?,
+            mailin::Action::Close | mailin::Action::UpgradeTls => {
+                reply.write_to(&mut writer)?;
+                return Ok(());
+            }
+            mailin::Action::NoReply => {}
+        }
+        writer.flush()?;
     }
 }
 
