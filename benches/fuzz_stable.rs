@@ -141,6 +141,11 @@ fn seeds(target: &str, root: &Path) -> Vec<Vec<u8>> {
                 files_under(&corpus.join("api-json/google"), &["json"], &mut paths);
             }
         }
+        "graph_map_event" => {
+            if let Some(corpus) = &corpus {
+                files_under(&corpus.join("api-json/graph"), &["json"], &mut paths);
+            }
+        }
         "config_parse" => {
             files_under(&root.join("tests/fixtures/config"), &["toml"], &mut paths);
             files_under(&root.join("config"), &["toml"], &mut paths);
@@ -168,7 +173,7 @@ fn seeds(target: &str, root: &Path) -> Vec<Vec<u8>> {
                     .unwrap_or_else(|| vec![value.clone()]);
                 for item in items {
                     match target {
-                        "google_map_event" => {
+                        "google_map_event" | "graph_map_event" => {
                             out.push(serde_json::to_vec(&item).unwrap_or_default())
                         }
                         _ => {
@@ -189,11 +194,11 @@ fn seeds(target: &str, root: &Path) -> Vec<Vec<u8>> {
                         }
                     }
                 }
-                if target == "google_map_event" {
+                if target.ends_with("_map_event") {
                     continue;
                 }
             }
-            if target != "google_map_event" {
+            if !target.ends_with("_map_event") {
                 continue;
             }
         }

@@ -21,6 +21,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("description", description),
     ("html_to_text", html_to_text),
     ("google_map_event", google_map_event),
+    ("graph_map_event", graph_map_event),
     ("config_parse", config_parse),
 ];
 
@@ -73,6 +74,16 @@ pub fn html_to_text(data: &[u8]) {
 pub fn google_map_event(data: &[u8]) {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
         let _ = std::hint::black_box(tete::sources::google::map_event(&value));
+    }
+}
+
+/// Arbitrary JSON → a Microsoft Graph event mapped to the model (as a series member
+/// with the master's UID, and as itself).
+pub fn graph_map_event(data: &[u8]) {
+    use tete::sources::microsoft::mapping::{GraphEvent, map_event};
+    if let Ok(event) = serde_json::from_slice::<GraphEvent>(data) {
+        let _ = std::hint::black_box(map_event(&event, None, Some("owner@example.com")));
+        let _ = std::hint::black_box(map_event(&event, Some("master-uid"), None));
     }
 }
 

@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift 2>/dev/null || true
-targets=${*:-"ics_expand description html_to_text google_map_event config_parse"}
+targets=${*:-"ics_expand description html_to_text google_map_event graph_map_event config_parse"}
 for t in $targets; do
     work=target/fuzz-corpus/$t
     mkdir -p "$work"
@@ -20,6 +20,7 @@ for t in $targets; do
     case $t in
         ics_expand) extra="$extra tests/fixtures/ics tests/fixtures/pass tests/fixtures/hostile ${TETE_CORPUS:+$TETE_CORPUS/ics}" ;;
         google_map_event) extra="$extra ${TETE_CORPUS:+$TETE_CORPUS/api-json/google}" ;;
+        graph_map_event) extra="$extra ${TETE_CORPUS:+$TETE_CORPUS/api-json/graph}" ;;
         config_parse) extra="$extra tests/fixtures/config" ;;
     esac
     echo "== $t: $secs s"
