@@ -67,7 +67,7 @@ pub fn refresh_context(
         let observed = observed_descriptions(view, now);
         let existing = store.items(series)?;
         let harvested = context::harvest(series, &existing, &observed, now);
-        if harvested != existing {
+        if needs_saving(&existing, &harvested, now) {
             store.save_items(series, &harvested)?;
         }
         let author = view
@@ -90,6 +90,27 @@ pub fn refresh_context(
         store.record_meetings(series, &meetings)?;
     }
     Ok(())
+}
+
+/// Whether a harvest must be written. Every harvest moves the items' `last_seen` to
+/// now; writing that alone on every poll would cost one synced store write per 1:1
+/// per poll. So an unchanged harvest is written at most once a day: `last_seen` only
+/// bounds how early a newly written line may be dated, and a day is finer than that.
+fn needs_saving(existing: &[ActionItem], harvested: &[ActionItem], now: DateTime<Utc>) -> bool {
+    let without_last_seen = |items: &[ActionItem]| -> Vec<ActionItem> {
+        items
+            .iter()
+            .map(|item| ActionItem {
+                last_seen: DateTime::<Utc>::MIN_UTC,
+                ..item.clone()
+            })
+            .collect()
+    };
+    if without_last_seen(existing) != without_last_seen(harvested) {
+        return true;
+    }
+    let last_write = existing.iter().map(|item| item.last_seen).max();
+    last_write.is_none_or(|at| now - at >= chrono::TimeDelta::days(1))
 }
 
 /// The brief policy of the config. When no domains are allowed explicitly, only the
@@ -389,4 +410,47 @@ pub async fn deliver(
     }
     let transport = crate::pass::xoauth2::transport(config, store, &clients.api).await?;
     Ok(mail::drain(store, transport.as_ref(), now).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::ItemId;
+    use crate::model::SeriesId;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn item(last_seen: &str) -> ActionItem {
+        let series = SeriesId("s".into());
+        ActionItem {
+            id: ItemId::new(&series, "write it"),
+            series,
+            text: "write it".into(),
+            owner: None,
+            state: context::ItemState::Open,
+            origin: context::ItemOrigin::Cli {
+                added_at: at("2026-11-01T00:00:00Z"),
+            },
+            first_seen: at("2026-11-01T00:00:00Z"),
+            last_seen: at(last_seen),
+            cli_changed_at: None,
+        }
+    }
+
+    #[test]
+    fn an_unchanged_harvest_is_written_at_most_once_a_day() {
+        let now = at("2026-12-01T12:00:00Z");
+        let stored = vec![item("2026-12-01T08:00:00Z")];
+        let seen_again = vec![item("2026-12-01T12:00:00Z")];
+        assert!(!needs_saving(&stored, &seen_again, now));
+        let day_old = vec![item("2026-11-30T11:00:00Z")];
+        assert!(needs_saving(&day_old, &seen_again, now));
+        let mut changed = seen_again.clone();
+        changed[0].owner = Some("a@example.com".into());
+        assert!(needs_saving(&stored, &changed, now));
+    }
 }
