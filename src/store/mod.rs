@@ -22,6 +22,14 @@ pub use tokens::{AccountState, SignInNeeded, StoredSecret, TokenRecord};
 
 use std::path::{Path, PathBuf};
 
+/// How long opening waits for another holder of the store's lock to let go.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// sled reports a held lock only as an I/O error with this text.
+fn is_lock_busy(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
 /// The schema this build writes. A store stamped with a higher number is refused.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -145,16 +153,29 @@ impl Store {
     pub fn open(state_dir: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
         create_private_dir(state_dir)?;
         let path = state_dir.join("store");
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&path)
             .cache_capacity(options.cache_capacity)
             .mode(sled::Mode::LowSpace)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
+            .flush_every_ms(Some(500));
+        // A process that just closed the store (a daemon stopping, or a handle dropped
+        // in this process whose flusher thread is still winding down) releases its lock
+        // a moment later: wait briefly for it rather than failing at once.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(source) if is_lock_busy(&source) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(source) => {
+                    return Err(StoreError::Open {
+                        path: path.clone(),
+                        source,
+                    });
+                }
+            }
+        };
         let open = |name: &str| db.open_tree(name);
         let trees = Trees {
             meta: open("meta")?,
