@@ -190,13 +190,7 @@ async fn sync_google(
         chrono::Utc::now(),
     )
     .await?;
-    let calendars = reports.into_iter().map(|report| {
-        report.map(|r| CalendarOutcome {
-            calendar: r.calendar,
-            changed: r.full || r.upserted > 0 || r.deleted > 0,
-            skipped: r.skipped,
-        })
-    });
+    let calendars = reports.into_iter().map(|r| r.map(CalendarOutcome::from));
     summarize(account, store, calendars, warnings)
 }
 
@@ -222,13 +216,7 @@ async fn sync_microsoft(
         chrono::Utc::now(),
     )
     .await?;
-    let calendars = reports.into_iter().map(|report| {
-        report.map(|r| CalendarOutcome {
-            calendar: r.calendar,
-            changed: r.full || r.upserted > 0 || r.deleted > 0,
-            skipped: r.skipped,
-        })
-    });
+    let calendars = reports.into_iter().map(|r| r.map(CalendarOutcome::from));
     summarize(account, store, calendars, warnings)
 }
 
@@ -237,6 +225,26 @@ struct CalendarOutcome {
     calendar: String,
     changed: bool,
     skipped: Vec<String>,
+}
+
+impl From<crate::sources::google::CalendarReport> for CalendarOutcome {
+    fn from(r: crate::sources::google::CalendarReport) -> Self {
+        CalendarOutcome {
+            calendar: r.calendar,
+            changed: r.full || r.upserted > 0 || r.deleted > 0,
+            skipped: r.skipped,
+        }
+    }
+}
+
+impl From<crate::sources::microsoft::ViewReport> for CalendarOutcome {
+    fn from(r: crate::sources::microsoft::ViewReport) -> Self {
+        CalendarOutcome {
+            calendar: r.calendar,
+            changed: r.full || r.upserted > 0 || r.deleted > 0,
+            skipped: r.skipped,
+        }
+    }
 }
 
 /// One outcome for the account from its calendars' results: updated if any calendar
@@ -266,11 +274,7 @@ fn summarize(
     match (first_error, changed) {
         (Some(error), false) => Err(error.into()),
         (_, true) => {
-            let events = store
-                .all_events()?
-                .iter()
-                .filter(|e| e.calendar.account == account.name)
-                .count();
+            let events = store.account_event_count(&account.name)?;
             Ok(SyncOutcome::Updated { events })
         }
         (None, false) => Ok(SyncOutcome::Unchanged),

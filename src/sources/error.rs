@@ -53,3 +53,34 @@ pub enum SourceError {
         detail: String,
     },
 }
+
+impl SourceError {
+    /// True for failures of the whole account rather than of one calendar: nothing
+    /// else of the account can succeed until they pass (sign-in, throttling).
+    pub fn is_account_wide(&self) -> bool {
+        matches!(
+            self,
+            SourceError::NeedsSignIn { .. } | SourceError::RateLimited { .. }
+        )
+    }
+}
+
+/// Syncs each calendar of an account in turn. A failure of one calendar is reported
+/// in its slot and the next still syncs; an account-wide failure
+/// ([`SourceError::is_account_wide`]) ends the sync and is returned.
+pub async fn sync_each_calendar<R, F>(
+    calendars: &[String],
+    sync_one: impl Fn(String) -> F,
+) -> Result<Vec<Result<R, SourceError>>, SourceError>
+where
+    F: std::future::Future<Output = Result<R, SourceError>>,
+{
+    let mut reports = Vec::with_capacity(calendars.len());
+    for calendar in calendars {
+        match sync_one(calendar.clone()).await {
+            Err(error) if error.is_account_wide() => return Err(error),
+            result => reports.push(result),
+        }
+    }
+    Ok(reports)
+}

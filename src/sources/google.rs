@@ -704,18 +704,10 @@ impl GoogleAccount {
         store: &Store,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<CalendarReport, SourceError>>, SourceError> {
-        let mut reports = Vec::with_capacity(self.calendars.len());
-        for calendar in &self.calendars {
-            match self.sync_calendar(store, calendar, now).await {
-                Err(
-                    error @ (SourceError::NeedsSignIn { .. } | SourceError::RateLimited { .. }),
-                ) => {
-                    return Err(error);
-                }
-                result => reports.push(result),
-            }
-        }
-        Ok(reports)
+        crate::sources::sync_each_calendar(&self.calendars, |calendar| async move {
+            self.sync_calendar(store, &calendar, now).await
+        })
+        .await
     }
 
     /// Syncs one configured calendar (`primary` or an id) into the store.

@@ -7,7 +7,7 @@ pub mod http;
 pub mod ics;
 pub mod microsoft;
 
-pub use error::SourceError;
+pub use error::{SourceError, sync_each_calendar};
 
 /// A URL fit for messages and logs: no user, password, query string or fragment
 /// (feeds often carry their secret token in one of those).

@@ -137,6 +137,18 @@ impl Store {
             .collect()
     }
 
+    /// How many events are stored for `account` (all its calendars), without decoding them.
+    pub fn account_event_count(&self, account: &str) -> Result<usize, StoreError> {
+        let mut prefix = account.as_bytes().to_vec();
+        prefix.push(0);
+        let mut count = 0;
+        for key in self.trees.events.scan_prefix(prefix).keys() {
+            key?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// The stored events of one calendar.
     pub fn calendar_events(&self, calendar: &CalendarRef) -> Result<Vec<StoredEvent>, StoreError> {
         self.trees
@@ -239,6 +251,9 @@ mod tests {
         assert_eq!(ids(&work), vec!["c".to_string()]);
         assert_eq!(ids(&home), vec!["a".to_string(), "b".to_string()]);
         assert_eq!(store.all_events().unwrap().len(), 3);
+        assert_eq!(store.account_event_count("work").unwrap(), 1);
+        assert_eq!(store.account_event_count("home").unwrap(), 2);
+        assert_eq!(store.account_event_count("wor").unwrap(), 0);
     }
 
     #[test]

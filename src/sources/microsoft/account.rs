@@ -183,18 +183,10 @@ impl MicrosoftAccount {
         store: &Store,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<ViewReport, SourceError>>, SourceError> {
-        let mut reports = Vec::with_capacity(self.calendars.len());
-        for calendar in &self.calendars {
-            match self.sync_calendar(store, calendar, now).await {
-                Err(
-                    error @ (SourceError::NeedsSignIn { .. } | SourceError::RateLimited { .. }),
-                ) => {
-                    return Err(error);
-                }
-                result => reports.push(result),
-            }
-        }
-        Ok(reports)
+        crate::sources::sync_each_calendar(&self.calendars, |calendar| async move {
+            self.sync_calendar(store, &calendar, now).await
+        })
+        .await
     }
 
     /// Syncs one configured calendar (`primary` or a Graph calendar id) into the store:
@@ -212,7 +204,7 @@ impl MicrosoftAccount {
         };
         let owner = match self.owner(store).await {
             Ok(owner) => Some(owner),
-            Err(error @ (SourceError::NeedsSignIn { .. } | SourceError::RateLimited { .. })) => {
+            Err(error) if error.is_account_wide() => {
                 return Err(error);
             }
             Err(error) => {
