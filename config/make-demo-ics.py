@@ -250,7 +250,9 @@ def not_one_on_ones():
     lunch = datetime(2025, 9, 3, 12, 30)
     focus = datetime(2025, 9, 1, 8, 0)
     interview = datetime(2025, 9, 2, 16, 0)
-    coffee = datetime(2025, 9, 10, 9, 0)
+    # Coffee with Chris is booked one at a time, about once a quarter, never as a
+    # series: `tete series` lists the ones in its window as "not recurring".
+    coffees = [datetime(2025, 9, 10, 9, 0) + timedelta(weeks=13 * n) for n in range(18)]
     return (
         vevent([
             "UID:demo-standup@tete.example", "SUMMARY:Team standup",
@@ -282,12 +284,15 @@ def not_one_on_ones():
             "RRULE:FREQ=WEEKLY;BYDAY=TU",
             organizer(TEAM[1]), attendee(TEAM[1]), attendee(ALEX),
         ])
-        + vevent([
-            "UID:demo-coffee@tete.example", "SUMMARY:Coffee with Chris",
-            f"DTSTART;{local('Europe/Berlin', coffee)}",
-            f"DTEND;{local('Europe/Berlin', coffee + timedelta(minutes=30))}",
-            organizer(TEAM[0]), attendee(TEAM[0]), attendee(ALEX),
-        ])
+        + sum((
+            vevent([
+                f"UID:demo-coffee-{coffee:%Y%m%d}@tete.example", "SUMMARY:Coffee with Chris",
+                f"DTSTART;{local('Europe/Berlin', coffee)}",
+                f"DTEND;{local('Europe/Berlin', coffee + timedelta(minutes=30))}",
+                organizer(TEAM[0]), attendee(TEAM[0]), attendee(ALEX),
+            ])
+            for coffee in coffees
+        ), [])
     )
 
 

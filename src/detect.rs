@@ -178,6 +178,17 @@ fn domain_of(email: &str) -> &str {
     email.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
 }
 
+/// Whether tete has any use for `event`: a series master, an override of one, or a
+/// single event shaped like a 1:1 (listed by `tete series` as "not recurring").
+/// Sources store nothing else: tete keeps no copy of meetings it will never brief
+/// (the all-hands, focus time, a meeting of five), and the store and every pass grow
+/// with the 1:1s, not with the size of the calendars.
+pub fn worth_keeping(event: &Event) -> bool {
+    event.recurrence_id.is_some()
+        || event.recurrence.as_ref().is_some_and(|r| !r.is_empty())
+        || meeting_people(&event.attendees, event.organizer.as_ref()).is_ok()
+}
+
 /// Classifies one series. Rules are checked from the cheapest to explain to the most
 /// specific, and the first that fails is the reason.
 pub fn classify(candidate: &SeriesCandidate<'_>, rules: &DetectionConfig) -> Verdict {
@@ -443,6 +454,31 @@ mod tests {
         let mut event = weekly("1:1", vec![attendee("ben@example.com")]);
         event.recurrence = None;
         assert_eq!(verdict(&event).reason, "not recurring");
+    }
+
+    #[test]
+    fn series_overrides_and_two_person_singles_are_worth_keeping() {
+        let series = weekly(
+            "Team",
+            vec![attendee("a@example.com"), attendee("b@example.com")],
+        );
+        assert!(worth_keeping(&series), "any series, even of three");
+        let mut pair = weekly("1:1", vec![attendee("ben@example.com")]);
+        pair.recurrence = None;
+        assert!(worth_keeping(&pair), "organizer and Ben");
+        let mut crowd = series.clone();
+        crowd.recurrence = None;
+        assert!(!worth_keeping(&crowd), "a single meeting of three");
+        let mut override_of_crowd = crowd.clone();
+        override_of_crowd.recurrence_id = Some(override_of_crowd.start.clone());
+        assert!(
+            worth_keeping(&override_of_crowd),
+            "overrides belong to their series"
+        );
+        let mut alone = pair.clone();
+        alone.attendees.clear();
+        alone.organizer = None;
+        assert!(!worth_keeping(&alone), "nobody attends");
     }
 
     #[test]

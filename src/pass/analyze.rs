@@ -103,11 +103,12 @@ pub fn window(config: &Config, now: DateTime<Utc>) -> Window {
     Window::instants(now - back, now + ahead)
 }
 
-/// Expands and classifies every series in `stored`. `owners` maps account names to
-/// their owners' addresses (configured, or learned at sign-in).
+/// Expands and classifies every series in `stored` (taken over: the events end up in
+/// the series views, not copied). `owners` maps account names to their owners'
+/// addresses (configured, or learned at sign-in).
 pub fn analyze(
     config: &Config,
-    stored: &[StoredEvent],
+    stored: impl IntoIterator<Item = StoredEvent>,
     owners: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> Analysis {
@@ -150,9 +151,14 @@ fn view_of(
 ) -> Option<SeriesView> {
     let master = group.representative()?.clone();
     let recurring = master.recurrence.as_ref().is_some_and(|r| !r.is_empty());
-    // Single events are listed only when they look like a 1:1, so `tete series` can
-    // say "not recurring" about the coffee someone expected a brief for.
+    // Single events are listed only when they look like a 1:1 and take place inside
+    // the window, so `tete series` can say "not recurring" about the coffee someone
+    // expected a brief for, without listing every chat of past years.
     if !recurring && detect::meeting_people(&master.attendees, master.organizer.as_ref()).is_err() {
+        return None;
+    }
+    let expansion = calendar::expand(&group.events, window, config.timezone, limits);
+    if !recurring && expansion.occurrences.is_empty() {
         return None;
     }
     let verdict = detect::classify(
@@ -162,7 +168,6 @@ fn view_of(
         },
         &config.detection,
     );
-    let expansion = calendar::expand(&group.events, window, config.timezone, limits);
     warnings.extend(expansion.warnings);
     let cadence = match &master.recurrence {
         Some(rule) if recurring => calendar::describe_cadence(rule),

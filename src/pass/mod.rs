@@ -86,7 +86,7 @@ pub fn analyze_store(
 ) -> Result<Analysis, StoreError> {
     let stored = store.all_events()?;
     let owners = account_owners(config, store)?;
-    Ok(analyze(config, &stored, &owners, now))
+    Ok(analyze(config, stored, &owners, now))
 }
 
 /// Syncs, then analyzes the store at `now` (what `series` and `preview` need).

@@ -41,9 +41,10 @@ fn newer(candidate: &Event, current: &Event) -> bool {
     (candidate.sequence, candidate.updated) > (current.sequence, current.updated)
 }
 
-/// Groups stored events by UID. `owner_of` maps an account name to its owner's address.
+/// Groups stored events by UID, taking them over (a pass holds each event once).
+/// `owner_of` maps an account name to its owner's address.
 pub fn group_by_series(
-    stored: &[StoredEvent],
+    stored: impl IntoIterator<Item = StoredEvent>,
     owner_of: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<SeriesEvents> {
     struct Acc {
@@ -51,28 +52,29 @@ pub fn group_by_series(
         owners: Vec<String>,
         accounts: Vec<String>,
     }
-    let mut by_uid: BTreeMap<&str, Acc> = BTreeMap::new();
-    for stored_event in stored {
-        let event = &stored_event.event;
-        let acc = by_uid.entry(event.uid.as_str()).or_insert_with(|| Acc {
-            slots: BTreeMap::new(),
-            owners: Vec::new(),
-            accounts: Vec::new(),
-        });
-        let account = &stored_event.calendar.account;
-        if !acc.accounts.contains(account) {
-            acc.accounts.push(account.clone());
-        }
-        if let Some(owner) = owner_of(account)
+    let mut by_uid: BTreeMap<String, Acc> = BTreeMap::new();
+    for StoredEvent { calendar, event } in stored {
+        let acc = match by_uid.get_mut(&event.uid) {
+            Some(acc) => acc,
+            None => by_uid.entry(event.uid.clone()).or_insert_with(|| Acc {
+                slots: BTreeMap::new(),
+                owners: Vec::new(),
+                accounts: Vec::new(),
+            }),
+        };
+        if let Some(owner) = owner_of(&calendar.account)
             && !acc.owners.contains(&owner)
         {
             acc.owners.push(owner);
         }
+        if !acc.accounts.contains(&calendar.account) {
+            acc.accounts.push(calendar.account);
+        }
         let key = slot_key(&event.recurrence_id);
         match acc.slots.get(&key) {
-            Some(current) if !newer(event, current) => {}
+            Some(current) if !newer(&event, current) => {}
             _ => {
-                acc.slots.insert(key, event.clone());
+                acc.slots.insert(key, event);
             }
         }
     }
@@ -82,7 +84,7 @@ pub fn group_by_series(
             acc.owners.sort();
             acc.accounts.sort();
             SeriesEvents {
-                uid: uid.to_string(),
+                uid,
                 events: acc.slots.into_values().collect(),
                 owners: acc.owners,
                 accounts: acc.accounts,
@@ -131,7 +133,7 @@ mod tests {
             stored("report", "u1", 2, "new title"),
         ];
         let owner_of = |account: &str| Some(format!("{account}@example.com"));
-        let series = group_by_series(&events, &owner_of);
+        let series = group_by_series(events, &owner_of);
         assert_eq!(series.len(), 1);
         assert_eq!(series[0].events.len(), 1);
         assert_eq!(series[0].events[0].summary, "new title");

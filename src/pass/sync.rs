@@ -308,12 +308,13 @@ async fn sync_ics(
             }
             let events = parsed.events.len();
             let cursor = serde_json::to_string(&validators).ok();
-            let changes = CalendarChanges {
+            let mut changes = CalendarChanges {
                 full: true,
                 upserted: parsed.events,
                 deleted: Vec::new(),
                 cursor,
             };
+            changes.retain_events(crate::detect::worth_keeping);
             store.apply_changes(&calendar, &changes)?;
             Ok(SyncOutcome::Updated { events })
         }

@@ -740,6 +740,7 @@ impl GoogleAccount {
         )
         .await?;
         self.tie_to_stored_series(store, &calendar_ref, &mut sync)?;
+        sync.changes.retain_events(crate::detect::worth_keeping);
         store
             .apply_changes(&calendar_ref, &sync.changes)
             .map_err(|e| store_error(&self.name, e))?;

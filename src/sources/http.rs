@@ -142,6 +142,7 @@ pub struct Http {
     options: HttpOptions,
     budget: Budget,
     requests: AtomicU64,
+    bytes: AtomicU64,
 }
 
 /// What a failed answer calls for.
@@ -326,12 +327,18 @@ impl Http {
             options,
             budget,
             requests: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
         }
     }
 
     /// Requests sent so far (every attempt counts), for `tete status` and benchmarks.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Response body bytes read so far (all answers, errors included; headers not counted).
+    pub fn bytes_received(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
     }
 
     /// The shared `reqwest::Client`, e.g. for OAuth token requests.
@@ -468,6 +475,7 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
+        self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
         Ok((status, retry_after, body))
     }
 }

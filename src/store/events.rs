@@ -57,6 +57,24 @@ pub struct CalendarChanges {
     pub cursor: Option<String>,
 }
 
+impl CalendarChanges {
+    /// Drops the upserted events `keep` refuses. In an incremental change a refused
+    /// event is deleted instead, so that a version stored while it was still accepted
+    /// (a single event that has just gained a third attendee) goes too. Returns how
+    /// many were dropped.
+    pub fn retain_events(&mut self, keep: impl Fn(&Event) -> bool) -> usize {
+        let before = self.upserted.len();
+        let (kept, refused): (Vec<Event>, Vec<Event>) = std::mem::take(&mut self.upserted)
+            .into_iter()
+            .partition(|e| keep(e));
+        self.upserted = kept;
+        if !self.full {
+            self.deleted.extend(refused.into_iter().map(|e| e.id));
+        }
+        before - self.upserted.len()
+    }
+}
+
 impl Store {
     /// Applies one sync's changes and stores its cursor in one transaction, so a crash
     /// leaves either the old state and cursor or the new ones, never a mix.
@@ -192,6 +210,30 @@ mod tests {
             account: name.into(),
             calendar: "primary".into(),
         }
+    }
+
+    #[test]
+    fn refused_events_are_dropped_from_full_listings_and_deleted_by_increments() {
+        let keep = |e: &Event| e.summary != "refused";
+        let mut full = CalendarChanges {
+            full: true,
+            upserted: vec![event("a", "kept"), event("b", "refused")],
+            ..CalendarChanges::default()
+        };
+        assert_eq!(full.retain_events(keep), 1);
+        assert_eq!(full.upserted, vec![event("a", "kept")]);
+        assert!(
+            full.deleted.is_empty(),
+            "a full listing replaces everything anyway"
+        );
+        let mut increment = CalendarChanges {
+            upserted: vec![event("a", "refused"), event("c", "kept")],
+            deleted: vec!["d".into()],
+            ..CalendarChanges::default()
+        };
+        assert_eq!(increment.retain_events(keep), 1);
+        assert_eq!(increment.upserted, vec![event("c", "kept")]);
+        assert_eq!(increment.deleted, vec!["d".to_string(), "a".to_string()]);
     }
 
     #[test]

@@ -489,6 +489,7 @@ async fn default_delta(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    slow_down(&shared).await;
     delta(&shared, "primary".into(), query, headers)
 }
 
@@ -498,6 +499,7 @@ async fn calendar_delta(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    slow_down(&shared).await;
     delta(&shared, calendar, query, headers)
 }
 
@@ -776,12 +778,13 @@ impl FakeGraph {
         inner.retry_after = seconds;
     }
 
-    /// `/me` and `/me/events/{id}` answer after this delay (to observe concurrency).
+    /// Every Graph request (`/me`, `/me/events/{id}`, the calendar views) is answered
+    /// after this delay (to observe concurrency, and as network latency in benchmarks).
     pub fn set_latency(&self, latency: std::time::Duration) {
         self.lock().latency = latency;
     }
 
-    /// The most `/me` and `/me/events/{id}` requests that were in flight at once.
+    /// The most Graph requests that were in flight at once.
     pub fn max_in_flight(&self) -> usize {
         self.lock().max_in_flight
     }

@@ -166,12 +166,14 @@ fn weekly_one_on_one(id: &str) -> Value {
     })
 }
 
+/// A single meeting of two people (tete keeps those: they are listed as "not recurring").
 fn single(id: &str, day: u32) -> Value {
     json!({
         "kind": "calendar#event", "id": id, "status": "confirmed", "iCalUID": format!("{id}@google.com"),
         "summary": format!("Event {id}"), "updated": "2026-01-05T10:00:00.000Z",
         "start": {"dateTime": format!("2026-01-{day:02}T14:00:00Z")},
         "end": {"dateTime": format!("2026-01-{day:02}T15:00:00Z")},
+        "attendees": [attendee(ALICE, "accepted"), attendee(BOB, "accepted")],
     })
 }
 
@@ -350,6 +352,60 @@ async fn sign_in_through_a_pasted_address_checks_its_state() {
             .refresh_token
             .expose()
             .starts_with("1//fake-refresh")
+    );
+}
+
+/// tete keeps only what it can brief or list: meetings of one person or of five are
+/// never stored, and a single meeting that gains a third person is deleted.
+#[tokio::test]
+async fn only_series_and_two_person_meetings_are_stored() {
+    let harness = Harness::new().await;
+    harness.fake.put_event(ALICE, ALICE, single("pair", 12));
+    let mut alone = single("alone", 13);
+    alone["attendees"] = json!([attendee(ALICE, "accepted")]);
+    harness.fake.put_event(ALICE, ALICE, alone);
+    let mut five = single("five", 14);
+    five["attendees"] = json!(
+        ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|p| attendee(&format!("{p}@example.test"), "accepted"))
+            .collect::<Vec<_>>()
+    );
+    harness.fake.put_event(ALICE, ALICE, five);
+    harness
+        .fake
+        .put_event(ALICE, ALICE, weekly_one_on_one("w1"));
+    let options = SyncOptions {
+        history: Some(Duration::from_secs(400 * 24 * 3600)),
+    };
+    let account = harness.account_with("work", ALICE, options);
+    let report = harness.sync(&account).await.expect("first sync");
+    assert_eq!(report.upserted, 2, "the report counts what was stored");
+    let mut stored: Vec<String> = harness
+        .events("work")
+        .into_iter()
+        .map(|s| s.event.id)
+        .collect();
+    stored.sort();
+    assert_eq!(stored, ["pair", "w1"]);
+
+    harness.fake.edit_event(ALICE, ALICE, "pair", |event| {
+        event["attendees"]
+            .as_array_mut()
+            .unwrap()
+            .push(attendee(CAROL, "needsAction"));
+    });
+    let report = harness.sync(&account).await.expect("incremental sync");
+    assert!(!report.full);
+    let stored: Vec<String> = harness
+        .events("work")
+        .into_iter()
+        .map(|s| s.event.id)
+        .collect();
+    assert_eq!(
+        stored,
+        ["w1"],
+        "the meeting of three is gone from the store"
     );
 }
 

@@ -240,7 +240,7 @@ async fn first_sync_pages_through_the_round_and_stores_the_delta_link() {
                 "Lunch",
                 next_week() + Duration::hours(n),
                 30,
-                &[OWNER],
+                &[OWNER, REPORT],
             ),
         );
     }
@@ -281,7 +281,7 @@ async fn a_round_broken_off_midway_stores_neither_events_nor_cursor() {
                 "Lunch",
                 next_week() + Duration::hours(n),
                 30,
-                &[OWNER],
+                &[OWNER, REPORT],
             ),
         );
     }
@@ -323,7 +323,7 @@ async fn an_unchanged_poll_costs_exactly_one_request() {
     }
     s.fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     let account = s.account(WindowPolicy::default());
     account
@@ -573,7 +573,7 @@ async fn rotated_refresh_token_replaces_the_old_one() {
     let s = setup(&[]).await;
     s.fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     let old = s.stored_refresh_token();
     s.fake.expire_access_tokens();
@@ -656,7 +656,7 @@ async fn smtp_token_is_minted_for_exchange_from_the_rotating_refresh_token() {
     // The Graph token still works after the SMTP redeem rotated the refresh token.
     s.fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     account
         .sync_calendar(&s.store, "primary", Utc::now())
@@ -669,7 +669,7 @@ async fn throttled_requests_wait_for_retry_after() {
     let s = setup(&[]).await;
     s.fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     let account = s.account(WindowPolicy::default());
     account
@@ -711,7 +711,7 @@ async fn an_expired_delta_state_lists_the_window_again_without_duplicates() {
     }
     s.fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     let account = s.account(WindowPolicy::default());
     account
@@ -726,7 +726,7 @@ async fn an_expired_delta_state_lists_the_window_again_without_duplicates() {
             "Offsite",
             next_week() + Duration::days(1),
             60,
-            &[OWNER],
+            &[OWNER, REPORT],
         ),
     );
     s.fake.delete("S1");
@@ -757,11 +757,23 @@ async fn the_window_rolls_forward_before_it_runs_out() {
     let now = Utc::now();
     s.fake.put(
         "primary",
-        single("NEAR", "Soon", now + Duration::days(5), 60, &[OWNER]),
+        single(
+            "NEAR",
+            "Soon",
+            now + Duration::days(5),
+            60,
+            &[OWNER, REPORT],
+        ),
     );
     s.fake.put(
         "primary",
-        single("FAR", "Later", now + Duration::days(45), 60, &[OWNER]),
+        single(
+            "FAR",
+            "Later",
+            now + Duration::days(45),
+            60,
+            &[OWNER, REPORT],
+        ),
     );
     let account = s.account(policy);
     account
@@ -803,10 +815,12 @@ async fn a_second_calendar_is_read_through_its_own_view() {
     let s = setup(&["primary", "AAMkCal2="]).await;
     s.fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
-    s.fake
-        .put("AAMkCal2=", single("T1", "Team", next_week(), 60, &[OWNER]));
+    s.fake.put(
+        "AAMkCal2=",
+        single("T1", "Team", next_week(), 60, &[OWNER, REPORT]),
+    );
     let reports = s
         .account(WindowPolicy::default())
         .sync(&s.store, Utc::now())
@@ -1102,7 +1116,7 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
         "report" => Some(REPORT.to_string()),
         _ => None,
     };
-    let series = tete::pass::series::group_by_series(&stored, &owner_of);
+    let series = tete::pass::series::group_by_series(stored.clone(), &owner_of);
     assert_eq!(series.len(), 1, "{series:#?}");
     assert_eq!(series[0].uid, UID);
     assert_eq!(
@@ -1128,7 +1142,7 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
         ("manager".to_string(), MANAGER.to_string()),
         ("report".to_string(), REPORT.to_string()),
     ]);
-    let analysis = tete::pass::analyze(&config, &stored, &owners, now);
+    let analysis = tete::pass::analyze(&config, stored, &owners, now);
     let ones: Vec<_> = analysis.one_on_ones().collect();
     assert_eq!(ones.len(), 1, "{:#?}", analysis.series);
     let queue = tete::pass::briefs::queue_due(&config, &s.store, &analysis, now).unwrap();
@@ -1181,7 +1195,7 @@ async fn an_unavailable_service_is_retried_after_its_retry_after() {
     let s = setup(&[]).await;
     s.fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     s.fake.throttle_with(503, 2, 1);
     let started = std::time::Instant::now();
@@ -1203,7 +1217,7 @@ async fn throttling_beyond_what_tete_waits_for_ends_the_sync_as_rate_limited() {
     let s = setup(&[]).await;
     s.fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     s.fake.throttle(1, 3600);
     let error = s
@@ -1342,7 +1356,7 @@ async fn tokens_stay_sealed_at_rest_across_rotations() {
     tokens.save_sign_in(&granted, Utc::now()).unwrap();
     fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     fake.expire_access_tokens();
     let account = MicrosoftAccount::from_config(
@@ -1386,7 +1400,7 @@ async fn a_series_whose_master_is_refused_is_skipped_and_the_rest_syncs() {
     }
     s.fake.put(
         "primary",
-        single("S1", "Dentist", next_week(), 60, &[OWNER]),
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     s.fake.forbid_master("M1");
     let report = s

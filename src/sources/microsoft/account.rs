@@ -128,6 +128,11 @@ impl MicrosoftAccount {
         self.client.http.requests()
     }
 
+    /// Response body bytes received so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.client.http.bytes_received()
+    }
+
     /// The Graph client (every request of this account goes through it).
     pub fn graph(&self) -> &GraphClient {
         &self.client
@@ -220,7 +225,9 @@ impl MicrosoftAccount {
         let cursor = store
             .cursor(&calendar_ref)
             .map_err(|e| store_error(&self.name, e))?;
-        let result = sync_view(&self.client, &target, cursor.as_deref(), &self.policy, now).await?;
+        let mut result =
+            sync_view(&self.client, &target, cursor.as_deref(), &self.policy, now).await?;
+        result.changes.retain_events(crate::detect::worth_keeping);
         store
             .apply_changes(&calendar_ref, &result.changes)
             .map_err(|e| store_error(&self.name, e))?;
