@@ -253,6 +253,7 @@ pub async fn drain(
             }
         }
     }
+    transport.close().await;
     Ok(report)
 }
 

@@ -2,17 +2,18 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use lettre::Address;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::Tls;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 
 use super::MailError;
 use super::file::FileTransport;
 use super::message::parse_from;
-use super::transport::{SendError, SendFuture, Transport};
+use super::transport::{CloseFuture, SendError, SendFuture, Transport};
 use crate::config::{MailConfig, SmtpConfig, SmtpSecurity, TransportKind};
 
 /// How long one SMTP command may take before the attempt counts as a temporary failure.
@@ -97,69 +98,146 @@ fn is_loopback(host: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Delivers through an SMTP server with lettre (pooled connections, STARTTLS or
-/// implicit TLS, optional AUTH).
-#[derive(Clone)]
+/// Delivers through an SMTP server with lettre's SMTP client: one connection per
+/// drain (the transport is built for each), reused for every message of it, with
+/// STARTTLS, implicit TLS or none (loopback only), and optional AUTH.
+///
+/// tete opens the TCP connection itself so that it can set `TCP_NODELAY`: lettre
+/// writes a message and its final `.` in two writes, and with Nagle's algorithm the
+/// `.` waits for the server's delayed ACK (~40 ms on Linux). For all that time the
+/// server holds the whole message, and a tete killed then sends it again when it
+/// restarts (the "accepted but not yet recorded" window; see docs/benchmarks.md).
+/// With implicit TLS lettre opens the socket, so that mode keeps the wider window.
 pub struct SmtpTransport {
-    inner: AsyncSmtpTransport<Tokio1Executor>,
+    host: String,
+    port: u16,
+    security: SmtpSecurity,
+    login: Option<(Credentials, Vec<Mechanism>)>,
+    hello: ClientId,
     envelope_from: Address,
+    /// The open connection and when it was last used.
+    connection: tokio::sync::Mutex<Option<(AsyncSmtpConnection, Instant)>>,
 }
 
 impl fmt::Debug for SmtpTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmtpTransport")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
             .field("envelope_from", &self.envelope_from)
             .finish_non_exhaustive()
     }
 }
 
+/// A connection idle for longer than this is checked with `NOOP` before it is reused
+/// (servers close idle connections; Postfix after 300 s).
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(10);
+
 impl SmtpTransport {
     /// A transport for `config`, sending as `from` (the `mail.from` mailbox; its address
     /// is the envelope sender). `security = "none"` is refused unless the host is
-    /// loopback, whatever the config validation said.
-    ///
-    /// Build (and drop) it inside a tokio runtime: lettre's connection pool spawns tasks.
+    /// loopback, whatever the config validation said. Nothing is connected yet.
     pub fn new(config: &SmtpConfig, from: &str, auth: SmtpAuth) -> Result<Self, MailError> {
-        // lettre's connection pool spawns tasks when it is built and dropped.
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(MailError::Config(
-                "the SMTP transport must be built inside a tokio runtime".into(),
-            ));
-        }
         let envelope_from = parse_from(from)?.email;
         let host = config.host.trim();
-        let builder = match config.security {
-            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
-            SmtpSecurity::None => {
-                if !is_loopback(host) {
-                    return Err(MailError::InsecureSmtp {
-                        host: host.to_string(),
-                    });
-                }
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::None)
+        if config.security == SmtpSecurity::None && !is_loopback(host) {
+            return Err(MailError::InsecureSmtp {
+                host: host.to_string(),
+            });
+        }
+        let login = match auth {
+            SmtpAuth::None => None,
+            SmtpAuth::Password { username, password } => Some((
+                Credentials::new(username, password),
+                vec![Mechanism::Plain, Mechanism::Login],
+            )),
+            // XOAUTH2 is never in lettre's default list: it must be asked for.
+            SmtpAuth::XOAuth2 { username, token } => {
+                Some((Credentials::new(username, token), vec![Mechanism::Xoauth2]))
             }
         };
-        let builder = builder.port(config.port).timeout(Some(SMTP_TIMEOUT));
-        let builder = match auth {
-            SmtpAuth::None => builder,
-            SmtpAuth::Password { username, password } => builder
-                .credentials(Credentials::new(username, password))
-                .authentication(vec![Mechanism::Plain, Mechanism::Login]),
-            // XOAUTH2 is never in lettre's default list: it must be asked for.
-            SmtpAuth::XOAuth2 { username, token } => builder
-                .credentials(Credentials::new(username, token))
-                .authentication(vec![Mechanism::Xoauth2]),
-        };
         Ok(SmtpTransport {
-            inner: builder.build(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port: config.port,
+            security: config.security,
+            login,
+            hello: ClientId::default(),
             envelope_from,
+            connection: tokio::sync::Mutex::new(None),
         })
     }
 
     /// A transport from the config, with password AUTH read from `password_file` now.
     pub fn from_config(config: &SmtpConfig, from: &str) -> Result<Self, MailError> {
         Self::new(config, from, SmtpAuth::from_config(config)?)
+    }
+
+    /// Opens a connection: TCP (with `TCP_NODELAY`), EHLO, TLS as configured, AUTH.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let server = format!("{}:{}", self.host, self.port);
+        let tls = || TlsParameters::new(self.host.clone()).map_err(|e| classify(&e));
+        let mut connection = if self.security == SmtpSecurity::Tls {
+            AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(SMTP_TIMEOUT),
+                &self.hello,
+                Some(tls()?),
+                None,
+            )
+            .await
+            .map_err(|e| classify(&e))?
+        } else {
+            let stream = tokio::time::timeout(
+                SMTP_TIMEOUT,
+                tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+            )
+            .await
+            .map_err(|_| SendError::Transient(format!("connecting to {server} timed out")))?
+            .map_err(|e| SendError::Transient(format!("cannot connect to {server}: {e}")))?;
+            stream
+                .set_nodelay(true)
+                .map_err(|e| SendError::Transient(format!("{server}: TCP_NODELAY: {e}")))?;
+            let mut connection =
+                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
+                    .await
+                    .map_err(|e| classify(&e))?;
+            if self.security == SmtpSecurity::Starttls {
+                connection
+                    .starttls(tls()?, &self.hello)
+                    .await
+                    .map_err(|e| classify(&e))?;
+            }
+            connection
+        };
+        if let Some((credentials, mechanisms)) = &self.login
+            && let Err(error) = connection.auth(mechanisms, credentials).await
+        {
+            connection.abort().await;
+            return Err(classify(&error));
+        }
+        Ok(connection)
+    }
+
+    /// The open connection if it still answers, else a new one.
+    async fn connection(
+        &self,
+        open: Option<(AsyncSmtpConnection, Instant)>,
+    ) -> Result<AsyncSmtpConnection, SendError> {
+        if let Some((mut connection, used)) = open {
+            if !connection.has_broken()
+                && (used.elapsed() < CHECK_IDLE_AFTER || connection.test_connected().await)
+            {
+                return Ok(connection);
+            }
+            connection.abort().await;
+        }
+        tokio::time::timeout(SMTP_TIMEOUT * 2, self.connect())
+            .await
+            .map_err(|_| SendError::Transient(format!("{}: login timed out", self.host)))?
     }
 }
 
@@ -183,11 +261,29 @@ impl Transport for SmtpTransport {
                 .map_err(|e| SendError::Permanent(format!("invalid recipient address: {e}")))?;
             let envelope = Envelope::new(Some(self.envelope_from.clone()), vec![to])
                 .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?;
-            self.inner
-                .send_raw(&envelope, raw)
-                .await
-                .map(|_| ())
-                .map_err(|e| classify(&e))
+            let mut slot = self.connection.lock().await;
+            let mut connection = self.connection(slot.take()).await?;
+            match tokio::time::timeout(SMTP_TIMEOUT, connection.send(&envelope, raw)).await {
+                Ok(Ok(_)) => {
+                    *slot = Some((connection, Instant::now()));
+                    Ok(())
+                }
+                // lettre has already closed the connection after a failed command.
+                Ok(Err(error)) => Err(classify(&error)),
+                Err(_) => Err(SendError::Transient(format!(
+                    "{}: no answer within {} s",
+                    self.host,
+                    SMTP_TIMEOUT.as_secs()
+                ))),
+            }
+        })
+    }
+
+    fn close(&self) -> CloseFuture<'_> {
+        Box::pin(async move {
+            if let Some((mut connection, _)) = self.connection.lock().await.take() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), connection.quit()).await;
+            }
         })
     }
 }
@@ -268,14 +364,15 @@ mod tests {
     }
 
     #[test]
-    fn transport_built_outside_a_runtime_is_an_error_not_a_crash() {
-        let error = SmtpTransport::new(
-            &config("localhost", SmtpSecurity::None),
+    fn building_a_transport_connects_nothing_and_needs_no_runtime() {
+        let transport = SmtpTransport::new(
+            &config("[::1]", SmtpSecurity::None),
             "a@example.com",
             SmtpAuth::None,
         )
-        .unwrap_err();
-        assert!(error.to_string().contains("tokio runtime"), "{error}");
+        .unwrap();
+        assert_eq!(transport.host, "::1");
+        assert!(transport.connection.try_lock().unwrap().is_none());
     }
 
     #[test]

@@ -25,9 +25,18 @@ impl SendError {
     }
 }
 
+/// The future [`Transport::close`] returns.
+pub type CloseFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
 /// A way to deliver mail.
 pub trait Transport: Send + Sync {
     /// Delivers `raw` (a complete RFC 5322 message) to `envelope_to` only. Returns `Ok`
     /// once the message was accepted (by the SMTP server, or durably written).
     fn send<'a>(&'a self, envelope_to: &'a str, raw: &'a [u8]) -> SendFuture<'a>;
+
+    /// Ends what the transport holds open (an SMTP connection says QUIT). Sends after
+    /// it start afresh. Does nothing by default.
+    fn close(&self) -> CloseFuture<'_> {
+        Box::pin(async {})
+    }
 }

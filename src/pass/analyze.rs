@@ -22,9 +22,11 @@ pub struct SeriesView {
     pub cadence: String,
     /// Accounts whose calendars hold it.
     pub accounts: Vec<String>,
-    /// The master and overrides it was expanded from.
+    /// The master and overrides it was expanded from (none for a series that is not a
+    /// 1:1: nothing reads them).
     pub events: Vec<Event>,
-    /// Occurrences in `[now - history, now + horizon)`, cancelled ones included.
+    /// Occurrences in `[now - history, now + horizon)`, cancelled ones included. Of a
+    /// series that is not a 1:1, only the next one, without description and attendees.
     pub occurrences: Vec<Occurrence>,
     /// Start of the series (its master's first occurrence), for counting meetings.
     pub first_start: Option<DateTime<Utc>>,
@@ -118,7 +120,7 @@ pub fn analyze(
     let mut warnings = Vec::new();
     let mut series = Vec::new();
     for group in group_by_series(stored, &owner_of) {
-        let Some(view) = view_of(config, group, &window, &limits, &mut warnings) else {
+        let Some(view) = view_of(config, group, now, &window, &limits, &mut warnings) else {
             continue;
         };
         series.push(view);
@@ -145,6 +147,7 @@ pub fn analyze(
 fn view_of(
     config: &Config,
     group: SeriesEvents,
+    now: DateTime<Utc>,
     window: &Window,
     limits: &Limits,
     warnings: &mut Vec<String>,
@@ -175,12 +178,30 @@ fn view_of(
     };
     let first_start = (master.recurrence_id.is_none())
         .then(|| calendar::event_time_to_utc(&master.start, config.timezone));
+    let (events, occurrences) = if verdict.one_on_one {
+        (group.events, expansion.occurrences)
+    } else {
+        // Only 1:1s are briefed; of the rest, `tete series` shows when the next meeting
+        // is, so that is all a pass keeps. (A daily stand-up would otherwise hold some
+        // 150 copies of its description and attendee list.)
+        let next = expansion
+            .occurrences
+            .into_iter()
+            .filter(|o| o.start_utc >= now && o.status != EventStatus::Cancelled)
+            .min_by_key(|o| o.start_utc)
+            .map(|o| Occurrence {
+                description: String::new(),
+                attendees: Vec::new(),
+                ..o
+            });
+        (Vec::new(), next.into_iter().collect())
+    };
     Some(SeriesView {
         verdict,
         cadence,
         accounts: group.accounts,
-        events: group.events,
-        occurrences: expansion.occurrences,
+        events,
+        occurrences,
         first_start,
     })
 }

@@ -84,9 +84,16 @@ pub fn analyze_store(
     store: &Store,
     now: DateTime<Utc>,
 ) -> Result<Analysis, StoreError> {
-    let stored = store.all_events()?;
     let owners = account_owners(config, store)?;
-    Ok(analyze(config, stored, &owners, now))
+    let mut failed = None;
+    let stored = store
+        .events()
+        .map_while(|event| event.map_err(|error| failed = Some(error)).ok());
+    let analysis = analyze(config, stored, &owners, now);
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(analysis),
+    }
 }
 
 /// Syncs, then analyzes the store at `now` (what `series` and `preview` need).

@@ -147,12 +147,17 @@ impl Store {
 
     /// Every stored event of every calendar.
     pub fn all_events(&self) -> Result<Vec<StoredEvent>, StoreError> {
+        self.events().collect()
+    }
+
+    /// Every stored event, decoded one at a time (a pass groups them as they come,
+    /// without a second copy of the whole store in memory).
+    pub fn events(&self) -> impl Iterator<Item = Result<StoredEvent, StoreError>> + use<> {
         self.trees
             .events
             .iter()
             .values()
             .map(|value| decode("events", &value?))
-            .collect()
     }
 
     /// How many events are stored for `account` (all its calendars), without decoding them.

@@ -46,6 +46,9 @@ pub(crate) struct Recorder {
     defer: Option<String>,
     /// AUTH PLAIN accepts only this user and password.
     credentials: Option<(String, String)>,
+    /// Connections accepted, and QUIT commands received (plain sessions).
+    pub(crate) connections: Arc<std::sync::atomic::AtomicUsize>,
+    pub(crate) quits: Arc<std::sync::atomic::AtomicUsize>,
     current: Received,
 }
 
@@ -227,6 +230,9 @@ fn session(stream: TcpStream, recorder: Recorder, auth: bool) -> std::io::Result
             .insecure_enable_plaintext_auth();
     }
     let peer = stream.peer_addr()?.ip();
+    use std::sync::atomic::Ordering::SeqCst;
+    recorder.connections.fetch_add(1, SeqCst);
+    let quits = recorder.quits.clone();
     let mut session = builder.build(peer, recorder);
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
@@ -236,6 +242,9 @@ fn session(stream: TcpStream, recorder: Recorder, auth: bool) -> std::io::Result
         line.clear();
         if reader.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
+        }
+        if line.eq_ignore_ascii_case(b"QUIT\r\n") {
+            quits.fetch_add(1, SeqCst);
         }
         let reply = session.process(&line);
         match reply.action {
@@ -428,6 +437,13 @@ async fn both_participants_get_exactly_their_own_brief_over_smtp() {
         (report.sent, report.retried, report.dead, report.expired),
         (2, 0, 0, 0)
     );
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(
+        recorder.connections.load(SeqCst),
+        1,
+        "one connection for the drain"
+    );
+    assert_eq!(recorder.quits.load(SeqCst), 1, "ended with QUIT");
 
     let received = recorder.messages();
     assert_eq!(received.len(), 2);
