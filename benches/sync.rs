@@ -79,6 +79,9 @@ struct Measured {
     steady_requests: u64,
     steady_bytes: u64,
     steady_failures: usize,
+    /// Bytes the syncer handed to write calls during the steady cycle (`wchar` of
+    /// `/proc/self/io`): the store's writes, and at most the requests besides.
+    steady_disk_bytes: u64,
     ideal_secs: f64,
     hwm_after_sync_kb: u64,
     store_bytes: u64,
@@ -237,7 +240,7 @@ async fn host(
     let calendars = accounts as f64;
     println!(
         "{provider} {accounts}×{events} | {mailboxes} | first: {:.1} s, {} req, {:.1} MB, {} failed | \
-         steady: {:.2} req/cal, {:.0} B/cal, {:.2} s, ideal {:.2} s, ratio {:.2}, {} failed | \
+         steady: {:.2} req/cal, {:.0} B/cal, {:.2} s, ideal {:.2} s, ratio {:.2}, {} failed, {:.0} B/cal written | \
          store {:.1} MB for {} events | analyze {:.2} s, {} series, {} 1:1s | VmHWM {:.1} / {:.1} MB \
          (fakes served {served} requests)",
         m.first_secs,
@@ -250,6 +253,7 @@ async fn host(
         m.ideal_secs,
         m.steady_secs / m.ideal_secs,
         m.steady_failures,
+        m.steady_disk_bytes as f64 / calendars,
         mb(m.store_bytes),
         m.stored_events,
         m.analyze_secs,
@@ -466,6 +470,17 @@ mod syncer {
             .unwrap_or(0)
     }
 
+    /// A counter of `/proc/self/io`, in bytes.
+    fn io_bytes(field: &str) -> u64 {
+        std::fs::read_to_string("/proc/self/io")
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
     fn size_on_disk(dir: &Path) -> u64 {
         let mut total = 0;
         let mut stack = vec![dir.to_path_buf()];
@@ -604,8 +619,12 @@ mod syncer {
         let (first_secs, first_failures) =
             runtime.block_on(cycle(&accounts, &store, spec.concurrency));
         let (first_requests, first_bytes) = totals(&accounts);
+        store.flush().expect("flush");
+        let written_before = io_bytes("wchar:");
         let (steady_secs, steady_failures) =
             runtime.block_on(cycle(&accounts, &store, spec.concurrency));
+        store.flush().expect("flush");
+        let steady_disk_bytes = io_bytes("wchar:").saturating_sub(written_before);
         let (all_requests, all_bytes) = totals(&accounts);
         store.flush().expect("flush");
         let hwm_after_sync_kb = status_kb("VmHWM:");
@@ -637,6 +656,7 @@ mod syncer {
             steady_requests: all_requests - first_requests,
             steady_bytes: all_bytes - first_bytes,
             steady_failures,
+            steady_disk_bytes,
             ideal_secs: spec.accounts.len().div_ceil(spec.concurrency) as f64
                 * spec.latency_ms as f64
                 / 1000.0,

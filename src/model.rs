@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::sync::Arc;
 
 /// A time zone as a calendar names it, already resolved to something tete can compute with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,13 +341,13 @@ pub struct Occurrence {
     /// Title (the override's if this occurrence was changed).
     pub summary: String,
     /// Plain-text description (the override's if changed).
-    pub description: String,
+    pub description: Arc<str>,
     /// Location, if any.
     pub location: Option<String>,
     /// Cancelled occurrences are kept so history can count them.
     pub status: EventStatus,
     /// Attendees of this occurrence.
-    pub attendees: Vec<Attendee>,
+    pub attendees: Arc<[Attendee]>,
     /// Organizer of this occurrence.
     pub organizer: Option<Person>,
     /// True when an override replaced the generated occurrence.

@@ -7,10 +7,11 @@ use super::rules::{
 };
 use super::values::RawTime;
 use super::zones::{ZoneCalc, event_time_to_utc};
-use crate::model::{Event, EventTime, Occurrence, Zone};
+use crate::model::{Attendee, Event, EventTime, Occurrence, Zone};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 /// One end of a [`Window`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,6 +156,23 @@ enum Length {
     Exact(Duration),
 }
 
+/// What every occurrence of an event repeats verbatim, shared rather than copied: a
+/// weekly 1:1 has some 30 occurrences in a pass's window, each with the description
+/// and attendee list of its master.
+struct Shared {
+    description: Arc<str>,
+    attendees: Arc<[Attendee]>,
+}
+
+impl Shared {
+    fn of(event: &Event) -> Shared {
+        Shared {
+            description: Arc::from(event.description.as_str()),
+            attendees: Arc::from(event.attendees.as_slice()),
+        }
+    }
+}
+
 impl SeriesCtx<'_> {
     fn expand_series(&self, uid: &str, members: &[&Event], out: &mut Expansion) {
         let (master, overrides) = split_members(members, self.floating);
@@ -259,8 +277,9 @@ impl SeriesCtx<'_> {
         let is_date = master.start.is_date();
         let length = self.length_of(master, &calc);
         let recurrence = master.recurrence.as_ref().filter(|r| !r.is_empty());
+        let shared = Shared::of(master);
         let Some(recurrence) = recurrence else {
-            let occ = self.occurrence(master, &calc, start_wall, length, None);
+            let occ = self.occurrence(master, &shared, &calc, start_wall, length, None);
             if self.in_window(&occ) {
                 produced.push(occ);
             }
@@ -372,7 +391,7 @@ impl SeriesCtx<'_> {
                 }
                 continue;
             }
-            let occ = self.occurrence(master, &calc, wall, length, Some(slot));
+            let occ = self.occurrence(master, &shared, &calc, wall, length, Some(slot));
             if self.in_window(&occ) {
                 produced.push(occ);
             }
@@ -462,6 +481,7 @@ impl SeriesCtx<'_> {
     fn occurrence(
         &self,
         event: &Event,
+        shared: &Shared,
         calc: &ZoneCalc,
         wall: NaiveDateTime,
         length: Length,
@@ -524,10 +544,10 @@ impl SeriesCtx<'_> {
             start_utc,
             end_utc,
             summary: event.summary.clone(),
-            description: event.description.clone(),
+            description: shared.description.clone(),
             location: event.location.clone(),
             status: event.status,
-            attendees: event.attendees.clone(),
+            attendees: shared.attendees.clone(),
             organizer: event.organizer.clone(),
             is_override: false,
             moved: false,
@@ -551,7 +571,8 @@ impl SeriesCtx<'_> {
         let shift = event_time_to_utc(&changed.start, self.floating) - rid_utc;
         let wall = calc.to_local(slot_utc + shift);
         let length = self.length_of(changed, &calc);
-        let mut occ = self.occurrence(changed, &calc, wall, length, Some(slot));
+        let shared = Shared::of(changed);
+        let mut occ = self.occurrence(changed, &shared, &calc, wall, length, Some(slot));
         occ.is_override = true;
         occ.moved = shift != Duration::zero();
         self.in_window(&occ).then_some(occ)
@@ -566,7 +587,8 @@ impl SeriesCtx<'_> {
         let length = self.length_of(event, &calc);
         let rid = event.recurrence_id.clone()?;
         let rid_utc = event_time_to_utc(&rid, self.floating);
-        let mut occ = self.occurrence(event, &calc, wall, length, Some(rid.clone()));
+        let shared = Shared::of(event);
+        let mut occ = self.occurrence(event, &shared, &calc, wall, length, Some(rid.clone()));
         occ.is_override = true;
         occ.moved = !slot_matches(&rid, rid_utc, &occ.start, occ.start_utc);
         self.in_window(&occ).then_some(occ)

@@ -24,7 +24,7 @@ pub fn observe_descriptions(
     let mut observed = Vec::with_capacity(occurrences.len());
     for occurrence in occurrences {
         let parsed = parsed_by_text
-            .entry(occurrence.description.as_str())
+            .entry(&*occurrence.description)
             .or_insert_with(|| {
                 parse_description(&description_to_text(&occurrence.description), participants)
             });
@@ -80,7 +80,7 @@ mod tests {
             description: description.into(),
             location: None,
             status: EventStatus::Confirmed,
-            attendees: Vec::new(),
+            attendees: Default::default(),
             organizer: None,
             is_override: false,
             moved: false,

@@ -190,8 +190,8 @@ fn view_of(
             .filter(|o| o.start_utc >= now && o.status != EventStatus::Cancelled)
             .min_by_key(|o| o.start_utc)
             .map(|o| Occurrence {
-                description: String::new(),
-                attendees: Vec::new(),
+                description: Default::default(),
+                attendees: Default::default(),
                 ..o
             });
         (Vec::new(), next.into_iter().collect())
