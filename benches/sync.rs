@@ -215,7 +215,12 @@ async fn host(
     let spec_path = dir.path().join("spec.json");
     std::fs::write(&spec_path, serde_json::to_vec(&spec).expect("json")).expect("spec");
     let exe = std::env::current_exe().expect("own binary");
-    let mut command = std::process::Command::new(exe);
+    // TETE_BENCH_SYNC_WRAP runs the syncer under a tool (`valgrind --tool=massif`).
+    let wrap = std::env::var("TETE_BENCH_SYNC_WRAP").unwrap_or_default();
+    let mut words: Vec<String> = wrap.split_whitespace().map(String::from).collect();
+    words.push(exe.to_string_lossy().into_owned());
+    let mut command = std::process::Command::new(&words[0]);
+    command.args(&words[1..]);
     command
         .env(SPEC_VAR, &spec_path)
         .stderr(std::process::Stdio::inherit());
@@ -669,6 +674,16 @@ mod syncer {
         };
         if std::env::var("TETE_BENCH_SYNC_ANALYZE").is_ok_and(|v| v == "0") {
             return measured;
+        }
+        if std::env::var("TETE_BENCH_SYNC_PROBE").is_ok() {
+            // Where the analysis's memory goes: the store's reads alone, then the pass.
+            eprintln!("probe: before reads VmRSS {} kB", status_kb("VmRSS:"));
+            let decoded = store.events().filter(Result::is_ok).count();
+            eprintln!(
+                "probe: after decoding {decoded} events one by one VmRSS {} kB, VmHWM {} kB",
+                status_kb("VmRSS:"),
+                status_kb("VmHWM:")
+            );
         }
         let start = Instant::now();
         // As `pass::analyze_store` does: events decoded as the grouping takes them.

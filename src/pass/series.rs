@@ -36,9 +36,9 @@ fn slot_key(recurrence_id: &Option<EventTime>) -> String {
     recurrence_id.as_ref().map(slot_id).unwrap_or_default()
 }
 
-/// Newer revision wins: higher SEQUENCE, then later LAST-MODIFIED.
-fn newer(candidate: &Event, current: &Event) -> bool {
-    (candidate.sequence, candidate.updated) > (current.sequence, current.updated)
+/// How new a revision is: higher SEQUENCE, then later LAST-MODIFIED, wins.
+fn revision(event: &Event) -> (i64, Option<chrono::DateTime<chrono::Utc>>) {
+    (event.sequence, event.updated)
 }
 
 /// Groups stored events by UID, taking them over (a pass holds each event once).
@@ -47,8 +47,11 @@ pub fn group_by_series(
     stored: impl IntoIterator<Item = StoredEvent>,
     owner_of: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<SeriesEvents> {
+    // Each group collects (slot, event) pairs in a Vec and keeps the newest revision of
+    // each slot at the end: most groups hold one or two events, and a BTreeMap per
+    // group would allocate a node for eleven inline events (~5 KB) for each of them.
     struct Acc {
-        slots: BTreeMap<String, Event>,
+        slots: Vec<(String, Event)>,
         owners: Vec<String>,
         accounts: Vec<String>,
     }
@@ -57,7 +60,7 @@ pub fn group_by_series(
         let acc = match by_uid.get_mut(&event.uid) {
             Some(acc) => acc,
             None => by_uid.entry(event.uid.clone()).or_insert_with(|| Acc {
-                slots: BTreeMap::new(),
+                slots: Vec::new(),
                 owners: Vec::new(),
                 accounts: Vec::new(),
             }),
@@ -70,13 +73,7 @@ pub fn group_by_series(
         if !acc.accounts.contains(&calendar.account) {
             acc.accounts.push(calendar.account);
         }
-        let key = slot_key(&event.recurrence_id);
-        match acc.slots.get(&key) {
-            Some(current) if !newer(&event, current) => {}
-            _ => {
-                acc.slots.insert(key, event);
-            }
-        }
+        acc.slots.push((slot_key(&event.recurrence_id), event));
     }
     by_uid
         .into_iter()
@@ -85,12 +82,25 @@ pub fn group_by_series(
             acc.accounts.sort();
             SeriesEvents {
                 uid,
-                events: acc.slots.into_values().collect(),
+                events: newest_per_slot(acc.slots),
                 owners: acc.owners,
                 accounts: acc.accounts,
             }
         })
         .collect()
+}
+
+/// One event per slot, in slot order (the master's empty slot first): the newest
+/// revision ([`revision`]), or the first seen of equally new ones.
+fn newest_per_slot(mut slots: Vec<(String, Event)>) -> Vec<Event> {
+    // A stable sort: among equally new revisions of a slot the first seen stays first.
+    slots.sort_by(|(a_slot, a), (b_slot, b)| {
+        a_slot
+            .cmp(b_slot)
+            .then_with(|| revision(b).cmp(&revision(a)))
+    });
+    slots.dedup_by(|(later_slot, _), (kept_slot, _)| later_slot == kept_slot);
+    slots.into_iter().map(|(_, event)| event).collect()
 }
 
 #[cfg(test)]
@@ -143,6 +153,39 @@ mod tests {
                 "manager@example.com".to_string(),
                 "report@example.com".to_string()
             ]
+        );
+    }
+
+    #[test]
+    fn newest_revision_of_each_slot_wins_and_ties_keep_the_first_seen() {
+        let mut moved = stored("a", "u1", 1, "moved, rev 1").event;
+        moved.recurrence_id = Some(EventTime::Date(
+            NaiveDate::from_ymd_opt(2026, 1, 12).unwrap(),
+        ));
+        let mut moved_again = moved.clone();
+        moved_again.sequence = 3;
+        moved_again.summary = "moved, rev 3".into();
+        let master_first = stored("a", "u1", 0, "first seen").event;
+        let master_tie = stored("b", "u1", 0, "same revision, seen later").event;
+        let events = [moved, master_first, moved_again, master_tie]
+            .into_iter()
+            .map(|event| StoredEvent {
+                calendar: CalendarRef {
+                    account: "a".into(),
+                    calendar: "primary".into(),
+                },
+                event,
+            });
+        let series = group_by_series(events, &|_| None);
+        let titles: Vec<&str> = series[0]
+            .events
+            .iter()
+            .map(|e| e.summary.as_str())
+            .collect();
+        assert_eq!(
+            titles,
+            ["first seen", "moved, rev 3"],
+            "master first, then the slot"
         );
     }
 }

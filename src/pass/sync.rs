@@ -313,6 +313,7 @@ async fn sync_ics(
                 upserted: parsed.events,
                 deleted: Vec::new(),
                 cursor,
+                index: None,
             };
             changes.retain_events(crate::detect::worth_keeping);
             store.apply_changes(&calendar, &changes)?;

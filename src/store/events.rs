@@ -27,6 +27,14 @@ impl CalendarRef {
         key
     }
 
+    /// The key of the calendar's index beside its cursor: `account \0 calendar \0 \x01`
+    /// (no event id or calendar name holds a control character there).
+    fn index_key(&self) -> Vec<u8> {
+        let mut key = self.prefix();
+        key.push(1);
+        key
+    }
+
     fn event_key(&self, event_id: &str) -> Vec<u8> {
         let mut key = self.prefix();
         key.extend_from_slice(event_id.as_bytes());
@@ -55,6 +63,10 @@ pub struct CalendarChanges {
     /// The cursor to resume from next time (sync token, delta link, feed validators),
     /// already serialized by the source.
     pub cursor: Option<String>,
+    /// Source state kept beside the cursor that changes rarely and can be large
+    /// (Graph's index of which series each occurrence belongs to). `None` keeps the
+    /// stored one; it is dropped with the cursor.
+    pub index: Option<String>,
 }
 
 impl CalendarChanges {
@@ -109,7 +121,12 @@ impl Store {
             Some(cursor) => Some(encode("cursors", cursor)?),
             None => None,
         };
+        let index = match &changes.index {
+            Some(index) => Some(encode("cursors", index)?),
+            None => None,
+        };
         let cursor_key = calendar.prefix();
+        let index_key = calendar.index_key();
         let result: Result<(), TransactionError<StoreError>> =
             (&self.trees.events, &self.trees.cursors).transaction(|(events, cursors)| {
                 for key in &stale {
@@ -127,7 +144,11 @@ impl Store {
                     }
                     None => {
                         cursors.remove(cursor_key.as_slice())?;
+                        cursors.remove(index_key.as_slice())?;
                     }
+                }
+                if let Some(value) = &index {
+                    cursors.insert(index_key.as_slice(), value.as_slice())?;
                 }
                 Ok::<(), ConflictableTransactionError<StoreError>>(())
             });
@@ -140,6 +161,14 @@ impl Store {
     /// The stored cursor of a calendar, if a sync finished before.
     pub fn cursor(&self, calendar: &CalendarRef) -> Result<Option<String>, StoreError> {
         match self.trees.cursors.get(calendar.prefix())? {
+            Some(bytes) => Ok(Some(decode("cursors", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The stored index of a calendar ([`CalendarChanges::index`]), if any.
+    pub fn cursor_index(&self, calendar: &CalendarRef) -> Result<Option<String>, StoreError> {
+        match self.trees.cursors.get(calendar.index_key())? {
             Some(bytes) => Ok(Some(decode("cursors", &bytes)?)),
             None => Ok(None),
         }
@@ -251,6 +280,7 @@ mod tests {
             upserted: vec![event("a", "A"), event("b", "B")],
             deleted: vec![],
             cursor: Some("token-1".into()),
+            index: None,
         };
         store.apply_changes(&cal, &first).unwrap();
         let second = CalendarChanges {
@@ -258,6 +288,7 @@ mod tests {
             upserted: vec![event("a", "A2")],
             deleted: vec!["b".into()],
             cursor: Some("token-2".into()),
+            index: None,
         };
         store.apply_changes(&cal, &second).unwrap();
         let events = store.calendar_events(&cal).unwrap();
@@ -277,6 +308,7 @@ mod tests {
                 upserted: vec![event("a", "A"), event("b", "B")],
                 deleted: vec![],
                 cursor: None,
+                index: None,
             };
             store.apply_changes(cal, &changes).unwrap();
         }
@@ -285,6 +317,7 @@ mod tests {
             upserted: vec![event("c", "C")],
             deleted: vec![],
             cursor: Some("fresh".into()),
+            index: None,
         };
         store.apply_changes(&work, &resync).unwrap();
         let ids = |cal: &CalendarRef| -> Vec<String> {
@@ -314,6 +347,7 @@ mod tests {
                 upserted: vec![event("a", "A")],
                 deleted: vec![],
                 cursor: Some("t".into()),
+                index: None,
             };
             store.apply_changes(&cal, &changes).unwrap();
             store.flush().unwrap();

@@ -332,6 +332,14 @@ async fn an_unchanged_poll_costs_exactly_one_request() {
         .unwrap();
     let before = s.fake.requests().len();
     let counted = account.requests();
+    let calendar = CalendarRef {
+        account: "work".into(),
+        calendar: "primary".into(),
+    };
+    let first_cursor = s.cursor().unwrap();
+    let index = s.store.cursor_index(&calendar).unwrap().unwrap();
+    assert!(index.contains("M1-occ-0"), "{index}");
+    assert!(!first_cursor.contains("M1-occ"), "the index is kept apart");
     let report = account
         .sync_calendar(&s.store, "primary", Utc::now())
         .await
@@ -341,6 +349,8 @@ async fn an_unchanged_poll_costs_exactly_one_request() {
     assert!(!report.full);
     assert_eq!(report.items, 0);
     assert_eq!(s.events("primary").len(), 2);
+    assert_ne!(s.cursor().unwrap(), first_cursor, "a new delta link");
+    assert_eq!(s.store.cursor_index(&calendar).unwrap().unwrap(), index);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use reqwest::Url;
 use tokio::sync::Semaphore;
 
 use super::delta::WindowPolicy;
-use super::sync::{API_BASE_URL, GraphApi, ViewTarget, sync_view};
+use super::sync::{API_BASE_URL, GraphApi, StoredState, ViewTarget, sync_view};
 use crate::auth::microsoft::{MicrosoftClient, MicrosoftTokens};
 use crate::auth::{AuthError, TokenKey};
 use crate::config::AccountConfig;
@@ -222,11 +222,15 @@ impl MicrosoftAccount {
             calendar: calendar.to_string(),
             owner,
         };
-        let cursor = store
-            .cursor(&calendar_ref)
-            .map_err(|e| store_error(&self.name, e))?;
-        let mut result =
-            sync_view(&self.client, &target, cursor.as_deref(), &self.policy, now).await?;
+        let stored = StoredState {
+            cursor: store
+                .cursor(&calendar_ref)
+                .map_err(|e| store_error(&self.name, e))?,
+            index: store
+                .cursor_index(&calendar_ref)
+                .map_err(|e| store_error(&self.name, e))?,
+        };
+        let mut result = sync_view(&self.client, &target, &stored, &self.policy, now).await?;
         result.changes.retain_events(crate::detect::worth_keeping);
         store
             .apply_changes(&calendar_ref, &result.changes)

@@ -4,13 +4,15 @@
 //! window means a new full listing. The cursor also remembers which series each
 //! occurrence id belongs to: a `@removed` tombstone carries only an id, and tete must
 //! know which series master to read again (a cancelled occurrence shows up there).
+//! That index is stored apart from the cursor and rewritten only when it changes: it
+//! holds thousands of ids, and the delta link changes at every poll.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The cursor format version written by this build.
-const CURSOR_VERSION: u32 = 1;
+/// The cursor format version written by this build (2: the index is stored apart).
+const CURSOR_VERSION: u32 = 2;
 
 /// How far the calendar view reaches, and when to start a new one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,19 +99,54 @@ impl DeltaCursor {
         }
     }
 
-    /// Reads a stored cursor; `None` (a full listing follows) when it is unreadable
-    /// or from another format version.
-    pub fn parse(text: &str) -> Option<DeltaCursor> {
-        serde_json::from_str::<DeltaCursor>(text)
-            .ok()
-            .filter(|c| c.version == CURSOR_VERSION && !c.delta_link.is_empty())
+    /// The cursor as stored: the part rewritten at every poll (window, delta link,
+    /// and a digest of the index), and the occurrence index.
+    pub fn to_stored(&self) -> (String, String) {
+        // Serializing plain strings and dates cannot fail.
+        let index = serde_json::to_string(&self.members).unwrap_or_default();
+        let cursor = StoredCursor {
+            version: CURSOR_VERSION,
+            window: self.window,
+            delta_link: self.delta_link.clone(),
+            index_digest: digest(&index),
+        };
+        (serde_json::to_string(&cursor).unwrap_or_default(), index)
     }
 
-    /// The cursor as stored.
-    pub fn to_text(&self) -> String {
-        // Serializing plain strings and dates cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+    /// Reads a stored cursor and its index; `None` (a full listing follows) when
+    /// either is missing or unreadable, from another format version, or when the
+    /// index is not the one the cursor was written with.
+    pub fn from_stored(cursor: &str, index: Option<&str>) -> Option<DeltaCursor> {
+        let stored = serde_json::from_str::<StoredCursor>(cursor)
+            .ok()
+            .filter(|c| c.version == CURSOR_VERSION && !c.delta_link.is_empty())?;
+        let index = index.filter(|index| digest(index) == stored.index_digest)?;
+        Some(DeltaCursor {
+            version: stored.version,
+            window: stored.window,
+            delta_link: stored.delta_link,
+            members: serde_json::from_str(index).ok()?,
+        })
     }
+}
+
+/// The part of a [`DeltaCursor`] written at every poll.
+#[derive(Serialize, Deserialize)]
+struct StoredCursor {
+    version: u32,
+    window: Window,
+    delta_link: String,
+    index_digest: String,
+}
+
+/// A short digest tying a stored cursor to the index it was written with.
+fn digest(index: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(index.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Formats a window bound as Graph wants it in the query (`2024-01-01T00:00:00Z`).
@@ -170,7 +207,21 @@ mod tests {
         let mut members = BTreeMap::new();
         members.insert("occ".to_string(), "master".to_string());
         let cursor = DeltaCursor::new(w, "https://graph/delta?$deltatoken=x".into(), members);
-        assert_eq!(DeltaCursor::parse(&cursor.to_text()), Some(cursor));
-        assert_eq!(DeltaCursor::parse("syncToken-from-elsewhere"), None);
+        let (text, index) = cursor.to_stored();
+        assert!(!text.contains("occ"), "the index is stored apart: {text}");
+        assert_eq!(
+            DeltaCursor::from_stored(&text, Some(&index)),
+            Some(cursor.clone())
+        );
+        assert_eq!(DeltaCursor::from_stored(&text, None), None, "index lost");
+        assert_eq!(
+            DeltaCursor::from_stored(&text, Some("{}")),
+            None,
+            "another index"
+        );
+        assert_eq!(
+            DeltaCursor::from_stored("syncToken-from-elsewhere", Some(&index)),
+            None
+        );
     }
 }

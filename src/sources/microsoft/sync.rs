@@ -155,6 +155,15 @@ fn describe(url: &Url) -> String {
     format!("{}{}", url.host_str().unwrap_or(""), url.path())
 }
 
+/// A calendar's cursor and index as the store holds them.
+#[derive(Clone, Debug, Default)]
+pub struct StoredState {
+    /// The cursor (window, delta link), rewritten at every poll.
+    pub cursor: Option<String>,
+    /// The occurrence index, rewritten only when it changes.
+    pub index: Option<String>,
+}
+
 /// What one sync produced, ready for `Store::apply_changes`.
 #[derive(Debug)]
 pub struct SyncResult {
@@ -174,12 +183,14 @@ pub struct SyncResult {
 pub async fn sync_view<A: GraphApi>(
     api: &A,
     target: &ViewTarget,
-    stored_cursor: Option<&str>,
+    stored: &StoredState,
     policy: &WindowPolicy,
     now: DateTime<Utc>,
 ) -> Result<SyncResult, SourceError> {
-    let cursor = stored_cursor
-        .and_then(DeltaCursor::parse)
+    let cursor = stored
+        .cursor
+        .as_deref()
+        .and_then(|cursor| DeltaCursor::from_stored(cursor, stored.index.as_deref()))
         .filter(|c| !policy.must_roll(&c.window, now));
     if let Some(cursor) = cursor {
         let link = target.follow(&cursor.delta_link)?;
@@ -196,7 +207,7 @@ pub async fn sync_view<A: GraphApi>(
                 )
                 .await?;
                 return Ok(SyncResult {
-                    changes: with_cursor(changes, cursor.window, delta_link, members, false),
+                    changes: with_cursor(changes, cursor.window, delta_link, members, stored),
                     new_window: false,
                     items: items_len,
                     skipped,
@@ -214,23 +225,28 @@ pub async fn sync_view<A: GraphApi>(
         round(api, target, target.initial_url(&window)?, &mut skipped).await?;
     let items_len = items.len();
     let (changes, members) = apply_round(api, target, items, None, &mut skipped).await?;
+    let mut changes = with_cursor(changes, window, delta_link, members, stored);
+    changes.full = true;
     Ok(SyncResult {
-        changes: with_cursor(changes, window, delta_link, members, true),
+        changes,
         new_window: true,
         items: items_len,
         skipped,
     })
 }
 
+/// Sets the new cursor, and the index only when it differs from the stored one.
 fn with_cursor(
     mut changes: CalendarChanges,
     window: Window,
     delta_link: String,
     members: BTreeMap<String, String>,
-    full: bool,
+    stored: &StoredState,
 ) -> CalendarChanges {
-    changes.full = full;
-    changes.cursor = Some(DeltaCursor::new(window, delta_link, members).to_text());
+    let (cursor, index) = DeltaCursor::new(window, delta_link, members).to_stored();
+    changes.full = false;
+    changes.cursor = Some(cursor);
+    changes.index = (stored.index.as_deref() != Some(index.as_str())).then_some(index);
     changes
 }
 
@@ -481,6 +497,7 @@ async fn apply_round<A: GraphApi>(
             deleted.into_iter().collect()
         },
         cursor: None,
+        index: None,
     };
     Ok((changes, members))
 }
@@ -488,6 +505,48 @@ async fn apply_round<A: GraphApi>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_index_is_written_only_when_it_changes() {
+        let members = BTreeMap::from([("occ-1".to_string(), "master".to_string())]);
+        let first = with_cursor(
+            CalendarChanges::default(),
+            window(),
+            "https://graph/delta?$deltatoken=1".into(),
+            members.clone(),
+            &StoredState::default(),
+        );
+        let stored = StoredState {
+            cursor: first.cursor.clone(),
+            index: first.index.clone(),
+        };
+        assert!(stored.index.as_deref().is_some_and(|i| i.contains("occ-1")));
+        let unchanged = with_cursor(
+            CalendarChanges::default(),
+            window(),
+            "https://graph/delta?$deltatoken=2".into(),
+            members.clone(),
+            &stored,
+        );
+        assert_ne!(unchanged.cursor, first.cursor);
+        assert_eq!(unchanged.index, None, "same index: not rewritten");
+        let cursor = DeltaCursor::from_stored(
+            unchanged.cursor.as_deref().unwrap(),
+            stored.index.as_deref(),
+        )
+        .expect("the new cursor reads with the kept index");
+        assert_eq!(cursor.members, members);
+        let mut grown = members;
+        grown.insert("occ-2".into(), "master".into());
+        let changed = with_cursor(
+            CalendarChanges::default(),
+            window(),
+            "https://graph/delta?$deltatoken=3".into(),
+            grown,
+            &stored,
+        );
+        assert!(changed.index.is_some_and(|i| i.contains("occ-2")));
+    }
 
     fn target(calendar: &str) -> ViewTarget {
         ViewTarget {
