@@ -89,12 +89,16 @@ impl CalendarChanges {
 
 impl Store {
     /// Applies one sync's changes and stores its cursor in one transaction, so a crash
-    /// leaves either the old state and cursor or the new ones, never a mix.
+    /// leaves either the old state and cursor or the new ones, never a mix. A sync that
+    /// changed no event only moves the cursor, without a transaction.
     pub fn apply_changes(
         &self,
         calendar: &CalendarRef,
         changes: &CalendarChanges,
     ) -> Result<(), StoreError> {
+        if !changes.full && changes.upserted.is_empty() && changes.deleted.is_empty() {
+            return self.move_cursor(calendar, changes);
+        }
         // Transactions cannot scan, so the keys a full listing replaces are read first.
         // Only this calendar's poller writes these keys, so nothing changes meanwhile.
         let stale: Vec<sled::IVec> = if changes.full {
@@ -156,6 +160,33 @@ impl Store {
             TransactionError::Abort(error) => error,
             TransactionError::Storage(error) => StoreError::Sled(error),
         })
+    }
+
+    /// Stores the cursor (and index) of a sync that changed no event: the common poll.
+    /// Plain writes, not a transaction, because sled makes each transaction durable
+    /// with a disk sync before it returns, and an unchanged poll should not cost one.
+    /// They become durable with sled's next periodic flush (`flush_every_ms`); a crash
+    /// before it leaves the previous cursor, and the next poll replays a round that
+    /// changed nothing. The cursor is never ahead of the events it describes.
+    fn move_cursor(
+        &self,
+        calendar: &CalendarRef,
+        changes: &CalendarChanges,
+    ) -> Result<(), StoreError> {
+        let cursors = &self.trees.cursors;
+        match &changes.cursor {
+            Some(cursor) => {
+                if let Some(index) = &changes.index {
+                    cursors.insert(calendar.index_key(), encode("cursors", index)?)?;
+                }
+                cursors.insert(calendar.prefix(), encode("cursors", cursor)?)?;
+            }
+            None => {
+                cursors.remove(calendar.prefix())?;
+                cursors.remove(calendar.index_key())?;
+            }
+        }
+        Ok(())
     }
 
     /// The stored cursor of a calendar, if a sync finished before.
@@ -244,6 +275,45 @@ mod tests {
             account: name.into(),
             calendar: "primary".into(),
         }
+    }
+
+    #[test]
+    fn a_sync_without_changes_moves_the_cursor_and_keeps_or_replaces_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let cal = calendar("work");
+        let first = CalendarChanges {
+            full: true,
+            upserted: vec![event("a", "kept")],
+            cursor: Some("c1".into()),
+            index: Some("i1".into()),
+            ..CalendarChanges::default()
+        };
+        store.apply_changes(&cal, &first).unwrap();
+        let quiet = CalendarChanges {
+            cursor: Some("c2".into()),
+            ..CalendarChanges::default()
+        };
+        store.apply_changes(&cal, &quiet).unwrap();
+        assert_eq!(store.cursor(&cal).unwrap().as_deref(), Some("c2"));
+        assert_eq!(store.cursor_index(&cal).unwrap().as_deref(), Some("i1"));
+        assert_eq!(store.calendar_events(&cal).unwrap().len(), 1);
+        let reindexed = CalendarChanges {
+            cursor: Some("c3".into()),
+            index: Some("i2".into()),
+            ..CalendarChanges::default()
+        };
+        store.apply_changes(&cal, &reindexed).unwrap();
+        assert_eq!(store.cursor_index(&cal).unwrap().as_deref(), Some("i2"));
+        store
+            .apply_changes(&cal, &CalendarChanges::default())
+            .unwrap();
+        assert_eq!(store.cursor(&cal).unwrap(), None);
+        assert_eq!(
+            store.cursor_index(&cal).unwrap(),
+            None,
+            "gone with its cursor"
+        );
     }
 
     #[test]
