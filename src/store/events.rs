@@ -27,14 +27,6 @@ impl CalendarRef {
         key
     }
 
-    /// The key of the calendar's index beside its cursor: `account \0 calendar \0 \x01`
-    /// (no event id or calendar name holds a control character there).
-    fn index_key(&self) -> Vec<u8> {
-        let mut key = self.prefix();
-        key.push(1);
-        key
-    }
-
     fn event_key(&self, event_id: &str) -> Vec<u8> {
         let mut key = self.prefix();
         key.extend_from_slice(event_id.as_bytes());
@@ -126,36 +118,37 @@ impl Store {
             None => None,
         };
         let index = match &changes.index {
-            Some(index) => Some(encode("cursors", index)?),
+            Some(index) => Some(encode("indexes", index)?),
             None => None,
         };
         let cursor_key = calendar.prefix();
-        let index_key = calendar.index_key();
         let result: Result<(), TransactionError<StoreError>> =
-            (&self.trees.events, &self.trees.cursors).transaction(|(events, cursors)| {
-                for key in &stale {
-                    events.remove(key.as_ref())?;
-                }
-                for id in &changes.deleted {
-                    events.remove(calendar.event_key(id))?;
-                }
-                for (key, value) in &encoded {
-                    events.insert(key.as_slice(), value.as_slice())?;
-                }
-                match &cursor {
-                    Some(value) => {
-                        cursors.insert(cursor_key.as_slice(), value.as_slice())?;
+            (&self.trees.events, &self.trees.cursors, &self.trees.indexes).transaction(
+                |(events, cursors, indexes)| {
+                    for key in &stale {
+                        events.remove(key.as_ref())?;
                     }
-                    None => {
-                        cursors.remove(cursor_key.as_slice())?;
-                        cursors.remove(index_key.as_slice())?;
+                    for id in &changes.deleted {
+                        events.remove(calendar.event_key(id))?;
                     }
-                }
-                if let Some(value) = &index {
-                    cursors.insert(index_key.as_slice(), value.as_slice())?;
-                }
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            });
+                    for (key, value) in &encoded {
+                        events.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    match &cursor {
+                        Some(value) => {
+                            cursors.insert(cursor_key.as_slice(), value.as_slice())?;
+                        }
+                        None => {
+                            cursors.remove(cursor_key.as_slice())?;
+                            indexes.remove(cursor_key.as_slice())?;
+                        }
+                    }
+                    if let Some(value) = &index {
+                        indexes.insert(cursor_key.as_slice(), value.as_slice())?;
+                    }
+                    Ok::<(), ConflictableTransactionError<StoreError>>(())
+                },
+            );
         result.map_err(|error| match error {
             TransactionError::Abort(error) => error,
             TransactionError::Storage(error) => StoreError::Sled(error),
@@ -173,17 +166,19 @@ impl Store {
         calendar: &CalendarRef,
         changes: &CalendarChanges,
     ) -> Result<(), StoreError> {
-        let cursors = &self.trees.cursors;
+        let key = calendar.prefix();
         match &changes.cursor {
             Some(cursor) => {
                 if let Some(index) = &changes.index {
-                    cursors.insert(calendar.index_key(), encode("cursors", index)?)?;
+                    self.trees.indexes.insert(&key, encode("indexes", index)?)?;
                 }
-                cursors.insert(calendar.prefix(), encode("cursors", cursor)?)?;
+                self.trees
+                    .cursors
+                    .insert(&key, encode("cursors", cursor)?)?;
             }
             None => {
-                cursors.remove(calendar.prefix())?;
-                cursors.remove(calendar.index_key())?;
+                self.trees.cursors.remove(&key)?;
+                self.trees.indexes.remove(&key)?;
             }
         }
         Ok(())
@@ -199,8 +194,8 @@ impl Store {
 
     /// The stored index of a calendar ([`CalendarChanges::index`]), if any.
     pub fn cursor_index(&self, calendar: &CalendarRef) -> Result<Option<String>, StoreError> {
-        match self.trees.cursors.get(calendar.index_key())? {
-            Some(bytes) => Ok(Some(decode("cursors", &bytes)?)),
+        match self.trees.indexes.get(calendar.prefix())? {
+            Some(bytes) => Ok(Some(decode("indexes", &bytes)?)),
             None => Ok(None),
         }
     }

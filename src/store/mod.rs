@@ -130,6 +130,10 @@ pub(crate) struct Trees {
     pub(crate) meta: sled::Tree,
     pub(crate) tokens: sled::Tree,
     pub(crate) cursors: sled::Tree,
+    /// Large, rarely changing source state beside a cursor ([`CalendarChanges::index`]),
+    /// in its own tree so that the small cursors rewritten at every poll do not share
+    /// pages with it.
+    pub(crate) indexes: sled::Tree,
     pub(crate) events: sled::Tree,
     pub(crate) items: sled::Tree,
     pub(crate) notes: sled::Tree,
@@ -181,6 +185,7 @@ impl Store {
             meta: open("meta")?,
             tokens: open("tokens")?,
             cursors: open("cursors")?,
+            indexes: open("indexes")?,
             events: open("events")?,
             items: open("items")?,
             notes: open("notes")?,
