@@ -24,7 +24,7 @@ for t in $targets; do
         config_parse) extra="$extra tests/fixtures/config" ;;
     esac
     echo "== $t: $secs s"
-    (cd fuzz && cargo +nightly fuzz run -O "$t" "../$work" $(for d in $seeds $extra; do printf '../%s ' "$d"; done) \
+    (cd fuzz && cargo +nightly fuzz run -O "$t" "../$work" $(for d in $seeds $extra; do case $d in (/*) printf '%s ' "$d" ;; (*) printf '../%s ' "$d" ;; esac; done) \
         -- -max_total_time="$secs" -max_len=262144 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1) 2>&1 \
         | grep -E "^(==|#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|SUMMARY|.*ERROR|.*panicked|Done|artifact_prefix|Test unit written)" || true
 done
