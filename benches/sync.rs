@@ -19,7 +19,8 @@
 //!
 //! `TETE_BENCH_SYNC_CONCURRENCY` (default 50) and `TETE_BENCH_SYNC_LATENCY_MS`
 //! (default 100) change the cycle's parameters; `TETE_BENCH_SYNC_ANALYZE=0` skips the
-//! analysis (for sizes whose pass would not fit in memory). The fakes hold at most
+//! analysis (for sizes whose pass would not fit in memory);
+//! `TETE_BENCH_SYNC_WRAP="valgrind --tool=massif"` runs the syncer under a tool. The fakes hold at most
 //! `TETE_BENCH_SYNC_DISTINCT` (default 1,000,000) distinct events, each as a JSON
 //! value of ~8 KB (2,000,000 ran this 24 GB host out of memory): beyond that,
 //! accounts share mailboxes round-robin (tete still stores every account's copy).
@@ -674,16 +675,6 @@ mod syncer {
         };
         if std::env::var("TETE_BENCH_SYNC_ANALYZE").is_ok_and(|v| v == "0") {
             return measured;
-        }
-        if std::env::var("TETE_BENCH_SYNC_PROBE").is_ok() {
-            // Where the analysis's memory goes: the store's reads alone, then the pass.
-            eprintln!("probe: before reads VmRSS {} kB", status_kb("VmRSS:"));
-            let decoded = store.events().filter(Result::is_ok).count();
-            eprintln!(
-                "probe: after decoding {decoded} events one by one VmRSS {} kB, VmHWM {} kB",
-                status_kb("VmRSS:"),
-                status_kb("VmHWM:")
-            );
         }
         let start = Instant::now();
         // As `pass::analyze_store` does: events decoded as the grouping takes them.

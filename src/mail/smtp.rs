@@ -223,7 +223,7 @@ impl SmtpTransport {
     }
 
     /// The open connection if it still answers, else a new one.
-    async fn connection(
+    async fn reuse_or_connect(
         &self,
         open: Option<(AsyncSmtpConnection, Instant)>,
     ) -> Result<AsyncSmtpConnection, SendError> {
@@ -262,7 +262,7 @@ impl Transport for SmtpTransport {
             let envelope = Envelope::new(Some(self.envelope_from.clone()), vec![to])
                 .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?;
             let mut slot = self.connection.lock().await;
-            let mut connection = self.connection(slot.take()).await?;
+            let mut connection = self.reuse_or_connect(slot.take()).await?;
             match tokio::time::timeout(SMTP_TIMEOUT, connection.send(&envelope, raw)).await {
                 Ok(Ok(_)) => {
                     *slot = Some((connection, Instant::now()));
