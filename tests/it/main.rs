@@ -13,6 +13,7 @@ mod fake_graph;
 mod faults;
 mod google;
 mod hostile;
+mod log_secrets;
 mod mail;
 mod microsoft;
 mod pass;
