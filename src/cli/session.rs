@@ -55,6 +55,7 @@ pub fn series_info(
     }
     Some(crate::context::SeriesInfo {
         id: view.id().clone(),
+        context: view.context.clone(),
         title: view.verdict.title.clone(),
         participants: view.verdict.participants.clone(),
         owner: view.verdict.owners.first().cloned().unwrap_or_default(),

@@ -67,6 +67,9 @@ mod tests {
 pub struct SeriesInfo {
     /// The series id.
     pub id: SeriesId,
+    /// Where the context of the series' current pair is kept (items and notes are
+    /// read and written there; see `Store::context_id`).
+    pub context: SeriesId,
     /// Its title.
     pub title: String,
     /// The two people.

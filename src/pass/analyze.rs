@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::calendar::{self, Limits, Window};
 use crate::config::Config;
 use crate::detect::{self, SeriesCandidate, Verdict};
-use crate::model::{Event, EventStatus, Occurrence, SeriesId};
+use crate::model::{Event, EventStatus, Occurrence, Pair, SeriesId};
 use crate::pass::series::{SeriesEvents, group_by_series};
 use crate::store::StoredEvent;
 
@@ -30,9 +30,27 @@ pub struct SeriesView {
     pub occurrences: Vec<Occurrence>,
     /// Start of the series (its master's first occurrence), for counting meetings.
     pub first_start: Option<DateTime<Utc>>,
+    /// The id under which the context (items, notes, history, skips) of this series'
+    /// current pair is kept: the series id until the pass binds it with
+    /// `Store::context_id` (a series whose second person changed has a fresh one).
+    pub context: SeriesId,
 }
 
 impl SeriesView {
+    /// Whether `occurrence` is a meeting of this series' two people (cancelled ones
+    /// count as theirs). An override that brought in someone else is not: what was
+    /// written or held there belongs to another pair's context.
+    pub fn is_current_pair(&self, occurrence: &Occurrence) -> bool {
+        if occurrence.status == EventStatus::Cancelled {
+            return true;
+        }
+        let Some(pair) = Pair::of(&self.verdict.participants) else {
+            return false;
+        };
+        detect::meeting_people(&occurrence.attendees, occurrence.organizer.as_ref())
+            .is_ok_and(|people| Pair::of(&people) == Some(pair))
+    }
+
     /// The series id.
     pub fn id(&self) -> &SeriesId {
         &self.verdict.id
@@ -46,12 +64,14 @@ impl SeriesView {
             .min_by_key(|o| o.start_utc)
     }
 
-    /// Occurrences that started before `now` and were not cancelled, oldest first.
+    /// Occurrences that started before `now`, were not cancelled and were meetings of
+    /// the series' current pair, oldest first.
     pub fn held_before(&self, now: DateTime<Utc>) -> Vec<&Occurrence> {
         let mut held: Vec<&Occurrence> = self
             .occurrences
             .iter()
             .filter(|o| o.start_utc < now && o.status != EventStatus::Cancelled)
+            .filter(|o| self.is_current_pair(o))
             .collect();
         held.sort_by_key(|o| o.start_utc);
         held
@@ -197,6 +217,7 @@ fn view_of(
         (Vec::new(), next.into_iter().collect())
     };
     Some(SeriesView {
+        context: verdict.id.clone(),
         verdict,
         cadence,
         accounts: group.accounts,

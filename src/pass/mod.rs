@@ -89,11 +89,24 @@ pub fn analyze_store(
     let stored = store
         .events()
         .map_while(|event| event.map_err(|error| failed = Some(error)).ok());
-    let analysis = analyze(config, stored, &owners, now);
-    match failed {
-        Some(error) => Err(error),
-        None => Ok(analysis),
+    let mut analysis = analyze(config, stored, &owners, now);
+    if let Some(error) = failed {
+        return Err(error);
     }
+    bind_contexts(store, &mut analysis)?;
+    Ok(analysis)
+}
+
+/// Points each 1:1 series at the context of its current pair (see
+/// [`Store::context_id`]), so a series whose second person changed shows the new pair
+/// none of the old pair's items or notes.
+fn bind_contexts(store: &Store, analysis: &mut Analysis) -> Result<(), StoreError> {
+    for view in analysis.series.iter_mut().filter(|v| v.verdict.one_on_one) {
+        if let Some(pair) = crate::model::Pair::of(&view.verdict.participants) {
+            view.context = store.context_id(view.id(), &pair)?;
+        }
+    }
+    Ok(())
 }
 
 /// Syncs, then analyzes the store at `now` (what `series` and `preview` need).

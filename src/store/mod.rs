@@ -8,6 +8,7 @@
 //! **One process at a time**: sled takes an exclusive lock on its folder. While the
 //! daemon runs, other `tete` commands must talk to it instead of opening the store.
 
+mod bindings;
 mod codec;
 mod events;
 mod items;
@@ -142,6 +143,8 @@ pub(crate) struct Trees {
     pub(crate) outbox: sled::Tree,
     pub(crate) sent: sled::Tree,
     pub(crate) syncs: sled::Tree,
+    /// Series id → the pair that first met in it (see `bindings.rs`).
+    pub(crate) bindings: sled::Tree,
 }
 
 /// The open store.
@@ -194,6 +197,7 @@ impl Store {
             outbox: open("outbox")?,
             sent: open("sent")?,
             syncs: open("syncs")?,
+            bindings: open("bindings")?,
         };
         let store = Store { db, path, trees };
         store.check_schema()?;

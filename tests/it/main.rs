@@ -17,5 +17,6 @@ mod log_secrets;
 mod mail;
 mod microsoft;
 mod pass;
+mod privacy;
 mod store;
 mod systemd;
