@@ -13,7 +13,8 @@ pub mod transport;
 pub use file::FileTransport;
 pub use message::{build_message, message_id};
 pub use outbox::{
-    DrainReport, OutboxEntry, OutboxState, OutboxSummary, SentRecord, drain, queue_brief,
+    DrainReport, OutboxEntry, OutboxState, OutboxSummary, SentRecord, UnrecordedSends, drain,
+    drain_with, queue_brief,
 };
 pub use smtp::{SmtpAuth, SmtpTransport, transport_from_config};
 pub use transport::{SendError, SendFuture, Transport};

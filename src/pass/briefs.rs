@@ -34,6 +34,18 @@ pub enum BriefStepError {
     Render(#[from] brief::BriefError),
 }
 
+impl BriefStepError {
+    /// The store error behind this one, if a store error caused it.
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            BriefStepError::Store(error) | BriefStepError::Mail(MailError::Store(error)) => {
+                Some(error)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The descriptions of a series' occurrences up to and including the next one, parsed.
 /// Only meetings of the current pair are read: an occurrence someone else attended
 /// belongs to another pair's context.
@@ -391,19 +403,23 @@ fn render(input: &BriefInput) -> Result<RenderedBrief, BriefStepError> {
     Ok(brief::render(input)?)
 }
 
-/// Sends what is due in the outbox through the configured transport.
+/// Sends what is due in the outbox through the configured transport, after writing
+/// the records that `unrecorded` holds from a drain the store failed (see
+/// [`mail::UnrecordedSends`]).
 pub async fn deliver(
     config: &Config,
     store: &Store,
     clients: &crate::pass::Clients,
     now: DateTime<Utc>,
+    unrecorded: &mut mail::UnrecordedSends,
 ) -> Result<DrainReport, BriefStepError> {
+    unrecorded.settle(store)?;
     if store.due_outbox(now)?.is_empty() {
         // Nothing to send: no transport (and no token refresh for XOAUTH2).
         return Ok(DrainReport::default());
     }
     let transport = crate::pass::xoauth2::transport(config, store, &clients.api).await?;
-    Ok(mail::drain(store, transport.as_ref(), now).await?)
+    Ok(mail::drain_with(store, transport.as_ref(), now, unrecorded).await?)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::mail::DrainReport;
+use crate::mail::{self, DrainReport};
 use crate::store::{Store, StoreError};
 
 pub use analyze::{Analysis, SeriesView, analyze};
@@ -44,6 +44,16 @@ pub enum PassError {
     /// Composing, queueing or sending failed as a whole.
     #[error(transparent)]
     Briefs(#[from] BriefStepError),
+}
+
+impl PassError {
+    /// The store error that stopped the pass, if a store error did.
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            PassError::Store(error) => Some(error),
+            PassError::Briefs(error) => error.store_error(),
+        }
+    }
 }
 
 /// An HTTP client for the sources: rustls, bounded timeouts, an honest user agent.
@@ -132,7 +142,14 @@ pub async fn run_once(
     let queue = briefs::queue_due(config, store, &analysis, now)?;
     let owners = account_owners(config, store)?;
     notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
-    let delivery = briefs::deliver(config, store, clients, now).await?;
+    let delivery = briefs::deliver(
+        config,
+        store,
+        clients,
+        now,
+        &mut mail::UnrecordedSends::default(),
+    )
+    .await?;
     store.flush()?;
     Ok(PassReport {
         syncs,

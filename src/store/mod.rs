@@ -100,6 +100,13 @@ fn open_hint(source: &sled::Error) -> &'static str {
 }
 
 impl StoreError {
+    /// True when the storage engine itself failed (an I/O error such as a full disk)
+    /// rather than a value being unreadable. sled keeps such an error for the life of
+    /// the handle, so the only way back is to reopen the store once the cause is gone.
+    pub fn is_engine_failure(&self) -> bool {
+        matches!(self, StoreError::Sled(error) if !matches!(error, sled::Error::Corruption { .. }))
+    }
+
     /// True when the store's contents are not trustworthy and the daemon must not
     /// start from them (starting empty would re-send every brief).
     pub fn is_corruption(&self) -> bool {

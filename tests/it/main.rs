@@ -7,6 +7,7 @@ mod context;
 mod corpus;
 mod crash;
 mod daemon;
+mod disk_full;
 mod expand;
 mod fake_google;
 mod fake_graph;
