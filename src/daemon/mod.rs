@@ -52,6 +52,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
     let config = config::load_or_exit(config_path)?;
     crate::logging::init(&config.log_level);
+    crate::cli::run::check_mail_credentials(config_path, &config)?;
     let offset = match now {
         Some(_) => parse_now_arg(now, &config)? - Utc::now(),
         None => chrono::TimeDelta::zero(),

@@ -16,7 +16,7 @@ pub use outbox::{
     DrainReport, OutboxEntry, OutboxState, OutboxSummary, SentRecord, UnrecordedSends, drain,
     drain_with, queue_brief,
 };
-pub use smtp::{SmtpAuth, SmtpTransport, transport_from_config};
+pub use smtp::{SmtpAuth, SmtpTransport, check_credentials, transport_from_config};
 pub use transport::{SendError, SendFuture, Transport};
 
 use std::path::PathBuf;
