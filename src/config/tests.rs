@@ -787,3 +787,24 @@ fn the_values_the_example_writes_out_are_the_real_defaults() {
     let smtp = config.mail.smtp.expect("smtp");
     assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::Starttls));
 }
+
+#[test]
+fn an_empty_allowed_domains_list_is_refused_and_an_ownerless_oauth_account_warns_nothing_false() {
+    let text = MINIMAL.replace("[mail.file]", "allowed_domains = []\n[mail.file]");
+    let found = errors(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key_path, "mail.allowed_domains");
+    assert!(found[0].message.contains("remove the key"), "{}", found[0].message);
+
+    // A Google account without `owner` learns it at sign-in: no "nobody will receive a
+    // brief" warning, which was false (briefs go to the owners' domains).
+    let text = "[mail]\nfrom = \"briefs@example.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"b\"\n\
+                [[accounts]]\nname = \"work\"\nprovider = \"google\"\nclient_id = \"id\"\n\
+                client_secret_file = \"secret\"\n";
+    let loaded = parse_env(text, None).expect("valid");
+    assert!(
+        loaded.warnings.iter().all(|w| !w.contains("nobody")),
+        "{:?}",
+        loaded.warnings
+    );
+}

@@ -1092,6 +1092,17 @@ impl Validator<'_> {
         }
 
         config.allowed_domains = match &m.allowed_domains {
+            Some(domains) if domains.is_empty() => {
+                // An empty list cannot mean "nobody" (that is no tete at all) and must
+                // not silently mean "anybody": say what to write instead.
+                self.error(
+                    spanned.span(),
+                    "mail.allowed_domains",
+                    "is empty; remove the key to allow the calendar owners' domains, or list the domains briefs may go to",
+                    "[\"example.com\", ...]",
+                );
+                Vec::new()
+            }
             Some(domains) => self.domains(Some(domains), "mail.allowed_domains"),
             None => {
                 let mut domains: Vec<String> = Vec::new();
@@ -1105,13 +1116,9 @@ impl Validator<'_> {
                 domains
             }
         };
-        if config.allowed_domains.is_empty() && !accounts.is_empty() {
-            self.warn(
-                spanned.span(),
-                "mail.allowed_domains",
-                "empty, and no account has an owner to take a domain from: nobody will receive a brief",
-            );
-        }
+        // Without a configured owner (OAuth accounts learn theirs at sign-in) the list
+        // stays empty here; each pass then allows the domains of the calendar owners
+        // it knows, which every 1:1 has (`pass::briefs::policy`).
         config.opt_out = self.emails(m.opt_out.as_ref(), "mail.opt_out");
         config.sign_in_notices = m.sign_in_notices.unwrap_or(true);
         config
