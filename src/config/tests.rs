@@ -794,7 +794,11 @@ fn an_empty_allowed_domains_list_is_refused_and_an_ownerless_oauth_account_warns
     let found = errors(&text);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].key_path, "mail.allowed_domains");
-    assert!(found[0].message.contains("remove the key"), "{}", found[0].message);
+    assert!(
+        found[0].message.contains("remove the key"),
+        "{}",
+        found[0].message
+    );
 
     // A Google account without `owner` learns it at sign-in: no "nobody will receive a
     // brief" warning, which was false (briefs go to the owners' domains).

@@ -30,10 +30,12 @@ pub enum MailError {
     #[error("mail.from is not a valid mailbox: {0}")]
     InvalidFrom(String),
     /// A recipient address is not a valid address.
-    #[error("invalid recipient address '{address}'")]
+    #[error("invalid recipient address '{address}': {reason}")]
     InvalidRecipient {
         /// The address as given.
         address: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The brief's key names someone else than the person it is addressed to.
     #[error("brief {key} cannot be addressed to {address}: its key names another recipient")]

@@ -172,6 +172,7 @@ pub fn queue_brief(
         .map(ToString::to_string)
         .ok_or_else(|| MailError::InvalidRecipient {
             address: to.email.clone(),
+            reason: "the message has no envelope recipient".into(),
         })?;
     let entry = OutboxEntry {
         key: key.clone(),
