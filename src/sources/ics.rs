@@ -14,6 +14,7 @@ use crate::calendar::lines::{event_time_from_raw, parse_time_values};
 use crate::calendar::values::{RawTime, parse_duration, parse_raw_time};
 use crate::calendar::windows_zones::windows_to_iana;
 use crate::calendar::zones::{iana_by_name, resolve_tzid};
+use crate::context::text::{html_to_text_with_links, looks_like_html};
 use crate::model::{
     Attendee, CuType, CustomZone, Event, EventKind, EventStatus, EventTime, Observance, PartStat,
     Person, Recurrence, Role, Zone,
@@ -217,12 +218,36 @@ fn delimiter(line: &str) -> Option<(bool, String)> {
     ))
 }
 
+/// Deepest sub-component nesting kept below a top-level component (VEVENT > VALARM is
+/// 1; nothing in RFC 5545 or its extensions goes beyond 2). Deeper blocks are dropped
+/// before any parser sees them: the `icalendar` parser recurses once per level, and a
+/// 36 KB file nesting 1,500 levels overflows a tokio worker's stack, which aborts the
+/// whole daemon.
+pub const MAX_SUB_COMPONENT_DEPTH: usize = 4;
+
 /// A top-level component's lines, as cut out of the file.
 #[derive(Debug)]
 struct RawComponent {
     name: String,
     line: usize,
     lines: Vec<Line>,
+    /// How many levels below [`MAX_SUB_COMPONENT_DEPTH`] the cut currently is (their
+    /// lines are dropped); 0 when not inside a too-deep block.
+    too_deep: usize,
+    /// Whether the one warning about dropped deep blocks was given for this component.
+    warned_too_deep: bool,
+}
+
+impl RawComponent {
+    fn starting(name: String, number: usize, line: &str) -> Self {
+        RawComponent {
+            name,
+            line: number,
+            lines: vec![(number, line.to_string())],
+            too_deep: 0,
+            warned_too_deep: false,
+        }
+    }
 }
 
 impl RawComponent {
@@ -274,8 +299,45 @@ fn split_components(lines: &[Line], origin: &str, warnings: &mut Vec<IcsWarning>
             ),
         });
     };
+    // Levels are counted, not remembered, below the cap, so neither memory nor the
+    // search for a mismatched END grows with the depth of the input.
     for (number, line) in lines {
-        match (delimiter(line), current.as_mut()) {
+        let found = delimiter(line);
+        if let Some(raw) = current.as_mut() {
+            // Only the component's own END (or the calendar's) ends a dropped block early,
+            // as it ends an unclosed sub-component in the normal cut.
+            let closes_outer = match &found {
+                Some((begin, name)) => name == "VCALENDAR" || (!begin && *name == raw.name),
+                None => false,
+            };
+            let begins = matches!(&found, Some((true, _)));
+            if raw.too_deep > 0 && !closes_outer {
+                raw.too_deep = match found {
+                    Some((true, _)) => raw.too_deep + 1,
+                    Some((false, _)) => raw.too_deep - 1,
+                    None => raw.too_deep,
+                };
+                continue;
+            }
+            raw.too_deep = 0;
+            if begins && !closes_outer && nest.len() >= MAX_SUB_COMPONENT_DEPTH {
+                raw.too_deep = 1;
+                if raw.warned_too_deep {
+                    continue;
+                }
+                raw.warned_too_deep = true;
+                warnings.push(IcsWarning {
+                    origin: origin.to_string(),
+                    line: *number,
+                    message: format!(
+                        "{}: sub-components nested deeper than {MAX_SUB_COMPONENT_DEPTH} levels dropped",
+                        raw.name
+                    ),
+                });
+                continue;
+            }
+        }
+        match (found, current.as_mut()) {
             (Some((true, name)), _) if name == "VCALENDAR" => {
                 if let Some(raw) = current.take() {
                     unterminated(&raw, warnings);
@@ -283,22 +345,14 @@ fn split_components(lines: &[Line], origin: &str, warnings: &mut Vec<IcsWarning>
             }
             (Some((true, name)), None) => {
                 nest.clear();
-                current = Some(RawComponent {
-                    name,
-                    line: *number,
-                    lines: vec![(*number, line.clone())],
-                });
+                current = Some(RawComponent::starting(name, *number, line));
             }
             (Some((true, name)), Some(raw)) => {
                 if nest.is_empty() && name == raw.name {
                     if let Some(raw) = current.take() {
                         unterminated(&raw, warnings);
                     }
-                    current = Some(RawComponent {
-                        name,
-                        line: *number,
-                        lines: vec![(*number, line.clone())],
-                    });
+                    current = Some(RawComponent::starting(name, *number, line));
                 } else {
                     nest.push(name);
                     raw.lines.push((*number, line.clone()));
@@ -777,15 +831,12 @@ fn add_duration(start: &EventTime, length: Duration) -> EventTime {
     }
 }
 
-/// DESCRIPTION as plain text: some producers put HTML in it.
+/// DESCRIPTION as plain text: some producers put HTML in it. The conversion is the
+/// context module's, which bounds size and nesting before html2text (whose recursion
+/// per element would otherwise overflow the stack on deeply nested tags).
 fn plain_text(value: &str) -> String {
-    let looks_html = ["</", "<br", "<p>", "<div", "<a "]
-        .iter()
-        .any(|t| value.to_ascii_lowercase().contains(t));
-    // No markdown-ish decoration; links kept as numbered footnotes with their URLs.
-    let config = html2text::config::plain_no_decorate().link_footnotes(true);
-    if looks_html && let Ok(text) = config.string_from_read(value.as_bytes(), 10_000) {
-        return text.trim_end().to_string();
+    if looks_like_html(value) {
+        return html_to_text_with_links(value).trim_end().to_string();
     }
     value.to_string()
 }
@@ -1134,6 +1185,16 @@ mod tests {
     }
 
     #[test]
+    fn html_nested_a_hundred_thousand_deep_becomes_text_without_overflowing_the_stack() {
+        let html = format!(
+            "{}deep text{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        assert_eq!(plain_text(&html), "deep text");
+    }
+
+    #[test]
     fn an_override_without_dtstart_keeps_its_slot_and_odd_calendar_zones_warn() {
         let text = wrap(
             "X-WR-TIMEZONE:Nowhere/Special\r\nBEGIN:VEVENT\r\nUID:o\r\n\
@@ -1218,6 +1279,61 @@ mod tests {
         let uids: Vec<&str> = parsed.events.iter().map(|e| e.uid.as_str()).collect();
         assert_eq!(uids, vec!["a", "b"], "{:?}", parsed.warnings);
         assert!(!parsed.warnings.is_empty());
+    }
+
+    /// A weekly event whose VEVENT holds `depth` nested `X-FOO` blocks (after its
+    /// properties, as the adversarial file had them).
+    fn deeply_nested(depth: usize) -> String {
+        let mut body = String::from(
+            "BEGIN:VEVENT\r\nUID:deep\r\nDTSTART:20240105T100000Z\r\nRRULE:FREQ=WEEKLY\r\n",
+        );
+        body.push_str(&"BEGIN:X-FOO\r\nX-A:1\r\n".repeat(depth));
+        body.push_str(&"END:X-FOO\r\n".repeat(depth));
+        body.push_str(
+            "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:after\r\nDTSTART:20240106T100000Z\r\nEND:VEVENT\r\n",
+        );
+        wrap(&body)
+    }
+
+    #[test]
+    fn deeply_nested_sub_components_are_dropped_with_one_warning_and_the_events_kept() {
+        for depth in [1_500, 10_000] {
+            let parsed = parse_ics(&deeply_nested(depth), "deep.ics");
+            let uids: Vec<&str> = parsed.events.iter().map(|e| e.uid.as_str()).collect();
+            assert_eq!(uids, vec!["deep", "after"], "{:?}", parsed.warnings);
+            assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+            // Line 3 + 4 lines of properties + 4 kept levels of 2 lines: the 5th BEGIN.
+            assert_eq!(
+                parsed.warnings[0].to_string(),
+                "deep.ics:15: VEVENT: sub-components nested deeper than 4 levels dropped"
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_up_to_the_cap_is_kept_and_unclosed_deep_blocks_end_with_their_event() {
+        let parsed = parse_ics(&deeply_nested(MAX_SUB_COMPONENT_DEPTH), "ok.ics");
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        assert_eq!(parsed.events.len(), 2);
+        let unclosed = wrap(&format!(
+            "BEGIN:VEVENT\r\nUID:u\r\nDTSTART:20240105T100000Z\r\n{}END:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:v\r\nDTSTART:20240106T100000Z\r\nEND:VEVENT\r\n",
+            "BEGIN:X-FOO\r\n".repeat(50)
+        ));
+        let parsed = parse_ics(&unclosed, "unclosed.ics");
+        let uids: Vec<&str> = parsed.events.iter().map(|e| e.uid.as_str()).collect();
+        assert!(uids.contains(&"v"), "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn deep_nesting_parses_on_a_small_stack() {
+        // 256 KB is an eighth of a tokio worker's stack: if anything recursed per level
+        // of the input, 10,000 levels would overflow it and abort the test binary.
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| parse_ics(&deeply_nested(10_000), "deep.ics").events.len())
+            .unwrap();
+        assert_eq!(handle.join().unwrap(), 2);
     }
 
     #[test]
