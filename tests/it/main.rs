@@ -12,6 +12,7 @@ mod fake_google;
 mod fake_graph;
 mod faults;
 mod google;
+mod hardening;
 mod hostile;
 mod mail;
 mod microsoft;
