@@ -13,7 +13,7 @@ use crate::calendar::expand::THIS_AND_FUTURE_MARK;
 use crate::calendar::lines::{event_time_from_raw, parse_time_values};
 use crate::calendar::values::{RawTime, parse_duration, parse_raw_time};
 use crate::calendar::windows_zones::windows_to_iana;
-use crate::calendar::zones::{iana_by_name, resolve_tzid};
+use crate::calendar::zones::{clean_tzid, iana_by_name, resolve_tzid};
 use crate::context::text::{html_to_text_with_links, looks_like_html};
 use crate::model::{
     Attendee, CuType, CustomZone, Event, EventKind, EventStatus, EventTime, Observance, PartStat,
@@ -132,7 +132,7 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
                 if let Some(zone) =
                     parse_component(raw, origin, &mut warnings).and_then(|c| vtimezone(&c))
                 {
-                    vtimezones.insert(zone.tzid.clone(), zone);
+                    vtimezones.insert(clean_tzid(&zone.tzid).to_string(), zone);
                 }
             }
             "VEVENT" => parsed_events.push(raw),
@@ -144,6 +144,8 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
         vtimezones,
         resolved: HashMap::new(),
         x_wr_timezone,
+        line: 0,
+        warnings: Vec::new(),
     };
     let mut events = Vec::new();
     let mut event_lines = Vec::new();
@@ -151,7 +153,10 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
         let Some(component) = parse_component(raw, origin, &mut warnings) else {
             continue;
         };
-        match ctx.event(&component, raw, &mut warnings) {
+        ctx.line = raw.line;
+        let event = ctx.event(&component, raw, &mut warnings);
+        warnings.append(&mut ctx.warnings);
+        match event {
             Ok(event) => {
                 events.push(event);
                 event_lines.push(raw.line);
@@ -429,8 +434,36 @@ impl Comp {
     }
 }
 
+/// Properties whose values are dates or date-times, which never contain a colon.
+const TIME_PROPERTIES: &[&str] = &["DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE"];
+
 impl Prop {
     fn from_parsed(prop: &Property<'_>) -> Self {
+        let mut parsed = Self::copied(prop);
+        parsed.rejoin_unquoted_colon();
+        parsed
+    }
+
+    /// An unquoted TZID with a colon (`DTSTART;TZID=tzone://Microsoft/Custom:2024...`,
+    /// as Exchange writes it) is cut at its colon by the parser; a date-time value
+    /// never holds one, so the part before the value's last colon goes back to the
+    /// last parameter.
+    fn rejoin_unquoted_colon(&mut self) {
+        if !TIME_PROPERTIES.contains(&self.name.as_str()) {
+            return;
+        }
+        let Some(colon) = self.value.rfind(':') else {
+            return;
+        };
+        let Some((_, last)) = self.params.last_mut() else {
+            return;
+        };
+        last.push(':');
+        last.push_str(&self.value[..colon]);
+        self.value = self.value[colon + 1..].to_string();
+    }
+
+    fn copied(prop: &Property<'_>) -> Self {
         Prop {
             name: prop.name.as_str().to_ascii_uppercase(),
             value: prop.val.as_str().to_string(),
@@ -612,27 +645,57 @@ fn parse_offset(text: &str) -> Option<i32> {
 
 struct EventCtx<'a> {
     origin: &'a str,
+    /// The file's VTIMEZONEs by [`clean_tzid`] of their TZID.
     vtimezones: HashMap<String, CustomZone>,
-    resolved: HashMap<String, Option<Zone>>,
+    /// Each TZID met so far (cleaned), as resolved or fallen back to.
+    resolved: HashMap<String, Zone>,
     x_wr_timezone: Option<chrono_tz::Tz>,
+    /// Line of the VEVENT being read, for warnings.
+    line: usize,
+    /// Warnings about the VEVENT being read, collected by the caller after each one.
+    warnings: Vec<IcsWarning>,
 }
 
 impl EventCtx<'_> {
     /// The zone of a date-time property: its TZID resolved, or floating (which
     /// X-WR-TIMEZONE turns into that zone, as Google and Apple exports mean it).
-    fn zone_of(&mut self, prop: &Prop, year: i32) -> Result<Zone, String> {
-        let Some(tzid) = prop.param("TZID") else {
-            return Ok(match self.x_wr_timezone {
+    ///
+    /// A TZID nothing resolves (Exchange's `tzone://Microsoft/Custom` without a
+    /// VTIMEZONE) falls back to the calendar's X-WR-TIMEZONE, else to floating time,
+    /// which the pass reads in the configured `timezone`: an hour off at worst, where
+    /// dropping the event would lose the meeting. One warning per TZID and file.
+    fn zone_of(&mut self, prop: &Prop, year: i32) -> Zone {
+        let Some(tzid) = prop.param("TZID").map(clean_tzid).filter(|t| !t.is_empty()) else {
+            return match self.x_wr_timezone {
                 Some(tz) => Zone::Iana(tz),
                 None => Zone::Floating,
-            });
+            };
         };
         if let Some(cached) = self.resolved.get(tzid) {
-            return cached.clone().ok_or_else(|| unknown_zone(tzid));
+            return cached.clone();
         }
-        let zone = resolve_tzid(tzid, self.vtimezones.get(tzid), (year, year + 5));
+        let zone = match resolve_tzid(tzid, self.vtimezones.get(tzid), (year, year + 5)) {
+            Some(zone) => zone,
+            None => {
+                let (zone, instead) = match self.x_wr_timezone {
+                    Some(tz) => (
+                        Zone::Iana(tz),
+                        format!("the calendar's X-WR-TIMEZONE {}", tz.name()),
+                    ),
+                    None => (Zone::Floating, "the configured timezone".to_string()),
+                };
+                self.warnings.push(IcsWarning {
+                    origin: self.origin.to_string(),
+                    line: self.line,
+                    message: format!(
+                        "unknown time zone {tzid:?} (not IANA, not a Windows name, no VTIMEZONE in the file); its times are read in {instead}"
+                    ),
+                });
+                zone
+            }
+        };
         self.resolved.insert(tzid.to_string(), zone.clone());
-        zone.ok_or_else(|| unknown_zone(tzid))
+        zone
     }
 
     fn time(&mut self, prop: &Prop) -> Result<EventTime, String> {
@@ -647,7 +710,7 @@ impl EventCtx<'_> {
             .param("VALUE")
             .is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
         let zone = match raw {
-            RawTime::Local(t) if !as_date => self.zone_of(prop, chrono::Datelike::year(&t))?,
+            RawTime::Local(t) if !as_date => self.zone_of(prop, chrono::Datelike::year(&t)),
             _ => Zone::Floating,
         };
         Ok(self.in_calendar_zone(event_time_from_raw(raw, as_date, &zone)))
@@ -680,7 +743,7 @@ impl EventCtx<'_> {
             .and_then(parse_raw_time)
             .map(|t| chrono::Datelike::year(&t.naive()))
             .unwrap_or(2000);
-        let zone = self.zone_of(prop, year)?;
+        let zone = self.zone_of(prop, year);
         parse_time_values(&prop.value, prop.param("VALUE"), &zone)
             .map_err(|e| format!("{}: {e}", prop.name))
     }
@@ -807,10 +870,6 @@ impl EventCtx<'_> {
                 .map(utc_of),
         })
     }
-}
-
-fn unknown_zone(tzid: &str) -> String {
-    format!("unknown time zone {tzid:?} (not IANA, not a Windows name, no VTIMEZONE in the file)")
 }
 
 fn utc_of(raw: RawTime) -> DateTime<Utc> {
@@ -1255,17 +1314,76 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_tzid_skips_the_event_with_a_warning() {
+    fn an_unknown_tzid_falls_back_to_floating_time_with_one_warning_per_file() {
         let text = wrap(
-            "BEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=Mars/Olympus:20240105T100000\r\nEND:VEVENT\r\n",
+            "BEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=\"tzone://Microsoft/Custom\":20240105T100000\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:y\r\nDTSTART;TZID=tzone://Microsoft/Custom:20240106T100000\r\nEND:VEVENT\r\n",
         );
         let parsed = parse_ics(&text, "t.ics");
-        assert!(parsed.events.is_empty());
-        assert_eq!(parsed.warnings[0].line, 3);
+        let uids: Vec<&str> = parsed.events.iter().map(|e| e.uid.as_str()).collect();
+        assert_eq!(uids, vec!["z", "y"]);
+        assert_eq!(
+            parsed.events[0].start,
+            EventTime::DateTime {
+                local: at(2024, 1, 5, 10, 0),
+                zone: Zone::Floating
+            }
+        );
+        let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            vec![
+                "t.ics:3: unknown time zone \"tzone://Microsoft/Custom\" (not IANA, not a Windows name, \
+                 no VTIMEZONE in the file); its times are read in the configured timezone"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_tzid_falls_back_to_the_calendars_x_wr_timezone() {
+        let text = wrap(
+            "X-WR-TIMEZONE:Europe/Paris\r\nBEGIN:VEVENT\r\nUID:z\r\n\
+             DTSTART;TZID=tzone://Microsoft/Custom:20240105T100000\r\n\
+             DTEND;TZID=tzone://Microsoft/Custom:20240105T103000\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        let paris = Zone::Iana(chrono_tz::Europe::Paris);
+        assert_eq!(
+            parsed.events[0].start,
+            EventTime::DateTime {
+                local: at(2024, 1, 5, 10, 0),
+                zone: paris.clone()
+            }
+        );
+        assert_eq!(
+            parsed.events[0].end,
+            Some(EventTime::DateTime {
+                local: at(2024, 1, 5, 10, 30),
+                zone: paris
+            })
+        );
+        assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+        assert_eq!(parsed.warnings[0].line, 4);
         assert!(
             parsed.warnings[0]
-                .to_string()
-                .contains("t.ics:3: VEVENT skipped: unknown time zone \"Mars/Olympus\"")
+                .message
+                .ends_with("read in the calendar's X-WR-TIMEZONE Europe/Paris")
+        );
+    }
+
+    #[test]
+    fn a_tzid_with_stray_whitespace_matches_its_vtimezone() {
+        let text = wrap(
+            "BEGIN:VTIMEZONE\r\nTZID:Custom Zone\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n\
+             TZOFFSETFROM:+0517\r\nTZOFFSETTO:+0517\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n\
+             BEGIN:VEVENT\r\nUID:c\r\nDTSTART;TZID=\" Custom Zone \":20240105T100000\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        assert!(
+            matches!(&parsed.events[0].start, EventTime::DateTime { zone: Zone::Custom(c), .. } if c.tzid == "Custom Zone"),
+            "{:?}",
+            parsed.events[0].start
         );
     }
 
