@@ -14,7 +14,7 @@ mod control;
 mod notify;
 mod schedule;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -61,6 +61,7 @@ pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
         clients: pass::Clients::new()?,
         clock_offset: offset,
         polls: PollSchedule::default(),
+        logged_warnings: HashSet::new(),
     };
     runtime.block_on(daemon.serve())
 }
@@ -84,6 +85,8 @@ struct Daemon {
     clients: pass::Clients,
     clock_offset: chrono::TimeDelta,
     polls: PollSchedule,
+    /// The analysis warnings logged so far, so each is logged once, not every round.
+    logged_warnings: HashSet<String>,
 }
 
 impl Daemon {
@@ -201,10 +204,15 @@ impl Daemon {
     }
 
     async fn plan_and_send(
-        &self,
+        &mut self,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
-        let analysis = pass::analyze_store(&self.config, &self.store, now)?;
+        let analysis = pass::analyze_store_logging_new(
+            &self.config,
+            &self.store,
+            now,
+            &mut self.logged_warnings,
+        )?;
         briefs::refresh_context(&self.store, &analysis, now)?;
         let queue = briefs::queue_due(&self.config, &self.store, &analysis, now)?;
         let owners = pass::account_owners(&self.config, &self.store)?;

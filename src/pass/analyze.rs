@@ -115,6 +115,9 @@ pub fn window(config: &Config, now: DateTime<Utc>) -> Window {
     )
 }
 
+/// The verdict reason of a series whose recurrence rule is invalid or had to be capped.
+pub const UNUSABLE_RULE_REASON: &str = "invalid recurrence rule";
+
 /// Expands and classifies every series in `stored` (taken over: the events end up in
 /// the series views, not copied). `owners` maps account names to their owners'
 /// addresses (configured, or learned at sign-in).
@@ -174,14 +177,24 @@ fn view_of(
     if !recurring && expansion.occurrences.is_empty() {
         return None;
     }
-    let verdict = detect::classify(
+    let mut verdict = detect::classify(
         &SeriesCandidate {
             master: &master,
             owners: group.owners.clone(),
         },
         &config.detection,
     );
-    warnings.extend(expansion.warnings);
+    // A rule that could not be expanded as written (invalid, or stopped at the
+    // occurrence limit like FREQ=SECONDLY) is no meeting anyone holds: never brief it,
+    // and say why instead of calling it a 1:1 "every second; next: none".
+    if !expansion.unusable_rules.is_empty() {
+        verdict.one_on_one = false;
+        verdict.reason = UNUSABLE_RULE_REASON.to_string();
+    }
+    // One warning per series: the engine may have several lines about it.
+    if let Some(first) = expansion.warnings.into_iter().next() {
+        warnings.push(first);
+    }
     let cadence = match &master.recurrence {
         Some(rule) if recurring => calendar::describe_cadence(rule),
         _ => "once".to_string(),

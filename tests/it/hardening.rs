@@ -181,3 +181,97 @@ fn check_rejects_overflowing_durations_with_file_line_and_column() {
         stderr(&out)
     );
 }
+
+/// A weekly 1:1 between Ana and `other` with `rule` as its RRULE.
+fn one_on_one(uid: &str, other: &str, rule: &str) -> String {
+    format!(
+        "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Ana / {other}\r\n\
+         DTSTART:20270104T110000Z\r\nDTEND:20270104T113000Z\r\nRRULE:{rule}\r\n\
+         ORGANIZER:mailto:ana@example.com\r\nATTENDEE:mailto:ana@example.com\r\n\
+         ATTENDEE:mailto:{other}@example.com\r\nEND:VEVENT\r\n"
+    )
+}
+
+#[test]
+fn invalid_and_capped_rules_warn_once_per_series_in_run_and_are_no_1_1s_in_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let calendar = dir.path().join("rules.ics");
+    let body = [
+        one_on_one("secondly@hostile", "sec", "FREQ=SECONDLY"),
+        one_on_one("fortnightly@hostile", "fort", "FREQ=FORTNIGHTLY"),
+        one_on_one("ordinal@hostile", "ord", "FREQ=MONTHLY;BYDAY=99999999999MO"),
+        one_on_one("fine@hostile", "olga", "FREQ=WEEKLY"),
+    ]
+    .concat();
+    std::fs::write(
+        &calendar,
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{body}END:VCALENDAR\r\n"),
+    )
+    .unwrap();
+    let config = config_with(dir.path(), &calendar, "");
+    let config_arg = config.to_str().unwrap();
+    let now = "2027-01-03T08:00";
+    let run = tete(&["--config", config_arg, "run", "--once", "--now", now]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let log = stderr(&run);
+    for uid in ["secondly@hostile", "fortnightly@hostile", "ordinal@hostile"] {
+        let lines = log.lines().filter(|l| l.contains(uid)).count();
+        assert_eq!(lines, 1, "one warning about {uid} in:\n{log}");
+    }
+    assert!(!log.contains("fine@hostile"), "{log}");
+    assert!(
+        stdout(&run).contains("series: 1 1:1s among 4"),
+        "{}",
+        stdout(&run)
+    );
+
+    let series = tete(&["--config", config_arg, "series", "--now", now]);
+    assert!(series.status.success(), "{}", stderr(&series));
+    let listing = stdout(&series);
+    for title in ["Ana / sec", "Ana / fort", "Ana / ord"] {
+        let line = listing
+            .lines()
+            .find(|l| l.contains(title))
+            .unwrap_or_else(|| panic!("{title} in:\n{listing}"));
+        assert!(
+            line.ends_with("— invalid recurrence rule"),
+            "{line}\n{listing}"
+        );
+    }
+    assert!(listing.starts_with("1:1 series (1):"), "{listing}");
+    // The series command warns the same way the pass does.
+    assert!(
+        stderr(&series).contains("fortnightly@hostile"),
+        "{}",
+        stderr(&series)
+    );
+}
+
+#[test]
+fn a_file_with_hundreds_of_bad_lines_logs_twenty_warnings_and_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let calendar = dir.path().join("noisy.ics");
+    let noise = "this line is no property\r\n".repeat(250);
+    let text = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:noisy@hostile\r\n\
+         DTSTART:20270104T110000Z\r\n{noise}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    std::fs::write(&calendar, text).unwrap();
+    let config = config_with(dir.path(), &calendar, "");
+    let run = tete(&[
+        "--config",
+        config.to_str().unwrap(),
+        "run",
+        "--once",
+        "--now",
+        "2027-01-03T08:00",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let log = stderr(&run);
+    let about_file = log.lines().filter(|l| l.contains("noisy.ics")).count();
+    assert_eq!(about_file, 21, "{log}");
+    assert!(
+        log.contains("noisy.ics: 230 more warnings about this file not shown"),
+        "{log}"
+    );
+}
