@@ -953,6 +953,27 @@ mod tests {
     }
 
     #[test]
+    fn json_nested_a_hundred_thousand_deep_is_refused_without_deep_recursion() {
+        // serde_json stops at 128 levels unless its `unbounded_depth` feature is on:
+        // this fails (aborting on the small stack) if a dependency ever turns it on.
+        let body = format!(
+            "{{\"items\":[{{\"id\":\"x\",\"description\":{}1{}}}]}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let refused = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                serde_json::from_str::<EventsPage>(&body).is_err()
+                    && serde_json::from_str::<serde_json::Value>(&body).is_err()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(refused);
+    }
+
+    #[test]
     fn html_nested_a_hundred_thousand_deep_becomes_text_without_overflowing_the_stack() {
         let html = format!(
             "{}deep text{}",
