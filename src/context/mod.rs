@@ -31,7 +31,7 @@ pub use notes::{
 };
 pub use observe::{OwnerGroups, observe_descriptions, open_items_by_owner};
 pub use prompts::choose_prompt;
-pub use text::{description_to_text, html_to_text};
+pub use text::{description_to_text, html_to_text, html_to_text_with_links};
 
 use crate::model::{Person, SeriesId};
 

@@ -17,7 +17,7 @@ mod schedule;
 
 pub use health::DaemonHealth;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -79,6 +79,7 @@ pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
         polls: PollSchedule::default(),
         health: DaemonHealth::default(),
         unrecorded: UnrecordedSends::default(),
+        logged_warnings: HashSet::new(),
     };
     let result = runtime.block_on(daemon.serve());
     // Dropping a runtime waits for every blocking thread; a control request stuck in
@@ -110,6 +111,8 @@ struct Daemon {
     health: DaemonHealth,
     /// Briefs sent whose record the store failed to write; written first next time.
     unrecorded: UnrecordedSends,
+    /// The analysis warnings logged so far, so each is logged once, not every round.
+    logged_warnings: HashSet<String>,
 }
 
 impl Daemon {
@@ -309,7 +312,8 @@ impl Daemon {
         store: &Store,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
-        let analysis = pass::analyze_store(&self.config, store, now)?;
+        let analysis =
+            pass::analyze_store_logging_new(&self.config, store, now, &mut self.logged_warnings)?;
         briefs::refresh_context(store, &analysis, now)?;
         let queue = briefs::queue_due(&self.config, store, &analysis, now)?;
         let owners = pass::account_owners(&self.config, store)?;
@@ -336,9 +340,20 @@ impl Daemon {
         Ok([queue.next_due, retry].into_iter().flatten().min())
     }
 
+    /// SIGHUP: the new config replaces the running one only when everything `check`
+    /// runs and everything a round derives from it succeeds; otherwise the old one
+    /// stays, with the problems logged and in the unit's status line.
     fn reload(&mut self) {
         notify::reloading();
-        match config::load_checked(&self.config_path) {
+        let candidate = config::load_checked(&self.config_path)
+            .map_err(|errors| errors.lines())
+            .and_then(
+                |loaded| match derived_problems(&loaded.config, self.now()) {
+                    problems if problems.is_empty() => Ok(loaded),
+                    problems => Err(problems),
+                },
+            );
+        match candidate {
             Ok(loaded) => {
                 for warning in &loaded.warnings {
                     tracing::warn!("{warning}");
@@ -349,14 +364,103 @@ impl Daemon {
                 self.config = loaded.config;
                 self.polls = PollSchedule::default();
                 tracing::info!("config reloaded");
+                notify::ready("config reloaded");
             }
-            Err(errors) => {
-                for line in errors.lines() {
+            Err(problems) => {
+                for line in &problems {
                     tracing::error!("{line}");
                 }
                 tracing::error!("new config is invalid; keeping the old one");
+                notify::ready(&format!(
+                    "config reload failed ({} problem(s)); running with the old config",
+                    problems.len()
+                ));
             }
         }
-        notify::ready("reloaded");
+    }
+}
+
+/// The dates a round derives from `config` at `now`, computed checked: the
+/// expansion window (history back, horizon ahead), the earliest brief (lead time
+/// before the horizon's end) and the latest poll (eight poll intervals with backoff).
+/// Validation bounds every duration, so this finds nothing for a config `check`
+/// accepts; it is the reload's guard against a gap there, which would otherwise
+/// panic in the next round and take the daemon down.
+fn derived_problems(config: &Config, now: DateTime<Utc>) -> Vec<String> {
+    let delta = |duration: Duration| chrono::TimeDelta::from_std(duration).ok();
+    let later = |at: DateTime<Utc>, duration: Duration, times: i32| {
+        delta(duration)
+            .and_then(|d| d.checked_mul(times))
+            .and_then(|d| at.checked_add_signed(d))
+    };
+    let earlier = |at: DateTime<Utc>, duration: Duration| {
+        delta(duration).and_then(|d| at.checked_sub_signed(d))
+    };
+    let mut problems = Vec::new();
+    let mut out_of_range = |key: &str, duration: Duration| {
+        problems.push(format!(
+            "{}: {key}: {} reaches past the dates tete can compute with",
+            config.source_path.display(),
+            config::format_duration(duration)
+        ));
+    };
+    if earlier(now, config.detection.history).is_none() {
+        out_of_range("detection.history", config.detection.history);
+    }
+    match later(now, config.detection.horizon, 1) {
+        Some(end) if earlier(end, config.brief.lead_time).is_none() => {
+            out_of_range("brief.lead_time", config.brief.lead_time);
+        }
+        Some(_) => {}
+        None => out_of_range("detection.horizon", config.detection.horizon),
+    }
+    for account in &config.accounts {
+        if later(now, account.poll_interval, 8).is_none() {
+            out_of_range(
+                &format!("accounts.{}.poll_interval", account.name),
+                account.poll_interval,
+            );
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let text = "[mail]\nfrom = \"b@example.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"b\"\n\
+                    [[accounts]]\nname = \"a\"\nprovider = \"ics\"\nurl = \"a.ics\"\nowner = \"a@example.com\"\n";
+        config::parse(text, Path::new("/etc/tete/tete.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_valid_config_derives_without_problems() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        assert_eq!(derived_problems(&config(), now), Vec::<String>::new());
+    }
+
+    #[test]
+    fn durations_past_chronos_range_are_problems_naming_their_key() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut config = config();
+        config.detection.history = Duration::from_secs(99_999_999 * 86_400);
+        config.detection.horizon = Duration::from_secs(u64::MAX);
+        config.accounts[0].poll_interval = Duration::from_secs(u64::MAX / 2);
+        let problems = derived_problems(&config, now);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].contains(": detection.history: "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains(": detection.horizon: "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].contains(": accounts.a.poll_interval: "),
+            "{problems:?}"
+        );
     }
 }

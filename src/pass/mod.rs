@@ -10,7 +10,7 @@ pub mod series;
 pub mod sync;
 pub mod xoauth2;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -94,6 +94,19 @@ pub fn analyze_store(
     store: &Store,
     now: DateTime<Utc>,
 ) -> Result<Analysis, StoreError> {
+    analyze_store_logging_new(config, store, now, &mut HashSet::new())
+}
+
+/// [`analyze_store`] for a long-running caller: logs only the warnings that are not
+/// in `logged` (what the previous rounds logged), so the daemon says each once rather
+/// than every round. `logged` then holds the current warnings, so a problem that goes
+/// away and comes back is logged again.
+pub fn analyze_store_logging_new(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+    logged: &mut HashSet<String>,
+) -> Result<Analysis, StoreError> {
     let owners = account_owners(config, store)?;
     let mut failed = None;
     let stored = store
@@ -103,6 +116,19 @@ pub fn analyze_store(
     if let Some(error) = failed {
         return Err(error);
     }
+    let new: Vec<&String> = analysis
+        .warnings
+        .iter()
+        .filter(|w| !logged.contains(*w))
+        .collect();
+    let (shown, hidden) = capped(&new);
+    for warning in shown {
+        tracing::warn!("{warning}");
+    }
+    if hidden > 0 {
+        tracing::warn!("{hidden} more series with recurrence problems not shown");
+    }
+    *logged = analysis.warnings.iter().cloned().collect();
     bind_contexts(store, &mut analysis)?;
     Ok(analysis)
 }
@@ -117,6 +143,17 @@ fn bind_contexts(store: &Store, analysis: &mut Analysis) -> Result<(), StoreErro
         }
     }
     Ok(())
+}
+
+/// Most warnings about one file (or one analysis) logged in a pass: one malformed
+/// file once wrote 200,000 lines (29 MB) to the log on every change.
+pub const MAX_WARNINGS_LOGGED: usize = 20;
+
+/// The first [`MAX_WARNINGS_LOGGED`] of `warnings`, and how many are left out (to be
+/// logged as one line with that count).
+pub fn capped<T>(warnings: &[T]) -> (&[T], usize) {
+    let shown = warnings.len().min(MAX_WARNINGS_LOGGED);
+    (&warnings[..shown], warnings.len() - shown)
 }
 
 /// Syncs, then analyzes the store at `now` (what `series` and `preview` need).

@@ -13,6 +13,7 @@ mod fake_google;
 mod fake_graph;
 mod faults;
 mod google;
+mod hardening;
 mod hostile;
 mod log_secrets;
 mod mail;
