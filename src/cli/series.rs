@@ -59,6 +59,16 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> anyhow::Resul
         out.push_str(&serde_json::to_string_pretty(&summaries)?);
         out.push('\n');
     } else {
+        if session
+            .daemon
+            .as_ref()
+            .is_some_and(|d| d.last_round.is_none())
+        {
+            out.push_str(
+                "The daemon's first pass is still running: the calendars are being read, so \
+                 this list may be incomplete. Ask again in a moment.\n",
+            );
+        }
         out.push_str(&table(&analysis, session.now, zone));
     }
     Ok(0)

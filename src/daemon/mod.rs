@@ -58,7 +58,7 @@ pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
         None => chrono::TimeDelta::zero(),
     };
     let store = open_store(&config)?;
-    if store.was_recovered() {
+    if store.was_shut_down_uncleanly() {
         tracing::info!("store recovered after an unclean shutdown");
     }
     tracing::info!(

@@ -36,6 +36,26 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const META_SCHEMA_KEY: &[u8] = b"schema_version";
 
+/// `1` while a process has the store open, `0` once it let go of it cleanly.
+const META_OPEN_KEY: &[u8] = b"open";
+
+/// Marks the store closed when the last handle of a process goes (its `Drop`), so the
+/// next open can tell a clean stop from a crash. sled's own `was_recovered` says only
+/// that the store existed before, which a clean stop does too.
+struct OpenMarker {
+    db: sled::Db,
+    meta: sled::Tree,
+}
+
+impl Drop for OpenMarker {
+    fn drop(&mut self) {
+        // Best effort: a store that fails here (a full disk) reads as a crash next time.
+        if self.meta.insert(META_OPEN_KEY, &[0u8]).is_ok() {
+            let _ = self.db.flush();
+        }
+    }
+}
+
 /// Errors of the store. Messages name the folder, never values' contents.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -160,6 +180,9 @@ pub struct Store {
     db: sled::Db,
     path: PathBuf,
     pub(crate) trees: Trees,
+    /// Whether the previous process that had the store open did not let go of it.
+    unclean: bool,
+    _marker: std::sync::Arc<OpenMarker>,
 }
 
 impl Store {
@@ -206,7 +229,22 @@ impl Store {
             syncs: open("syncs")?,
             bindings: open("bindings")?,
         };
-        let store = Store { db, path, trees };
+        let unclean = trees
+            .meta
+            .get(META_OPEN_KEY)?
+            .is_some_and(|v| v.as_ref() == [1u8]);
+        trees.meta.insert(META_OPEN_KEY, &[1u8])?;
+        let marker = std::sync::Arc::new(OpenMarker {
+            db: db.clone(),
+            meta: trees.meta.clone(),
+        });
+        let store = Store {
+            db,
+            path,
+            trees,
+            unclean,
+            _marker: marker,
+        };
         store.check_schema()?;
         Ok(store)
     }
@@ -269,9 +307,10 @@ impl Store {
         Ok(self.db.size_on_disk()?)
     }
 
-    /// True when sled had to recover from an unclean shutdown.
-    pub fn was_recovered(&self) -> bool {
-        self.db.was_recovered()
+    /// True when the last process that had the store open ended without letting go of
+    /// it (killed, crashed, power lost): what it wrote after its last flush may be lost.
+    pub fn was_shut_down_uncleanly(&self) -> bool {
+        self.unclean
     }
 
     /// Where the store lives.
@@ -296,6 +335,18 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_let_go_of_cleanly_does_not_read_as_recovered_from_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert!(!store.was_shut_down_uncleanly(), "a new store");
+        let clone = store.clone();
+        drop(store);
+        drop(clone);
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert!(!store.was_shut_down_uncleanly(), "after a clean close");
+    }
 
     #[test]
     fn new_store_is_stamped_with_the_current_schema() {

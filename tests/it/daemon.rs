@@ -262,3 +262,43 @@ fn a_bad_config_stops_the_daemon_with_exit_78() {
     assert_eq!(output.status.code(), Some(78), "{}", stderr(&output));
     assert!(stderr(&output).contains("timezone"), "{}", stderr(&output));
 }
+
+/// The daemon's log so far; the daemon must have exited.
+fn log_of(daemon: &mut Daemon) -> String {
+    use std::io::Read;
+    let mut log = String::new();
+    if let Some(mut err) = daemon.child.stderr.take() {
+        let _ = err.read_to_string(&mut log);
+    }
+    log
+}
+
+#[test]
+fn only_a_killed_daemon_leaves_a_store_that_reads_as_an_unclean_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config_in(dir.path());
+    let unclean = "store recovered after an unclean shutdown";
+
+    let mut first = Daemon::start(&config, dir.path());
+    first.wait_for("READY=1", Duration::from_secs(20));
+    first.signal("TERM");
+    assert!(first.wait_exit(Duration::from_secs(20)).success());
+    drop(first);
+    let _ = std::fs::remove_file(dir.path().join("notify.sock"));
+
+    let mut second = Daemon::start(&config, dir.path());
+    second.wait_for("READY=1", Duration::from_secs(20));
+    second.signal("KILL");
+    second.wait_exit(Duration::from_secs(20));
+    let log = log_of(&mut second);
+    assert!(!log.contains(unclean), "after a clean stop:\n{log}");
+    drop(second);
+    let _ = std::fs::remove_file(dir.path().join("notify.sock"));
+
+    let mut third = Daemon::start(&config, dir.path());
+    third.wait_for("READY=1", Duration::from_secs(20));
+    third.signal("TERM");
+    third.wait_exit(Duration::from_secs(20));
+    let log = log_of(&mut third);
+    assert!(log.contains(unclean), "after a SIGKILL:\n{log}");
+}
