@@ -375,7 +375,7 @@ impl AccountTokens {
         };
         let token = Secret::new(response.access_token().secret().clone());
         let lifetime = response.expires_in().unwrap_or(Duration::from_secs(3600));
-        let expires = now + chrono::Duration::from_std(lifetime).unwrap_or_default();
+        let expires = super::tokens::expiry(now, lifetime);
         let mut updated = record.clone();
         // Google keeps the refresh token; a provider that rotates it sends a new one,
         // which must be stored before the old one is forgotten.

@@ -156,7 +156,7 @@ where
         GrantedTokens {
             access_token: Secret::new(response.access_token().secret().clone()),
             refresh_token,
-            expires_at: Utc::now() + chrono::Duration::from_std(lifetime).unwrap_or_default(),
+            expires_at: super::tokens::expiry(Utc::now(), lifetime),
             scopes,
         },
         source,

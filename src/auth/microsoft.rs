@@ -322,7 +322,10 @@ impl MicrosoftTokens {
             .as_deref()
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::NoRefreshToken)?;
-        let expires = now + chrono::Duration::seconds(granted.expires_in.unwrap_or(3600) as i64);
+        let expires = super::tokens::expiry(
+            now,
+            std::time::Duration::from_secs(granted.expires_in.unwrap_or(3600)),
+        );
         let record = TokenRecord {
             provider: PROVIDER.into(),
             refresh_token: seal(
@@ -542,7 +545,10 @@ impl MicrosoftTokens {
                 detail: format!("unreadable token answer: {e}"),
             })?;
         let token = Secret::new(answer.access_token);
-        let expires = now + chrono::Duration::seconds(answer.expires_in.unwrap_or(3600) as i64);
+        let expires = super::tokens::expiry(
+            now,
+            std::time::Duration::from_secs(answer.expires_in.unwrap_or(3600)),
+        );
         let mut updated = record.clone();
         if let Some(rotated) = answer.refresh_token.filter(|t| !t.is_empty()) {
             updated.refresh_token = seal(

@@ -15,6 +15,21 @@ use std::path::{Path, PathBuf};
 use super::AuthError;
 use crate::store::StoredSecret;
 
+/// The longest an access token is taken to live, whatever its token endpoint says:
+/// real ones live an hour or so, and an answer of `"expires_in": 18446744073709551615`
+/// must not overflow the date arithmetic.
+pub const MAX_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// When an access token issued at `now` with `lifetime` (the answer's `expires_in`)
+/// expires, the lifetime capped at [`MAX_TOKEN_LIFETIME`].
+pub fn expiry(
+    now: chrono::DateTime<chrono::Utc>,
+    lifetime: std::time::Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    let capped = chrono::TimeDelta::from_std(lifetime.min(MAX_TOKEN_LIFETIME)).unwrap_or_default();
+    now.checked_add_signed(capped).unwrap_or(now)
+}
+
 /// A secret string (token, client secret). `Debug` and `Display` print `<redacted>`;
 /// read it with [`Secret::expose`] only where it goes on the wire.
 #[derive(Clone, PartialEq, Eq)]
@@ -200,6 +215,23 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absurd_token_lifetime_is_capped_instead_of_overflowing() {
+        let now = chrono::Utc::now();
+        assert_eq!(
+            expiry(now, std::time::Duration::from_secs(u64::MAX)),
+            now + chrono::TimeDelta::hours(24)
+        );
+        assert_eq!(
+            expiry(now, std::time::Duration::from_secs(3599)),
+            now + chrono::TimeDelta::seconds(3599)
+        );
+        assert_eq!(
+            expiry(chrono::DateTime::<chrono::Utc>::MAX_UTC, MAX_TOKEN_LIFETIME),
+            chrono::DateTime::<chrono::Utc>::MAX_UTC
+        );
+    }
 
     fn key() -> TokenKey {
         TokenKey::from_bytes(b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
