@@ -30,16 +30,7 @@ use crate::model::{EventStatus, EventTime, Occurrence, Person, SeriesId, Zone, n
 /// How long before the start a brief goes out when `send_at` falls at or after the start.
 pub const LATE_SEND_AT_MARGIN: TimeDelta = TimeDelta::minutes(15);
 
-/// The identity of one brief: once `sent` holds it, it is never sent again.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct BriefKey {
-    /// The series.
-    pub series: SeriesId,
-    /// The occurrence's original slot as a stable string (see [`occurrence_id`]).
-    pub occurrence: String,
-    /// The recipient's lower-cased address.
-    pub recipient: String,
-}
+pub use crate::model::outbox::BriefKey;
 
 impl BriefKey {
     /// The key of `recipient`'s brief for `occurrence` of `series`.
@@ -49,32 +40,6 @@ impl BriefKey {
             occurrence: occurrence_id(occurrence),
             recipient: recipient.key(),
         }
-    }
-
-    /// A stable, unambiguous byte form: each part as a 4-byte big-endian length and its
-    /// UTF-8 bytes. The store keys `outbox` and `sent` by it and the Message-ID is its
-    /// hash, so it must never change for existing keys.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let parts = [
-            self.series.0.as_bytes(),
-            self.occurrence.as_bytes(),
-            self.recipient.as_bytes(),
-        ];
-        let mut bytes = Vec::with_capacity(12 + parts.iter().map(|p| p.len()).sum::<usize>());
-        for part in parts {
-            // Parts longer than 4 GiB cannot occur (they come from ids and addresses).
-            let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
-            bytes.extend_from_slice(&len.to_be_bytes());
-            bytes.extend_from_slice(part);
-        }
-        bytes
-    }
-}
-
-impl fmt::Display for BriefKey {
-    /// `series/occurrence/recipient`, for logs and `status`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.series, self.occurrence, self.recipient)
     }
 }
 

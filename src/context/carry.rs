@@ -24,152 +24,15 @@
 //!   how copied series descriptions are kept from dating a line weeks back.
 
 use chrono::{DateTime, Datelike, Utc};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fmt;
 
-use super::items::{ParsedDescription, collapse_whitespace};
+use super::items::ParsedDescription;
 use crate::model::SeriesId;
-
-/// A short (8 hex digits) id of an action item, stable across occurrences.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ItemId(pub String);
-
-impl ItemId {
-    /// The id of the item with this text in this series.
-    pub fn new(series: &SeriesId, text: &str) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(series.0.as_bytes());
-        hasher.update([0]);
-        hasher.update(normalize_item_text(text).as_bytes());
-        let digest = hasher.finalize();
-        ItemId(digest.iter().take(4).map(|b| format!("{b:02x}")).collect())
-    }
-}
-
-impl fmt::Display for ItemId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The text an item's identity is computed from: lower-case, whitespace collapsed,
-/// trailing punctuation trimmed ("Send the doc." and "send the doc" are one item).
-pub fn normalize_item_text(text: &str) -> String {
-    collapse_whitespace(&text.to_lowercase())
-        .trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
-        .to_string()
-}
-
-/// Who changed an item's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// A checked line in an event description.
-    Description,
-    /// `tete items done|reopen|add`.
-    Cli,
-}
-
-/// Open or done.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemState {
-    /// Still to do; carried into every brief.
-    Open,
-    /// Finished.
-    Done {
-        /// When it was marked done (for a description: the occurrence's start, or the
-        /// harvest time if that occurrence is still ahead).
-        at: DateTime<Utc>,
-        /// Who marked it.
-        by: Source,
-    },
-}
-
-impl ItemState {
-    /// True for [`ItemState::Open`].
-    pub fn is_open(&self) -> bool {
-        matches!(self, ItemState::Open)
-    }
-}
-
-/// Where an item was first written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum ItemOrigin {
-    /// In the description of the occurrence starting at this instant.
-    Description {
-        /// The occurrence's start.
-        occurrence_start: DateTime<Utc>,
-    },
-    /// With `tete items add`.
-    Cli {
-        /// When it was added.
-        added_at: DateTime<Utc>,
-    },
-}
-
-/// An action item of one series.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionItem {
-    /// Stable id (see [`ItemId::new`]).
-    pub id: ItemId,
-    /// The series it belongs to.
-    pub series: SeriesId,
-    /// The text as last written.
-    pub text: String,
-    /// The owner's address (lower-case), if known.
-    pub owner: Option<String>,
-    /// Open or done.
-    pub state: ItemState,
-    /// Where it was first written.
-    pub origin: ItemOrigin,
-    /// Since when it exists: the first occurrence it was seen in, or when it was added.
-    pub first_seen: DateTime<Utc>,
-    /// The last harvest (or CLI edit) that saw it.
-    pub last_seen: DateTime<Utc>,
-    /// When the CLI last changed its state; descriptions older than this cannot
-    /// change it (see the module rules).
-    #[serde(default)]
-    pub cli_changed_at: Option<DateTime<Utc>>,
-}
+pub use crate::model::items::{
+    ActionItem, ItemId, ItemOrigin, ItemState, Source, normalize_item_text,
+};
 
 impl ActionItem {
-    /// A new open item added from the command line.
-    pub fn from_cli(
-        series: &SeriesId,
-        text: &str,
-        owner: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Self {
-        let text = collapse_whitespace(text);
-        ActionItem {
-            id: ItemId::new(series, &text),
-            series: series.clone(),
-            text,
-            owner,
-            state: ItemState::Open,
-            origin: ItemOrigin::Cli { added_at: now },
-            first_seen: now,
-            last_seen: now,
-            cli_changed_at: None,
-        }
-    }
-
-    /// True when the item is still to do.
-    pub fn is_open(&self) -> bool {
-        self.state.is_open()
-    }
-
-    /// Applies a state change made from the command line at `at`.
-    pub fn set_state_from_cli(&mut self, state: ItemState, at: DateTime<Utc>) {
-        self.state = state;
-        self.cli_changed_at = Some(at);
-        self.last_seen = self.last_seen.max(at);
-    }
-
     /// Applies one observation from a description of the occurrence at `occurrence`.
     fn observe(
         &mut self,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{EventStatus, Occurrence};
+use crate::model::Occurrence;
 
 /// Counts over the most recent past occurrences of a series.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,33 +22,7 @@ pub struct Consistency {
     pub since: Option<DateTime<Utc>>,
 }
 
-/// What history keeps of one occurrence: enough to count, nothing private.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Meeting {
-    /// When it started (or was to start).
-    pub start: DateTime<Utc>,
-    /// Confirmed, tentative or cancelled.
-    pub status: EventStatus,
-    /// Moved away from its usual slot.
-    pub moved: bool,
-}
-
-impl From<&Occurrence> for Meeting {
-    fn from(occurrence: &Occurrence) -> Self {
-        Meeting {
-            start: occurrence.start_utc,
-            status: occurrence.status,
-            moved: occurrence.moved,
-        }
-    }
-}
-
-impl Meeting {
-    /// True when it took place (was not cancelled).
-    pub fn was_held(&self) -> bool {
-        self.status != EventStatus::Cancelled
-    }
-}
+pub use crate::model::items::Meeting;
 
 /// Looks at the last `last_n` occurrences that started before `now` (the history the
 /// recurrence engine expanded, cancelled ones included).
@@ -126,7 +100,7 @@ impl Consistency {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::EventTime;
+    use crate::model::{EventStatus, EventTime};
     use chrono::{Duration, TimeZone};
 
     fn occurrence(day: u32, status: EventStatus, moved: bool) -> Occurrence {

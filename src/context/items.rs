@@ -416,17 +416,7 @@ fn is_boilerplate(line: &str) -> bool {
     BOILERPLATE_STARTS.iter().any(|b| folded.starts_with(b))
 }
 
-/// Collapses runs of whitespace to one space and trims the ends.
-pub(crate) fn collapse_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
+pub use crate::model::items::collapse_whitespace;
 
 /// Lower-cases and removes the accents of common Latin letters, so "Zoë", "zoe" and
 /// "ZOE" compare equal. Cheap and table-free on purpose: names, not linguistics.

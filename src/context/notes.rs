@@ -5,93 +5,12 @@
 //! calendar owner, optionally private). A private note reaches its author only.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::fmt;
 
 use super::email_key;
 use super::items::{ParsedDescription, collapse_whitespace};
 use crate::model::SeriesId;
 
-/// A short stable id of a note (8 hex digits).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct NoteId(pub String);
-
-impl NoteId {
-    /// The id of a note from its identifying parts: a note harvested twice from the same
-    /// occurrence gets the same id, so it is stored once.
-    pub fn new(series: &SeriesId, anchor: &str, text: &str) -> Self {
-        let mut hasher = Sha256::new();
-        for part in [series.0.as_str(), anchor, text] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
-        }
-        let digest = hasher.finalize();
-        NoteId(digest.iter().take(4).map(|b| format!("{b:02x}")).collect())
-    }
-}
-
-impl fmt::Display for NoteId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Where a note was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoteSource {
-    /// The `Notes:` section of an occurrence's description.
-    Description,
-    /// `tete notes add`.
-    Cli,
-}
-
-/// One note of a series.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Note {
-    /// Stable id.
-    pub id: NoteId,
-    /// The series.
-    pub series: SeriesId,
-    /// The text.
-    pub text: String,
-    /// Who wrote it (lower-case address). For description notes: the organizer, or the
-    /// calendar owner when there is none; both people share them anyway.
-    pub author: String,
-    /// Shown to the author only.
-    pub private: bool,
-    /// When tete recorded it.
-    pub created: DateTime<Utc>,
-    /// The occurrence it belongs to, when known (description notes).
-    pub occurrence_start: Option<DateTime<Utc>>,
-    /// Where it was written.
-    pub source: NoteSource,
-}
-
-impl Note {
-    /// A note typed with `tete notes add` by `author` at `now`.
-    pub fn from_cli(
-        series: &SeriesId,
-        text: &str,
-        author: &str,
-        private: bool,
-        now: DateTime<Utc>,
-    ) -> Self {
-        let text = text.trim().to_string();
-        let anchor = format!("cli {} {}", email_key(author), now.to_rfc3339());
-        Note {
-            id: NoteId::new(series, &anchor, &text),
-            series: series.clone(),
-            text,
-            author: email_key(author),
-            private,
-            created: now,
-            occurrence_start: None,
-            source: NoteSource::Cli,
-        }
-    }
-}
+pub use crate::model::items::{Note, NoteId, NoteSource};
 
 /// The shared notes of one occurrence's description, with ids stable across harvests.
 pub fn description_notes(

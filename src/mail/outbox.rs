@@ -20,7 +20,7 @@
 //! Only one drain may run at a time (the daemon's single mailer task).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::transport::{SendError, Transport};
@@ -37,103 +37,7 @@ pub const MAX_RETRY: TimeDelta = TimeDelta::minutes(30);
 /// The reason an entry dies when its meeting starts before it could be sent.
 pub const EXPIRED_REASON: &str = "meeting already started";
 
-/// One message waiting to be sent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    /// The brief it carries.
-    pub key: BriefKey,
-    /// Its Message-ID, `<…@…>`.
-    pub message_id: String,
-    /// The one envelope recipient.
-    pub recipient: String,
-    /// The formatted RFC 5322 message (7-bit text: lettre encodes the bodies).
-    #[serde(with = "raw_text")]
-    pub raw: Vec<u8>,
-    /// The meeting's start: never sent at or after it.
-    pub not_after: DateTime<Utc>,
-    /// Where it is in its life.
-    pub state: OutboxState,
-    /// When it was queued.
-    pub created: DateTime<Utc>,
-}
-
-/// The life of an outbox entry (sent entries leave the outbox).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum OutboxState {
-    /// Waiting for its first attempt.
-    Queued,
-    /// A temporary failure; the next attempt is at `next_at`.
-    Retrying {
-        /// Failed attempts so far.
-        attempts: u32,
-        /// Not before this time.
-        next_at: DateTime<Utc>,
-        /// The last failure, for `status`.
-        last_error: String,
-    },
-    /// Given up: a permanent failure, or the meeting started. Kept so the brief is never
-    /// queued again and `status` can show why.
-    Dead {
-        /// Why.
-        reason: String,
-    },
-}
-
-impl OutboxEntry {
-    /// True when a drain at `now` must look at this entry: it is due for an attempt, or
-    /// its meeting started and it must expire.
-    pub fn needs_attention(&self, now: DateTime<Utc>) -> bool {
-        match &self.state {
-            OutboxState::Queued => true,
-            OutboxState::Retrying { next_at, .. } => *next_at <= now || self.not_after <= now,
-            OutboxState::Dead { .. } => false,
-        }
-    }
-
-    /// Failed attempts so far.
-    pub fn attempts(&self) -> u32 {
-        match &self.state {
-            OutboxState::Retrying { attempts, .. } => *attempts,
-            _ => 0,
-        }
-    }
-
-    /// When a drain should next look at it (`None` when dead).
-    pub fn next_attempt(&self) -> Option<DateTime<Utc>> {
-        match &self.state {
-            OutboxState::Queued => Some(self.created),
-            OutboxState::Retrying { next_at, .. } => Some((*next_at).min(self.not_after)),
-            OutboxState::Dead { .. } => None,
-        }
-    }
-}
-
-/// A brief in the `sent` log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SentRecord {
-    /// The brief.
-    pub key: BriefKey,
-    /// Its Message-ID (`None` if the outbox entry was already gone when it was recorded).
-    pub message_id: Option<String>,
-    /// When the transport accepted it.
-    pub sent_at: DateTime<Utc>,
-}
-
-/// The outbox at a glance, for `tete status`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct OutboxSummary {
-    /// Entries waiting for their first attempt.
-    pub queued: usize,
-    /// Entries waiting for a retry.
-    pub retrying: usize,
-    /// Dead entries with their reasons.
-    pub dead: Vec<(BriefKey, String)>,
-    /// Briefs in the sent log.
-    pub sent: usize,
-    /// When the mailer should next drain (`None`: nothing pending).
-    pub next_attempt: Option<DateTime<Utc>>,
-}
+pub use crate::model::outbox::{OutboxEntry, OutboxState, OutboxSummary, SentRecord};
 
 /// What one drain did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -306,22 +210,6 @@ pub async fn drain_with(
     }
     transport.close().await;
     Ok(report)
-}
-
-/// Stores the raw message as a JSON string instead of an array of numbers (a third of
-/// the size and readable in an export). Formatted messages are 7-bit text.
-mod raw_text {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _, ser::Error as _};
-
-    pub fn serialize<S: Serializer>(raw: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        let text = std::str::from_utf8(raw).map_err(S::Error::custom)?;
-        serializer.serialize_str(text)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(deserializer).map_err(D::Error::custom)?;
-        Ok(text.into_bytes())
-    }
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::{Store, StoreError, decode, encode};
-use crate::context::{ActionItem, ItemState, Meeting, Note};
 use crate::model::SeriesId;
+use crate::model::items::{ActionItem, ItemState, Meeting, Note};
 
 fn series_prefix(series: &SeriesId) -> Vec<u8> {
     format!("{}/", series.0).into_bytes()
@@ -37,7 +37,7 @@ fn unwrap_transaction(error: TransactionError<StoreError>) -> StoreError {
 }
 
 impl Store {
-    /// Writes the items of a series (as [`crate::context::harvest`] returns them) in one
+    /// Writes the items of a series (as `core::context::harvest` returns them) in one
     /// transaction. Items are never deleted. When the stored copy of an item carries a
     /// newer CLI change than the one being saved (someone ran `tete items done` while a
     /// harvest was computing), the stored state is kept: the CLI wins.
@@ -172,7 +172,7 @@ impl Store {
     }
 
     /// Every note of a series, private ones included, oldest first. Filter with
-    /// [`crate::context::visible_to`] before showing them to anyone but the owner.
+    /// `core::context::visible_to` before showing them to anyone but the owner.
     pub fn notes(&self, series: &SeriesId) -> Result<Vec<Note>, StoreError> {
         let mut notes: Vec<Note> = self
             .trees
@@ -275,7 +275,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{Source, harvest, parse_description};
+    use crate::model::items::{ItemOrigin, Source};
     use crate::store::StoreOptions;
     use chrono::TimeZone;
 
@@ -296,8 +296,17 @@ mod tests {
     #[test]
     fn harvested_items_round_trip_and_stay_per_series() {
         let (_dir, store) = open_store();
-        let parsed = parse_description("- [ ] a\n- [x] b", &[]);
-        let items = harvest(&series(), &[], &[(day(3), parsed)], day(4));
+        let open = ActionItem::from_cli(&series(), "a", None, day(3));
+        let mut done = ActionItem::from_cli(&series(), "b", None, day(3));
+        done.state = ItemState::Done {
+            at: day(3),
+            by: Source::Description,
+        };
+        done.origin = ItemOrigin::Description {
+            occurrence_start: day(3),
+        };
+        let mut items = vec![open, done];
+        items.sort_by(|a, b| a.id.cmp(&b.id));
         store.save_items(&series(), &items).unwrap();
         assert_eq!(store.items(&series()).unwrap(), items);
         assert_eq!(store.open_items(&series()).unwrap().len(), 1);
@@ -351,8 +360,7 @@ mod tests {
     #[test]
     fn a_stale_harvest_does_not_undo_a_newer_cli_change() {
         let (_dir, store) = open_store();
-        let parsed = parse_description("- [ ] a", &[]);
-        let stale = harvest(&series(), &[], &[(day(3), parsed)], day(4));
+        let stale = vec![ActionItem::from_cli(&series(), "a", None, day(3))];
         store.save_items(&series(), &stale).unwrap();
         let done = ItemState::Done {
             at: day(5),

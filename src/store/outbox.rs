@@ -9,8 +9,8 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use super::{Store, StoreError, decode, encode};
-use crate::mail::{OutboxEntry, OutboxState, OutboxSummary, SentRecord};
-use crate::plan::BriefKey;
+use crate::model::outbox::BriefKey;
+use crate::model::outbox::{OutboxEntry, OutboxState, OutboxSummary, SentRecord};
 
 const OUTBOX: &str = "outbox";
 const SENT: &str = "sent";

@@ -5,6 +5,10 @@
 //! `sources/`, persistence in `store/`. Every type is serde-serializable so the
 //! store can keep it and `tete expand --json` / `tete series --json` can print it.
 
+pub mod items;
+pub mod outbox;
+pub mod stored;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -374,7 +378,7 @@ impl SeriesId {
     /// The id under which this series keeps the context (items, notes, history, skips)
     /// of `pair` when `pair` is not the pair the series was first seen with: a series
     /// whose second person changes starts a fresh context, and the old one stays with
-    /// the old pair (see [`crate::store::Store::context_id`]).
+    /// the old pair (see `Store::context_id`).
     pub fn for_pair(&self, pair: &Pair) -> SeriesId {
         let [a, b] = &pair.0;
         SeriesId::from_uid(&format!("{}\n{a}\n{b}", self.0))
