@@ -16,10 +16,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tete::brief::{self, BriefInput, ItemView};
+use tete::core::brief::{self, BriefInput, ItemView};
+use tete::core::plan::{self, Ledger};
 use tete::model::Person;
 use tete::pass::{self, briefs};
-use tete::plan::{self, Ledger};
 use tete::sources::ics::parse_ics;
 use tete::store::{CalendarRef, StoredEvent};
 

@@ -29,19 +29,21 @@ pub const TARGETS: &[(&str, Target)] = &[
 pub fn ics_expand(data: &[u8]) {
     let parsed = tete::sources::ics::parse_ics_bytes(data, "fuzz.ics");
     let start: DateTime<Utc> = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
-    let window =
-        tete::calendar::Window::instants(start - TimeDelta::days(60), start + TimeDelta::days(35));
-    let limits = tete::calendar::Limits {
+    let window = tete::core::calendar::Window::instants(
+        start - TimeDelta::days(60),
+        start + TimeDelta::days(35),
+    );
+    let limits = tete::core::calendar::Limits {
         max_per_series: 500,
         max_steps_per_series: 20_000,
         max_time_per_series: std::time::Duration::from_millis(50),
-        ..tete::calendar::Limits::default()
+        ..tete::core::calendar::Limits::default()
     };
-    let expansion = tete::calendar::expand(&parsed.events, &window, chrono_tz::UTC, &limits);
+    let expansion = tete::core::calendar::expand(&parsed.events, &window, chrono_tz::UTC, &limits);
     std::hint::black_box(expansion);
     for event in &parsed.events {
         if let Some(rec) = &event.recurrence {
-            std::hint::black_box(tete::calendar::describe_cadence(rec));
+            std::hint::black_box(tete::core::calendar::describe_cadence(rec));
         }
     }
 }
@@ -62,12 +64,12 @@ pub fn description(data: &[u8]) {
             name: Some("Ben".into()),
         },
     ];
-    std::hint::black_box(tete::context::parse_description(&text(data), &people));
+    std::hint::black_box(tete::core::context::parse_description(&text(data), &people));
 }
 
 /// HTML (Outlook/Google bodies) → plain text.
 pub fn html_to_text(data: &[u8]) {
-    std::hint::black_box(tete::context::html_to_text(&text(data)));
+    std::hint::black_box(tete::core::context::html_to_text(&text(data)));
 }
 
 /// Arbitrary JSON → a Google event mapped to the model.

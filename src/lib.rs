@@ -7,17 +7,13 @@
 #![warn(missing_docs)]
 
 pub mod auth;
-pub mod brief;
-pub mod calendar;
 pub mod cli;
 pub mod config;
-pub mod context;
+pub mod core;
 pub mod daemon;
-pub mod detect;
 pub mod logging;
 pub mod mail;
 pub mod model;
 pub mod pass;
-pub mod plan;
 pub mod sources;
 pub mod store;

@@ -1,7 +1,7 @@
 //! `tete expand FILE.ics --from DATE --to DATE [--json]`: occurrences of an .ics file.
 
-use crate::calendar::{self, Limits, Window};
 use crate::cli::Failure;
+use crate::core::calendar::{self, Limits, Window};
 use crate::model::{EventTime, Occurrence, Zone};
 use crate::sources::ics::parse_ics_bytes;
 use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};

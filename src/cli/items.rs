@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::context::{ActionItem, ItemState, SeriesInfo, Source, email_key};
+use crate::core::context::{ActionItem, ItemState, SeriesInfo, Source, email_key};
 use crate::store::Store;
 
 /// Arguments of `tete items`.

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use super::Failure;
 use super::items::lookup;
-use crate::context::{Note, NoteSource, SeriesInfo};
+use crate::core::context::{Note, NoteSource, SeriesInfo};
 use crate::store::Store;
 
 /// Arguments of `tete notes`.

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use super::Failure;
 use super::control::{self, Forwarded};
 use super::session::Session;
-use crate::brief;
+use crate::core::brief;
+use crate::core::plan::{BriefKey, DueBrief};
 use crate::model::normalize_email;
 use crate::pass::briefs;
-use crate::plan::{BriefKey, DueBrief};
 
 /// Arguments of `tete preview`.
 #[derive(Debug, clap::Args)]

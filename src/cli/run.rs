@@ -9,8 +9,8 @@ use chrono_tz::Tz;
 
 use super::session::{Session, runtime};
 use crate::config::{Config, TransportKind};
+use crate::core::plan::WithheldReason;
 use crate::pass::{self, PassReport, SyncOutcome};
-use crate::plan::WithheldReason;
 
 /// Arguments of `tete run`.
 #[derive(Debug, clap::Args)]
@@ -98,7 +98,7 @@ pub fn describe_pass(config: &Config, report: &PassReport, now: DateTime<Utc>) -
             out,
             "    {}  {}  ({}, next {})",
             view.id(),
-            crate::brief::one_line(&view.verdict.title),
+            crate::core::brief::one_line(&view.verdict.title),
             view.cadence,
             next
         );

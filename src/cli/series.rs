@@ -98,7 +98,7 @@ pub fn table(analysis: &Analysis, now: DateTime<Utc>, zone: chrono_tz::Tz) -> St
             out,
             "  {}  {}",
             view.id(),
-            crate::brief::one_line(&view.verdict.title)
+            crate::core::brief::one_line(&view.verdict.title)
         );
         let _ = writeln!(
             out,
@@ -115,7 +115,7 @@ pub fn table(analysis: &Analysis, now: DateTime<Utc>, zone: chrono_tz::Tz) -> St
             out,
             "  {}  {}  ({}) — {}",
             view.id(),
-            crate::brief::one_line(&view.verdict.title),
+            crate::core::brief::one_line(&view.verdict.title),
             view.cadence,
             view.verdict.reason
         );

@@ -55,12 +55,12 @@ impl Session {
 pub fn series_info(
     analysis: &crate::pass::Analysis,
     wanted: &str,
-) -> Option<crate::context::SeriesInfo> {
+) -> Option<crate::core::context::SeriesInfo> {
     let view = analysis.find(wanted)?;
     if !view.verdict.one_on_one {
         return None;
     }
-    Some(crate::context::SeriesInfo {
+    Some(crate::core::context::SeriesInfo {
         id: view.id().clone(),
         context: view.context.clone(),
         title: view.verdict.title.clone(),

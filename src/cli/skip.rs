@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use super::Failure;
 use super::control::{self, Forwarded};
 use super::session::Session;
+use crate::core::plan::original_start;
 use crate::model::EventStatus;
-use crate::plan::original_start;
 
 /// Arguments of `tete skip`.
 #[derive(Debug, clap::Args)]

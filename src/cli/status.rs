@@ -266,7 +266,7 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> anyhow::Resul
             out,
             "  {}  {} → {} (meeting {})",
             local(brief.due),
-            crate::brief::one_line(&brief.title),
+            crate::core::brief::one_line(&brief.title),
             brief.recipient,
             local(brief.meeting)
         );

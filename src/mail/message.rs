@@ -13,9 +13,9 @@ use lettre::message::{Mailbox, MultiPart};
 use sha2::{Digest, Sha256};
 
 use super::MailError;
-use crate::brief::RenderedBrief;
+use crate::core::brief::RenderedBrief;
+use crate::core::plan::BriefKey;
 use crate::model::Person;
-use crate::plan::BriefKey;
 
 /// The hex SHA-256 of the key's stable bytes: the left part of its Message-ID.
 pub fn key_digest(key: &BriefKey) -> String {
@@ -39,7 +39,7 @@ pub fn message_id(key: &BriefKey, domain: &str) -> String {
 pub fn parse_from(from: &str) -> Result<Mailbox, MailError> {
     let from = from.trim();
     if let Ok(mailbox) = from.parse::<Mailbox>() {
-        let name = mailbox.name.as_deref().map(crate::brief::one_line);
+        let name = mailbox.name.as_deref().map(crate::core::brief::one_line);
         return Ok(Mailbox::new(name.filter(|n| !n.is_empty()), mailbox.email));
     }
     let (name, address) = match (from.rfind('<'), from.strip_suffix('>')) {
@@ -53,7 +53,7 @@ pub fn parse_from(from: &str) -> Result<Mailbox, MailError> {
         .trim()
         .parse()
         .map_err(|e| MailError::InvalidFrom(format!("'{from}': {e}")))?;
-    let name = crate::brief::one_line(name);
+    let name = crate::core::brief::one_line(name);
     Ok(Mailbox::new((!name.is_empty()).then_some(name), address))
 }
 
@@ -91,7 +91,7 @@ fn recipient_mailbox(to: &Person) -> Result<Mailbox, MailError> {
     let name = to
         .name
         .as_deref()
-        .map(crate::brief::one_line)
+        .map(crate::core::brief::one_line)
         .filter(|n| !n.is_empty());
     Ok(Mailbox::new(name, address))
 }
@@ -126,7 +126,7 @@ pub fn build_message(
     let message = Message::builder()
         .from(from)
         .to(to_mailbox)
-        .subject(crate::brief::one_line(&brief.subject))
+        .subject(crate::core::brief::one_line(&brief.subject))
         .message_id(Some(id))
         .date(date.into())
         .raw_header(header("Auto-Submitted", "auto-generated".into()))

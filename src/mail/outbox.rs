@@ -25,9 +25,9 @@ use sha2::{Digest, Sha256};
 
 use super::transport::{SendError, Transport};
 use super::{MailError, message};
-use crate::brief::RenderedBrief;
+use crate::core::brief::RenderedBrief;
+use crate::core::plan::BriefKey;
 use crate::model::Person;
-use crate::plan::BriefKey;
 use crate::store::{Store, StoreError};
 
 /// First retry delay; each further attempt doubles it.

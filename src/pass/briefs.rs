@@ -3,18 +3,20 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::brief::{self, BriefInput, ItemView, RenderedBrief};
-use crate::calendar::{self, Limits, Window};
 use crate::config::Config;
-use crate::context::{
+use crate::core::analyze::{Analysis, SeriesView};
+use crate::core::brief::{self, BriefInput, ItemView, RenderedBrief};
+use crate::core::calendar::{self, Limits, Window};
+use crate::core::context::{
     self, ActionItem, Meeting, ParsedDescription, carry_summary, choose_prompt, consistency_of,
     description_notes, description_to_text, notes::notes_for_recipient, parse_description,
     talking_points_for,
 };
+use crate::core::plan::{
+    self, BriefPolicy, DueBrief, Ledger, PlannedSeries, Withheld, original_start,
+};
 use crate::mail::{self, DrainReport, MailError};
 use crate::model::{EventStatus, EventTime, Occurrence, Person, Zone};
-use crate::pass::analyze::{Analysis, SeriesView};
-use crate::plan::{self, BriefPolicy, DueBrief, Ledger, PlannedSeries, Withheld, original_start};
 use crate::store::{Store, StoreError};
 
 /// How many past meetings the consistency line looks at.
@@ -425,7 +427,7 @@ pub async fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::ItemId;
+    use crate::core::context::ItemId;
     use crate::model::SeriesId;
 
     fn at(text: &str) -> DateTime<Utc> {

@@ -3,10 +3,8 @@
 //! `tete run --once` runs one pass; the daemon runs the same steps on its timers.
 //! Data flows one way; each step hands plain values to the next.
 
-pub mod analyze;
 pub mod briefs;
 pub mod notices;
-pub mod series;
 pub mod sync;
 pub mod xoauth2;
 
@@ -18,7 +16,7 @@ use crate::config::Config;
 use crate::mail::{self, DrainReport};
 use crate::store::{Store, StoreError};
 
-pub use analyze::{Analysis, SeriesView, analyze};
+pub use crate::core::analyze::{Analysis, SeriesView, analyze};
 pub use briefs::{BriefStepError, QueueReport};
 pub use sync::{AccountSync, Clients, SyncOutcome};
 

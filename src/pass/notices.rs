@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::brief::RenderedBrief;
 use crate::config::{Config, Provider};
+use crate::core::brief::RenderedBrief;
+use crate::core::plan::BriefKey;
 use crate::mail::{self, MailError};
 use crate::model::{Person, SeriesId};
-use crate::plan::BriefKey;
 use crate::store::Store;
 
 /// How long a notice may wait in the outbox before it is dropped as stale.

@@ -320,7 +320,7 @@ async fn sync_ics(
                 cursor,
                 index: None,
             };
-            changes.retain_events(crate::detect::worth_keeping);
+            changes.retain_events(crate::core::detect::worth_keeping);
             store.apply_changes(&calendar, &changes)?;
             Ok(SyncOutcome::Updated { events })
         }

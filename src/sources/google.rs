@@ -21,9 +21,9 @@ use super::SourceError;
 use super::http::{Credentials, Http, HttpOptions};
 use crate::auth::google::{API_BASE_URL, AccountTokens, OAuthClient};
 use crate::auth::{AuthError, TokenKey};
-use crate::calendar::parse_recurrence_lines;
 use crate::config::AccountConfig;
-use crate::context::text::{html_to_text, looks_like_html};
+use crate::core::calendar::parse_recurrence_lines;
+use crate::core::context::text::{html_to_text, looks_like_html};
 use crate::model::{
     Attendee, CuType, Event, EventKind, EventStatus, EventTime, PartStat, Person, Role, Zone,
 };
@@ -735,7 +735,8 @@ impl GoogleAccount {
         )
         .await?;
         self.tie_to_stored_series(store, &calendar_ref, &mut sync)?;
-        sync.changes.retain_events(crate::detect::worth_keeping);
+        sync.changes
+            .retain_events(crate::core::detect::worth_keeping);
         store
             .apply_changes(&calendar_ref, &sync.changes)
             .map_err(|e| store_error(&self.name, e))?;

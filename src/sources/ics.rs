@@ -9,12 +9,12 @@
 //! Outlook display names or the file's own VTIMEZONE.
 
 use super::{SourceError, redact_url};
-use crate::calendar::expand::THIS_AND_FUTURE_MARK;
-use crate::calendar::lines::{event_time_from_raw, parse_time_values};
-use crate::calendar::values::{RawTime, parse_duration, parse_raw_time};
-use crate::calendar::windows_zones::windows_to_iana;
-use crate::calendar::zones::{clean_tzid, iana_by_name, resolve_tzid};
-use crate::context::text::{html_to_text_with_links, looks_like_html};
+use crate::core::calendar::expand::THIS_AND_FUTURE_MARK;
+use crate::core::calendar::lines::{event_time_from_raw, parse_time_values};
+use crate::core::calendar::values::{RawTime, parse_duration, parse_raw_time};
+use crate::core::calendar::windows_zones::windows_to_iana;
+use crate::core::calendar::zones::{clean_tzid, iana_by_name, resolve_tzid};
+use crate::core::context::text::{html_to_text_with_links, looks_like_html};
 use crate::model::{
     Attendee, CuType, CustomZone, Event, EventKind, EventStatus, EventTime, Observance, PartStat,
     Person, Recurrence, Role, Zone,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use tete::cli::Failure;
 use tete::cli::items::{self, ItemsAction};
 use tete::cli::notes::{self, NotesAction};
-use tete::context::{
+use tete::core::context::{
     self, ActionItem, ItemState, SeriesInfo, description_to_text, harvest, parse_description,
     visible_to,
 };

@@ -12,13 +12,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 use mailin::{AuthMechanism, Handler, Response, response};
 
-use tete::brief::{self, BriefInput, ItemView};
 use tete::config::{SmtpConfig, SmtpSecurity};
+use tete::core::brief::{self, BriefInput, ItemView};
+use tete::core::plan::{self, BriefPolicy, DueBrief, Ledger, PlannedSeries};
 use tete::mail::{
     self, FileTransport, OutboxState, SmtpAuth, SmtpTransport, Transport, message_id, queue_brief,
 };
 use tete::model::{EventStatus, EventTime, Occurrence, Person, SeriesId};
-use tete::plan::{self, BriefPolicy, DueBrief, Ledger, PlannedSeries};
 use tete::store::{Store, StoreOptions};
 
 const FROM: &str = "1:1 briefs <briefs@example.com>";

@@ -1126,7 +1126,7 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
         "report" => Some(REPORT.to_string()),
         _ => None,
     };
-    let series = tete::pass::series::group_by_series(stored.clone(), &owner_of);
+    let series = tete::core::series::group_by_series(stored.clone(), &owner_of);
     assert_eq!(series.len(), 1, "{series:#?}");
     assert_eq!(series[0].uid, UID);
     assert_eq!(
@@ -1152,7 +1152,7 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
         ("manager".to_string(), MANAGER.to_string()),
         ("report".to_string(), REPORT.to_string()),
     ]);
-    let analysis = tete::pass::analyze(&config, stored, &owners, now);
+    let analysis = tete::core::analyze::analyze(&config, stored, &owners, now);
     let ones: Vec<_> = analysis.one_on_ones().collect();
     assert_eq!(ones.len(), 1, "{:#?}", analysis.series);
     let queue = tete::pass::briefs::queue_due(&config, &s.store, &analysis, now).unwrap();
@@ -1244,7 +1244,7 @@ async fn throttling_beyond_what_tete_waits_for_ends_the_sync_as_rate_limited() {
 /// the occurrences Outlook shows: moved ones moved, cancelled ones gone.
 #[tokio::test]
 async fn stored_microsoft_series_expand_to_the_occurrences_outlook_shows() {
-    use tete::calendar::{Limits, Window, expand};
+    use tete::core::calendar::{Limits, Window, expand};
     let s = setup(&[]).await;
     let first = next_week();
     let (mut master, occurrences) =

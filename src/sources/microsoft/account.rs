@@ -231,7 +231,9 @@ impl MicrosoftAccount {
                 .map_err(|e| store_error(&self.name, e))?,
         };
         let mut result = sync_view(&self.client, &target, &stored, &self.policy, now).await?;
-        result.changes.retain_events(crate::detect::worth_keeping);
+        result
+            .changes
+            .retain_events(crate::core::detect::worth_keeping);
         store
             .apply_changes(&calendar_ref, &result.changes)
             .map_err(|e| store_error(&self.name, e))?;

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::recurrence::{PatternedRecurrence, to_rrule};
 use super::uid::series_uid;
-use crate::calendar::{local_to_utc, resolve_tzid, utc_to_local};
-use crate::context::html_to_text;
+use crate::core::calendar::{local_to_utc, resolve_tzid, utc_to_local};
+use crate::core::context::html_to_text;
 use crate::model::{
     Attendee, CuType, Event, EventKind, EventStatus, EventTime, PartStat, Person, Recurrence, Role,
     Zone, normalize_email,

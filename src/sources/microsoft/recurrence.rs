@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 
-use crate::calendar::local_to_utc;
+use crate::core::calendar::local_to_utc;
 use crate::model::Zone;
 
 /// `recurrence` of a series master (Graph `patternedRecurrence`).

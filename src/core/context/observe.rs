@@ -1,6 +1,6 @@
 //! From a series' occurrences to what their descriptions say, ready for
-//! [`crate::context::harvest`], [`crate::context::description_notes`] and
-//! [`crate::context::talking_points_for`].
+//! [`crate::core::context::harvest`], [`crate::core::context::description_notes`] and
+//! [`crate::core::context::talking_points_for`].
 
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -63,7 +63,7 @@ pub fn open_items_by_owner<'a>(items: &'a [ActionItem], recipient: &str) -> Owne
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::carry::{ItemState, Source, harvest};
+    use crate::core::context::carry::{ItemState, Source, harvest};
     use crate::model::{EventStatus, EventTime, SeriesId};
     use chrono::{Duration, TimeZone};
 

@@ -23,8 +23,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone,
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::brief::BriefInput;
 use crate::config::{Config, MAX_LEAD_TIME};
+use crate::core::brief::BriefInput;
 use crate::model::{EventStatus, EventTime, Occurrence, Person, SeriesId, Zone, normalize_email};
 
 /// How long before the start a brief goes out when `send_at` falls at or after the start.

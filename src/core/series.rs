@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::core::plan::slot_id;
+use crate::model::stored::StoredEvent;
 use crate::model::{Event, EventTime};
-use crate::plan::slot_id;
-use crate::store::StoredEvent;
 
 /// All events of one UID, one revision per slot, and who sees them.
 #[derive(Clone, Debug)]
@@ -106,8 +106,8 @@ fn newest_per_slot(mut slots: Vec<(String, Event)>) -> Vec<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::stored::CalendarRef;
     use crate::model::{EventKind, EventStatus};
-    use crate::store::CalendarRef;
     use chrono::NaiveDate;
 
     fn stored(account: &str, uid: &str, sequence: i64, summary: &str) -> StoredEvent {

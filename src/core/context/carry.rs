@@ -185,7 +185,7 @@ pub fn carry_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::items::ParsedItem;
+    use crate::core::context::items::ParsedItem;
     use chrono::TimeZone;
 
     fn day(d: u32) -> DateTime<Utc> {

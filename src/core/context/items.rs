@@ -111,7 +111,7 @@ enum Added {
     TalkingPoint,
 }
 
-/// Parses a plain-text description (see [`crate::context::text`] for HTML).
+/// Parses a plain-text description (see [`crate::core::context::text`] for HTML).
 /// `participants` are the two people of the 1:1; owners are resolved against them.
 pub fn parse_description(text: &str, participants: &[Person]) -> ParsedDescription {
     let people = Aliases::new(participants);
@@ -793,7 +793,7 @@ Action items:
     #[test]
     fn html_list_entries_with_line_breaks_stay_one_entry() {
         let html = "Agenda:<ul><li>hiring<br>for the platform team</li><li>budget</li></ul>";
-        let text = crate::context::text::description_to_text(html);
+        let text = crate::core::context::text::description_to_text(html);
         let parsed = parse_description(&text, &pair());
         assert_eq!(
             parsed.talking_points,
@@ -843,7 +843,7 @@ Action items:
     fn google_html_descriptions_parse_like_their_plain_text() {
         let html = "<b>Agenda</b><br><ul><li>budget</li><li>hiring</li></ul><br>\
                     Action items:<br>- [ ] Dana: send the doc<br>- [x]&nbsp;Zoë: book the room";
-        let text = crate::context::text::description_to_text(html);
+        let text = crate::core::context::text::description_to_text(html);
         let parsed = parse_description(&text, &pair());
         assert_eq!(parsed.talking_points, ["budget", "hiring"], "{text}");
         assert_eq!(parsed.items.len(), 2, "{text}");
@@ -917,7 +917,7 @@ Action items:
                 state ^= state << 17;
                 text.push_str(FRAGMENTS[(state % FRAGMENTS.len() as u64) as usize]);
             }
-            let plain = crate::context::text::description_to_text(&text);
+            let plain = crate::core::context::text::description_to_text(&text);
             let _ = parse_description(&plain, &pair());
             let _ = parse_description(&text, &pair());
         }

@@ -76,7 +76,7 @@ pub fn render(input: &BriefInput) -> Result<RenderedBrief, BriefError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brief::ItemView;
+    use crate::core::brief::ItemView;
     use crate::model::{Person, SeriesId};
     use chrono::{DateTime, Utc};
 

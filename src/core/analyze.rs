@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::calendar::{self, Limits, Window};
 use crate::config::{Config, MAX_HISTORY, MAX_HORIZON};
-use crate::detect::{self, SeriesCandidate, Verdict};
+use crate::core::calendar::{self, Limits, Window};
+use crate::core::detect::{self, SeriesCandidate, Verdict};
+use crate::core::series::{SeriesEvents, group_by_series};
+use crate::model::stored::StoredEvent;
 use crate::model::{Event, EventStatus, Occurrence, Pair, SeriesId};
-use crate::pass::series::{SeriesEvents, group_by_series};
-use crate::store::StoredEvent;
 
 /// One series with its verdict and its occurrences around `now`.
 #[derive(Clone, Debug)]
@@ -315,7 +315,7 @@ impl SeriesView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::WindowBound;
+    use crate::core::calendar::WindowBound;
     use std::path::Path;
 
     #[test]
