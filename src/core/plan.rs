@@ -24,7 +24,6 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, MAX_LEAD_TIME};
-use crate::core::brief::BriefInput;
 use crate::model::{EventStatus, EventTime, Occurrence, Person, SeriesId, Zone, normalize_email};
 
 /// How long before the start a brief goes out when `send_at` falls at or after the start.
@@ -229,32 +228,6 @@ pub struct DueBrief {
     pub recipient: Person,
     /// The other person of the 1:1.
     pub other: Person,
-}
-
-impl DueBrief {
-    /// The brief's view model with the meeting filled in and every context section
-    /// empty: the pass adds items, notes and the prompt before rendering.
-    pub fn brief_input(&self, policy: &BriefPolicy, opt_out_hint: &str) -> BriefInput {
-        BriefInput {
-            series: self.key.series.clone(),
-            title: self.occurrence.summary.clone(),
-            start: self.occurrence.start_utc,
-            end: self.occurrence.end_utc,
-            location: self.occurrence.location.clone(),
-            recipient: self.recipient.clone(),
-            other: self.other.clone(),
-            recipient_zone: policy.zone_of(&self.recipient.email),
-            items_mine: Vec::new(),
-            items_theirs: Vec::new(),
-            items_unassigned: Vec::new(),
-            talking_points: Vec::new(),
-            last_notes: Vec::new(),
-            private_notes: Vec::new(),
-            prompt: None,
-            consistency: None,
-            opt_out_hint: opt_out_hint.to_string(),
-        }
-    }
 }
 
 /// Why a participant gets no brief for an occurrence.
@@ -712,10 +685,12 @@ mod tests {
         let plan = run(&input, "2026-12-01T00:00:00Z", &policy());
         let next = plan.next_for("DANA@example.com").unwrap();
         assert_eq!(next.occurrence.start_utc, at("2026-12-03T09:00:00Z"));
-        let view = next.brief_input(&policy(), "Reply to stop.");
-        assert_eq!(view.recipient.email, "dana@example.com");
-        assert_eq!(view.other.email, "Alex@Example.com");
-        assert_eq!(view.recipient_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(next.recipient.email, "dana@example.com");
+        assert_eq!(next.other.email, "Alex@Example.com");
+        assert_eq!(
+            policy().zone_of(&next.recipient.email),
+            chrono_tz::Europe::Berlin
+        );
         assert!(plan.next_for("eve@example.com").is_none());
     }
 

@@ -1,26 +1,22 @@
 //! The last steps of a pass: harvest each 1:1's context, plan the due briefs, compose
 //! and queue them (one transaction each), then hand the outbox to the transport.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::core::analyze::{Analysis, SeriesView};
-use crate::core::brief::{self, BriefInput, ItemView, RenderedBrief};
-use crate::core::calendar::{self, Limits, Window};
+use crate::core::brief::{self, BriefInput, RenderedBrief, SeriesContext, assemble, meeting_index};
 use crate::core::context::{
-    self, ActionItem, Meeting, ParsedDescription, carry_summary, choose_prompt, consistency_of,
-    description_notes, description_to_text, notes::notes_for_recipient, parse_description,
-    talking_points_for,
+    self, ActionItem, Meeting, ParsedDescription, description_notes, observe_descriptions,
 };
 use crate::core::plan::{
     self, BriefPolicy, DueBrief, Ledger, PlannedSeries, Withheld, original_start,
 };
 use crate::mail::{self, DrainReport, MailError};
-use crate::model::{EventStatus, EventTime, Occurrence, Person, Zone};
+use crate::model::{EventStatus, Occurrence, Person, SeriesId};
 use crate::store::{Store, StoreError};
-
-/// How many past meetings the consistency line looks at.
-const CONSISTENCY_WINDOW: usize = 10;
 
 /// Errors of the brief steps.
 #[derive(Debug, thiserror::Error)]
@@ -48,27 +44,20 @@ impl BriefStepError {
     }
 }
 
-/// The descriptions of a series' occurrences up to and including the next one, parsed.
-/// Only meetings of the current pair are read: an occurrence someone else attended
-/// belongs to another pair's context.
+/// The descriptions of a series' occurrences up to and including the next one, parsed
+/// (each distinct text once). Only meetings of the current pair are read: an occurrence
+/// someone else attended belongs to another pair's context.
 fn observed_descriptions(
     view: &SeriesView,
     now: DateTime<Utc>,
 ) -> Vec<(DateTime<Utc>, ParsedDescription)> {
-    let people = &view.verdict.participants;
     let next_start = view.next(now).map(|o| o.start_utc);
-    view.occurrences
+    let read = view
+        .occurrences
         .iter()
-        .filter(|o| o.status != EventStatus::Cancelled)
         .filter(|o| o.start_utc < now || Some(o.start_utc) == next_start)
-        .filter(|o| view.is_current_pair(o))
-        .map(|o| {
-            (
-                o.start_utc,
-                parse_description(&description_to_text(&o.description), people),
-            )
-        })
-        .collect()
+        .filter(|o| view.is_current_pair(o));
+    observe_descriptions(read, &view.verdict.participants)
 }
 
 /// Harvests action items, description notes and meeting history of every 1:1 series
@@ -209,7 +198,18 @@ pub fn make_plan(
     plan::plan(&series, now, policy, &ledger)
 }
 
-/// Fills a due brief's view model with the series' context as `recipient` may see it.
+/// Loads what the store holds about a series' current pair: once per series and pass,
+/// whichever recipients and meetings it is composed for.
+pub fn load_context(store: &Store, view: &SeriesView) -> Result<SeriesContext, StoreError> {
+    Ok(SeriesContext {
+        items: store.items(&view.context)?,
+        notes: store.notes(&view.context)?,
+        meetings: store.meetings(&view.context)?,
+    })
+}
+
+/// Fills a due brief's view model with the series' context as `recipient` may see it
+/// (one brief; a pass composing many uses [`load_context`] and [`assemble`] directly).
 pub fn compose(
     config: &Config,
     store: &Store,
@@ -218,119 +218,9 @@ pub fn compose(
     policy: &BriefPolicy,
     now: DateTime<Utc>,
 ) -> Result<BriefInput, StoreError> {
-    let owner = view.verdict.owners.first().cloned().unwrap_or_default();
-    let owner_name = view
-        .verdict
-        .participants
-        .iter()
-        .find(|p| p.key() == owner)
-        .map(|p| match &p.name {
-            Some(name) if !name.trim().is_empty() => format!("{name} ({})", p.email),
-            _ => p.email.clone(),
-        })
-        .unwrap_or_else(|| owner.clone());
-    let hint = if due.recipient.key() == owner {
-        "You get this because tete prepares the 1:1s on your calendar. To stop briefs for \
-         this series, add its id to detection.opt_out_series."
-            .to_string()
-    } else {
-        format!(
-            "You get this because you meet {} regularly and they prepare their 1:1s with \
-             tete. To stop these briefs, ask {owner_name} to add your address to mail.opt_out.",
-            due.other.display_name()
-        )
-    };
-    let mut input = due.brief_input(policy, &hint);
-    // The recipient's own zone when the config gives one, else the meeting's zone
-    // (the organiser's wall clock), else the config default.
-    if !policy.zones.contains_key(&due.recipient.key())
-        && let EventTime::DateTime {
-            zone: Zone::Iana(tz),
-            ..
-        } = &due.occurrence.start
-    {
-        input.recipient_zone = *tz;
-    }
-    let zone = input.recipient_zone;
-    let meeting = &due.occurrence;
-    let held: Vec<DateTime<Utc>> = view
-        .held_before(meeting.start_utc)
-        .iter()
-        .map(|o| o.start_utc)
-        .collect();
-
-    let recipient = due.recipient.key();
-    let other = due.other.key();
-    for item in store.items(&view.context)?.iter().filter(|i| i.is_open()) {
-        let shown = item_view(item, &held, meeting.start_utc, zone);
-        match item.owner.as_deref() {
-            Some(owner) if owner == recipient => input.items_mine.push(shown),
-            Some(owner) if owner == other => input.items_theirs.push(shown),
-            _ => input.items_unassigned.push(shown),
-        }
-    }
-
-    let parsed = parse_description(
-        &description_to_text(&meeting.description),
-        &view.verdict.participants,
-    );
-    input.talking_points = talking_points_for(meeting.start_utc, &[(meeting.start_utc, parsed)]);
-
-    // The one way briefs get notes: shared ones for both, private ones only for
-    // their author.
-    let notes = store.notes(&view.context)?;
-    let visible = notes_for_recipient(
-        &notes,
-        &held,
-        now.min(meeting.start_utc),
-        &recipient,
-        &owner,
-    );
-    for note in visible.shared {
-        if !input.last_notes.contains(&note.text) {
-            input.last_notes.push(note.text.clone());
-        }
-    }
-    input.private_notes = visible.private.iter().map(|n| n.text.clone()).collect();
-
-    let index = meeting_index(config, view, meeting);
-    input.prompt = choose_prompt(&config.brief.prompts, view.id(), index)
-        .and_then(|i| config.brief.prompts.get(i).cloned());
-
-    let meetings = store.meetings(&view.context)?;
-    let consistency = consistency_of(&meetings, meeting.start_utc, CONSISTENCY_WINDOW);
-    input.consistency = Some(consistency.sentence_in(zone));
-    Ok(input)
-}
-
-fn item_view(
-    item: &ActionItem,
-    held: &[DateTime<Utc>],
-    before: DateTime<Utc>,
-    zone: chrono_tz::Tz,
-) -> ItemView {
-    ItemView {
-        id: item.id.0.clone(),
-        text: item.text.clone(),
-        carried: carry_summary(item, held, before, zone),
-    }
-}
-
-/// The meeting's position in its series (0 for the first), so the prompt rotation
-/// moves one step per meeting whatever the cadence. Counting is bounded by the
-/// expansion limits; without a known start, the position in the window is used.
-fn meeting_index(config: &Config, view: &SeriesView, meeting: &Occurrence) -> u64 {
-    let position_in_window = view
-        .occurrences
-        .iter()
-        .filter(|o| o.start_utc < meeting.start_utc)
-        .count();
-    let Some(first) = view.first_start else {
-        return position_in_window as u64;
-    };
-    let window = Window::instants(first, original_start(meeting));
-    let before = calendar::expand(&view.events, &window, config.timezone, &Limits::default());
-    before.occurrences.len() as u64
+    let context = load_context(store, view)?;
+    let index = meeting_index(config, view, &due.occurrence);
+    Ok(assemble(config, view, &context, due, policy, index, now))
 }
 
 /// What queueing did.
@@ -361,13 +251,25 @@ pub fn queue_due(
         withheld: plan.withheld.clone(),
         ..QueueReport::default()
     };
+    // Each series' context is read once, and each meeting's position in its series
+    // (an expansion from the series' start) computed once, for both recipients.
+    let mut contexts: HashMap<&SeriesId, SeriesContext> = HashMap::new();
+    let mut indexes: HashMap<(&SeriesId, DateTime<Utc>), u64> = HashMap::new();
     for due in &plan.due {
         let Some(view) = analysis.find(&due.key.series.0) else {
             continue;
         };
-        let rendered = compose(config, store, view, due, &policy, now)
-            .map_err(BriefStepError::from)
-            .and_then(|input| render(&input));
+        let context = match contexts.entry(view.id()) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(load_context(store, view)?)
+            }
+        };
+        let index = *indexes
+            .entry((view.id(), due.occurrence.start_utc))
+            .or_insert_with(|| meeting_index(config, view, &due.occurrence));
+        let input = assemble(config, view, context, due, &policy, index, now);
+        let rendered = render(&input);
         let rendered = match rendered {
             Ok(rendered) => rendered,
             Err(error) => {

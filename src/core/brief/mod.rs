@@ -6,8 +6,11 @@
 //! calendar is untrusted: the HTML template auto-escapes, and single-line fields lose
 //! their control characters before they reach a template or a header.
 
+mod assemble;
 mod compose;
 mod render;
+
+pub use assemble::{SeriesContext, assemble, base_input, meeting_index};
 
 pub use compose::{BriefInput, ItemView, one_line};
 pub use render::{BriefError, RenderedBrief, render};

@@ -16,12 +16,12 @@ use crate::model::{Occurrence, Person};
 /// Calendars copy the series description into every generated occurrence, so identical
 /// descriptions are parsed once. Cancelled occurrences are included: a box ticked in
 /// the description of a cancelled meeting is still ticked.
-pub fn observe_descriptions(
-    occurrences: &[Occurrence],
+pub fn observe_descriptions<'a>(
+    occurrences: impl IntoIterator<Item = &'a Occurrence>,
     participants: &[Person],
 ) -> Vec<(DateTime<Utc>, ParsedDescription)> {
     let mut parsed_by_text: HashMap<&str, ParsedDescription> = HashMap::new();
-    let mut observed = Vec::with_capacity(occurrences.len());
+    let mut observed = Vec::new();
     for occurrence in occurrences {
         let parsed = parsed_by_text
             .entry(&*occurrence.description)
@@ -45,16 +45,22 @@ pub struct OwnerGroups<'a> {
     pub unassigned: Vec<&'a ActionItem>,
 }
 
-/// Splits the open items of a series by owner, from `recipient`'s point of view,
-/// keeping their order.
-pub fn open_items_by_owner<'a>(items: &'a [ActionItem], recipient: &str) -> OwnerGroups<'a> {
+/// Splits the open items of a series by owner, from `recipient`'s point of view
+/// (`other` is the other person of the 1:1), keeping their order. An item whose owner
+/// is neither of the two shows as unassigned rather than as the other person's.
+pub fn open_items_by_owner<'a>(
+    items: &'a [ActionItem],
+    recipient: &str,
+    other: &str,
+) -> OwnerGroups<'a> {
     let recipient = email_key(recipient);
+    let other = email_key(other);
     let mut groups = OwnerGroups::default();
     for item in items.iter().filter(|item| item.is_open()) {
-        match item.owner.as_deref() {
-            None => groups.unassigned.push(item),
-            Some(owner) if email_key(owner) == recipient => groups.mine.push(item),
-            Some(_) => groups.theirs.push(item),
+        match item.owner.as_deref().map(email_key) {
+            Some(owner) if owner == recipient => groups.mine.push(item),
+            Some(owner) if owner == other => groups.theirs.push(item),
+            _ => groups.unassigned.push(item),
         }
     }
     groups
@@ -134,10 +140,17 @@ mod tests {
             &people(),
         );
         let items = harvest(&series, &[], &observed, now);
-        let groups = open_items_by_owner(&items, "ZOE@example.com");
+        let groups = open_items_by_owner(&items, "ZOE@example.com", "dana@example.com");
         let texts = |list: &[&ActionItem]| list.iter().map(|i| i.text.clone()).collect::<Vec<_>>();
         assert_eq!(texts(&groups.mine), ["b"]);
         assert_eq!(texts(&groups.theirs), ["a"]);
         assert_eq!(texts(&groups.unassigned), ["c"]);
+
+        // An owner who is neither of the two (an older pair's) is nobody's here.
+        let mut stranger = items.clone();
+        stranger[0].owner = Some("eve@example.com".into());
+        let groups = open_items_by_owner(&stranger, "zoe@example.com", "dana@example.com");
+        assert!(texts(&groups.theirs).is_empty());
+        assert_eq!(texts(&groups.unassigned), ["a", "c"]);
     }
 }
