@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::core::context::{ActionItem, ItemState, SeriesInfo, Source, email_key};
+use crate::core::context::{ActionItem, ItemState, SeriesInfo, Source};
+use crate::model::normalize_email;
 use crate::store::Store;
 
 /// Arguments of `tete items`.
@@ -142,18 +143,18 @@ pub(crate) fn lookup(
 
 /// The owner's normalized address if it is one of the two people of the series.
 fn check_owner(info: &SeriesInfo, owner: &str) -> Result<String, Failure> {
-    let owner = email_key(owner);
+    let owner = normalize_email(owner);
     if info
         .participants
         .iter()
-        .any(|p| email_key(&p.email) == owner)
+        .any(|p| normalize_email(&p.email) == owner)
     {
         return Ok(owner);
     }
     let people: Vec<String> = info
         .participants
         .iter()
-        .map(|p| email_key(&p.email))
+        .map(|p| normalize_email(&p.email))
         .collect();
     Err(Failure::failed(format!(
         "{owner} is not one of the two people of \"{}\" ({}); the owner must be one of them",

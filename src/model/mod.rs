@@ -448,6 +448,9 @@ mod tests {
         );
         assert_eq!(normalize_email("x@y"), "x@y");
         assert_eq!(normalize_email("日本語@例え.jp"), "日本語@例え.jp");
+        // Descriptions are written by anyone: no slicing inside a character.
+        assert_eq!(normalize_email("ßß\u{fe0f}@x"), "ßß\u{fe0f}@x");
+        assert_eq!(normalize_email("mailto"), "mailto");
     }
 
     #[test]

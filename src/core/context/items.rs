@@ -6,8 +6,8 @@
 //! (`Notes:`, `Agenda:`, `Action items:`). The parser is line based, allocation-light
 //! and never fails: anything it does not recognize is ignored.
 
-use super::email_key;
 use crate::model::Person;
+use crate::model::normalize_email;
 
 /// One action item as written on one line of a description.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -460,7 +460,7 @@ impl Aliases {
         let people = participants
             .iter()
             .map(|person| {
-                let email = email_key(&person.email);
+                let email = normalize_email(&person.email);
                 let mut names = vec![fold(&email)];
                 let local = email.split('@').next().unwrap_or_default();
                 names.push(fold(local));
@@ -541,7 +541,7 @@ impl Aliases {
                     return (Some(owner), body);
                 }
             } else if word.contains('@') {
-                let address = email_key(word);
+                let address = normalize_email(word);
                 if self.people.iter().any(|(email, _)| *email == address) {
                     return (Some(address), body);
                 }

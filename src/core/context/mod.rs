@@ -35,32 +35,6 @@ pub use text::{description_to_text, html_to_text, html_to_text_with_links};
 
 use crate::model::{Person, SeriesId};
 
-/// An address as tete compares it: trimmed, without `mailto:`, lower-cased.
-///
-/// The same rule as [`crate::model::normalize_email`], but safe on any input: that one
-/// slices the first 7 bytes and panics when they end inside a multi-byte character
-/// (`"ßßß\u{fe0f}@x"`), and descriptions are written by anyone.
-pub fn email_key(address: &str) -> String {
-    let trimmed = address.trim();
-    let bare = match trimmed.get(..7) {
-        Some(head) if head.eq_ignore_ascii_case("mailto:") => &trimmed[7..],
-        _ => trimmed,
-    };
-    bare.to_lowercase()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn email_keys_are_normalized_without_panicking_on_any_input() {
-        assert_eq!(email_key(" MAILTO:Dana@Example.COM "), "dana@example.com");
-        assert_eq!(email_key("ßß\u{fe0f}@x"), "ßß\u{fe0f}@x");
-        assert_eq!(email_key("mailto"), "mailto");
-    }
-}
-
 /// What the `items` and `notes` commands need to know about a series, looked up by the
 /// id or UID the user typed.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,9 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::email_key;
 use super::items::{ParsedDescription, collapse_whitespace};
 use crate::model::SeriesId;
+use crate::model::normalize_email;
 
 pub use crate::model::items::{Note, NoteId, NoteSource};
 
@@ -28,7 +28,7 @@ pub fn description_notes(
             id: NoteId::new(series, &anchor, text),
             series: series.clone(),
             text: text.clone(),
-            author: email_key(author),
+            author: normalize_email(author),
             private: false,
             created: now,
             occurrence_start: Some(occurrence_start),
@@ -44,11 +44,11 @@ pub fn visible_to(note: &Note, recipient_email: &str, owner_email: &str) -> bool
     if !note.private {
         return true;
     }
-    let recipient = email_key(recipient_email);
+    let recipient = normalize_email(recipient_email);
     if note.author.trim().is_empty() {
-        return recipient == email_key(owner_email);
+        return recipient == normalize_email(owner_email);
     }
-    recipient == email_key(&note.author)
+    recipient == normalize_email(&note.author)
 }
 
 /// The start of the most recent held meeting before `now`, among `held_starts`.
