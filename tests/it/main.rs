@@ -2,6 +2,7 @@
 
 mod support;
 
+mod brief_snapshots;
 mod check;
 mod context;
 mod corpus;
@@ -21,4 +22,5 @@ mod microsoft;
 mod pass;
 mod privacy;
 mod store;
+mod store_compat;
 mod systemd;
