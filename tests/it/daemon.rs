@@ -273,32 +273,26 @@ fn log_of(daemon: &mut Daemon) -> String {
     log
 }
 
+/// Starts the daemon, waits for READY, sends `signal`, and returns its log.
+fn run_until(config: &Path, dir: &Path, signal: &str) -> String {
+    let mut daemon = Daemon::start(config, dir);
+    daemon.wait_for("READY=1", Duration::from_secs(20));
+    daemon.signal(signal);
+    daemon.wait_exit(Duration::from_secs(20));
+    let log = log_of(&mut daemon);
+    drop(daemon);
+    let _ = std::fs::remove_file(dir.join("notify.sock"));
+    log
+}
+
 #[test]
 fn only_a_killed_daemon_leaves_a_store_that_reads_as_an_unclean_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     let config = demo_config_in(dir.path());
     let unclean = "store recovered after an unclean shutdown";
-
-    let mut first = Daemon::start(&config, dir.path());
-    first.wait_for("READY=1", Duration::from_secs(20));
-    first.signal("TERM");
-    assert!(first.wait_exit(Duration::from_secs(20)).success());
-    drop(first);
-    let _ = std::fs::remove_file(dir.path().join("notify.sock"));
-
-    let mut second = Daemon::start(&config, dir.path());
-    second.wait_for("READY=1", Duration::from_secs(20));
-    second.signal("KILL");
-    second.wait_exit(Duration::from_secs(20));
-    let log = log_of(&mut second);
+    run_until(&config, dir.path(), "TERM");
+    let log = run_until(&config, dir.path(), "KILL");
     assert!(!log.contains(unclean), "after a clean stop:\n{log}");
-    drop(second);
-    let _ = std::fs::remove_file(dir.path().join("notify.sock"));
-
-    let mut third = Daemon::start(&config, dir.path());
-    third.wait_for("READY=1", Duration::from_secs(20));
-    third.signal("TERM");
-    third.wait_exit(Duration::from_secs(20));
-    let log = log_of(&mut third);
+    let log = run_until(&config, dir.path(), "TERM");
     assert!(log.contains(unclean), "after a SIGKILL:\n{log}");
 }

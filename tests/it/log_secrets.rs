@@ -9,10 +9,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use tete::config::{SmtpConfig, SmtpSecurity};
 use tete::mail::{SmtpAuth, SmtpTransport, Transport};
 
-use crate::mail::{Recorder, start_auth_server, start_xoauth2_server};
+use crate::mail::{Recorder, smtp_config, start_auth_server, start_xoauth2_server};
 
 const FROM: &str = "briefs@example.com";
 const USER: &str = "briefs";
@@ -43,17 +42,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     type Writer = Captured;
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
-    }
-}
-
-fn smtp_config(port: u16) -> SmtpConfig {
-    SmtpConfig {
-        host: "127.0.0.1".into(),
-        port,
-        security: SmtpSecurity::None,
-        username: None,
-        password_file: None,
-        xoauth2_account: None,
     }
 }
 
@@ -108,30 +96,34 @@ fn xoauth2_auth() -> SmtpAuth {
     }
 }
 
-#[test]
-fn smtp_auth_plain_never_reaches_the_log_at_trace() {
-    let recorder = Recorder::with_credentials(USER, PASSWORD);
-    let port = start_auth_server(&recorder);
-
+/// Sends through `auth` twice: under a plain `trace` subscriber, which must show the
+/// secret (else the test proves nothing), then under tete's, which must not.
+fn assert_only_the_cap_hides_the_secret(port: u16, auth: impl Fn() -> SmtpAuth) {
     let unfiltered = Captured::default();
     let plain = tracing_subscriber::fmt()
         .with_env_filter("trace")
         .with_writer(unfiltered.clone())
         .finish();
-    send_under(plain, port, password_auth());
+    send_under(plain, port, auth());
     assert!(
         !leaked(&unfiltered.text()).is_empty(),
         "without the cap lettre logs the AUTH line (else this test proves nothing)"
     );
-
     let ours = Captured::default();
     send_under(
         tete::logging::subscriber("trace", ours.clone()),
         port,
-        password_auth(),
+        auth(),
     );
     let log = ours.text();
     assert!(leaked(&log).is_empty(), "a secret in the log:\n{log}");
+}
+
+#[test]
+fn smtp_auth_plain_never_reaches_the_log_at_trace() {
+    let recorder = Recorder::with_credentials(USER, PASSWORD);
+    let port = start_auth_server(&recorder);
+    assert_only_the_cap_hides_the_secret(port, password_auth);
     assert_eq!(recorder.messages().len(), 2, "both sends went through");
 }
 
@@ -139,26 +131,8 @@ fn smtp_auth_plain_never_reaches_the_log_at_trace() {
 fn smtp_xoauth2_token_never_reaches_the_log_at_trace() {
     let recorder = Recorder::default();
     let port = start_xoauth2_server(&recorder, TOKEN);
-
-    let unfiltered = Captured::default();
-    let plain = tracing_subscriber::fmt()
-        .with_env_filter("trace")
-        .with_writer(unfiltered.clone())
-        .finish();
-    send_under(plain, port, xoauth2_auth());
-    assert!(
-        !leaked(&unfiltered.text()).is_empty(),
-        "without the cap lettre logs the AUTH line (else this test proves nothing)"
-    );
-
-    let ours = Captured::default();
-    send_under(
-        tete::logging::subscriber("trace", ours.clone()),
-        port,
-        xoauth2_auth(),
-    );
-    let log = ours.text();
-    assert!(leaked(&log).is_empty(), "a secret in the log:\n{log}");
+    assert_only_the_cap_hides_the_secret(port, xoauth2_auth);
+    assert_eq!(recorder.messages().len(), 2, "both sends went through");
 }
 
 #[test]

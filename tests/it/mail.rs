@@ -276,7 +276,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn smtp_config(port: u16) -> SmtpConfig {
+pub(crate) fn smtp_config(port: u16) -> SmtpConfig {
     SmtpConfig {
         host: "127.0.0.1".into(),
         port,
@@ -346,17 +346,20 @@ fn due_briefs() -> Vec<DueBrief> {
         owner: "alex@example.com".into(),
         occurrences: vec![occurrence],
     }];
-    let policy = BriefPolicy {
+    let plan = plan::plan(&series, now(), &policy(), &Ledger::empty());
+    assert_eq!(plan.due.len(), 2, "{plan:?}");
+    plan.due
+}
+
+fn policy() -> BriefPolicy {
+    BriefPolicy {
         lead_time: TimeDelta::hours(18),
         send_at: None,
         default_zone: chrono_tz::Europe::Berlin,
         zones: HashMap::new(),
         allowed_domains: vec!["example.com".into()],
         opt_out: Vec::new(),
-    };
-    let plan = plan::plan(&series, now(), &policy, &Ledger::empty());
-    assert_eq!(plan.due.len(), 2, "{plan:?}");
-    plan.due
+    }
 }
 
 fn item(id: &str, text: &str) -> ItemView {
@@ -377,29 +380,21 @@ fn input_for(due: &DueBrief) -> BriefInput {
     } else {
         (dana_items, alex_items)
     };
-    BriefInput {
-        series: due.key.series.clone(),
-        title: due.occurrence.summary.clone(),
-        start: due.occurrence.start_utc,
-        end: due.occurrence.end_utc,
-        location: due.occurrence.location.clone(),
-        recipient: due.recipient.clone(),
-        other: due.other.clone(),
-        recipient_zone: chrono_tz::Europe::Berlin,
-        items_mine: mine,
-        items_theirs: theirs,
-        items_unassigned: Vec::new(),
-        talking_points: vec!["Promotion timeline".into()],
-        last_notes: Vec::new(),
-        private_notes: vec![if is_alex {
-            "ALEX-PRIVATE: ask about the conference talk".into()
-        } else {
-            "DANA-PRIVATE: mention the new role".into()
-        }],
-        prompt: None,
-        consistency: None,
-        opt_out_hint: "Reply \"unsubscribe\" to stop these briefs.".into(),
-    }
+    let mut input = tete::core::brief::base_input(
+        due,
+        &policy(),
+        "Reply \"unsubscribe\" to stop these briefs.",
+    );
+    input.recipient_zone = chrono_tz::Europe::Berlin;
+    input.items_mine = mine;
+    input.items_theirs = theirs;
+    input.talking_points = vec!["Promotion timeline".into()];
+    input.private_notes = vec![if is_alex {
+        "ALEX-PRIVATE: ask about the conference talk".into()
+    } else {
+        "DANA-PRIVATE: mention the new role".into()
+    }];
+    input
 }
 
 /// Plans, renders and queues both briefs; returns them.
