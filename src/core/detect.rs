@@ -285,8 +285,8 @@ pub fn classify(candidate: &SeriesCandidate<'_>, rules: &DetectionConfig) -> Ver
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EventTime, Recurrence};
-    use chrono::NaiveDate;
+    use crate::model::Recurrence;
+
     use std::time::Duration;
 
     fn person(email: &str) -> Person {
@@ -309,23 +309,14 @@ mod tests {
     fn weekly(summary: &str, attendees: Vec<Attendee>) -> Event {
         Event {
             id: "e1".into(),
-            uid: "uid-1".into(),
-            recurrence_id: None,
             summary: summary.into(),
-            description: String::new(),
-            location: None,
-            status: EventStatus::Confirmed,
-            start: EventTime::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()),
-            end: None,
             recurrence: Some(Recurrence {
                 rrules: vec!["FREQ=WEEKLY".into()],
                 ..Recurrence::default()
             }),
             attendees,
             organizer: Some(person("ana@example.com")),
-            kind: EventKind::Default,
-            sequence: 0,
-            updated: None,
+            ..crate::model::fixtures::event("uid-1")
         }
     }
 

@@ -402,23 +402,9 @@ mod tests {
     }
 
     fn occurrence(start: &str) -> Occurrence {
-        let start = at(start);
-        let end = start + TimeDelta::minutes(30);
         Occurrence {
-            uid: "weekly@example.com".into(),
-            recurrence_id: Some(EventTime::utc(start)),
-            start: EventTime::utc(start),
-            end: EventTime::utc(end),
-            start_utc: start,
-            end_utc: end,
             summary: "Alex / Dana".into(),
-            description: Default::default(),
-            location: None,
-            status: EventStatus::Confirmed,
-            attendees: Default::default(),
-            organizer: None,
-            is_override: false,
-            moved: false,
+            ..crate::model::fixtures::occurrence("weekly@example.com", at(start))
         }
     }
 

@@ -107,7 +107,7 @@ fn newest_per_slot(mut slots: Vec<(String, Event)>) -> Vec<Event> {
 mod tests {
     use super::*;
     use crate::model::stored::CalendarRef;
-    use crate::model::{EventKind, EventStatus};
+
     use chrono::NaiveDate;
 
     fn stored(account: &str, uid: &str, sequence: i64, summary: &str) -> StoredEvent {
@@ -118,20 +118,9 @@ mod tests {
             },
             event: Event {
                 id: format!("{account}-{uid}"),
-                uid: uid.into(),
-                recurrence_id: None,
                 summary: summary.into(),
-                description: String::new(),
-                location: None,
-                status: EventStatus::Confirmed,
-                start: EventTime::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()),
-                end: None,
-                recurrence: None,
-                attendees: vec![],
-                organizer: None,
-                kind: EventKind::Default,
                 sequence,
-                updated: None,
+                ..crate::model::fixtures::event(uid)
             },
         }
     }

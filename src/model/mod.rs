@@ -5,6 +5,8 @@
 //! `sources/`, persistence in `store/`. Every type is serde-serializable so the
 //! store can keep it and `tete expand --json` / `tete series --json` can print it.
 
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod items;
 pub mod outbox;
 pub mod stored;

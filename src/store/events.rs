@@ -187,27 +187,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Event, EventKind, EventStatus, EventTime};
+    use crate::model::Event;
     use crate::store::StoreOptions;
-    use chrono::NaiveDate;
 
     fn event(id: &str, summary: &str) -> Event {
         Event {
-            id: id.into(),
-            uid: id.into(),
-            recurrence_id: None,
             summary: summary.into(),
-            description: String::new(),
-            location: None,
-            status: EventStatus::Confirmed,
-            start: EventTime::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()),
-            end: None,
-            recurrence: None,
-            attendees: vec![],
-            organizer: None,
-            kind: EventKind::Default,
-            sequence: 0,
-            updated: None,
+            ..crate::model::fixtures::event(id)
         }
     }
 

@@ -178,7 +178,7 @@ pub fn meeting_index(config: &Config, view: &SeriesView, meeting: &Occurrence) -
 mod tests {
     use super::*;
     use crate::core::plan::BriefKey;
-    use crate::model::{EventStatus, Person, SeriesId};
+    use crate::model::{Person, SeriesId};
 
     #[test]
     fn the_base_input_names_the_meeting_both_people_and_the_recipients_zone() {
@@ -188,20 +188,10 @@ mod tests {
             name: None,
         };
         let occurrence = Occurrence {
-            uid: "u".into(),
             recurrence_id: None,
-            start: EventTime::utc(at("2026-12-03T09:00:00Z")),
-            end: EventTime::utc(at("2026-12-03T09:30:00Z")),
-            start_utc: at("2026-12-03T09:00:00Z"),
-            end_utc: at("2026-12-03T09:30:00Z"),
             summary: "Dana / Alex".into(),
-            description: "".into(),
             location: Some("Room 1".into()),
-            status: EventStatus::Confirmed,
-            attendees: Default::default(),
-            organizer: None,
-            is_override: false,
-            moved: false,
+            ..crate::model::fixtures::occurrence("u", at("2026-12-03T09:00:00Z"))
         };
         let due = DueBrief {
             key: BriefKey {

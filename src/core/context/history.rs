@@ -100,27 +100,17 @@ impl Consistency {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EventStatus, EventTime};
-    use chrono::{Duration, TimeZone};
+    use crate::model::EventStatus;
+    use chrono::TimeZone;
 
     fn occurrence(day: u32, status: EventStatus, moved: bool) -> Occurrence {
         let start = Utc.with_ymd_and_hms(2026, 11, day, 10, 0, 0).unwrap();
-        let end = start + Duration::minutes(30);
         Occurrence {
-            uid: "series@example.com".into(),
-            recurrence_id: Some(EventTime::utc(start)),
-            start: EventTime::utc(start),
-            end: EventTime::utc(end),
-            start_utc: start,
-            end_utc: end,
             summary: "Dana / Zoë".into(),
-            description: Default::default(),
-            location: None,
             status,
-            attendees: Default::default(),
-            organizer: None,
             is_override: moved,
             moved,
+            ..crate::model::fixtures::occurrence("series@example.com", start)
         }
     }
 

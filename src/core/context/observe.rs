@@ -70,26 +70,15 @@ pub fn open_items_by_owner<'a>(
 mod tests {
     use super::*;
     use crate::core::context::carry::{ItemState, Source, harvest};
-    use crate::model::{EventStatus, EventTime, SeriesId};
-    use chrono::{Duration, TimeZone};
+    use crate::model::SeriesId;
+    use chrono::TimeZone;
 
     fn occurrence(day: u32, description: &str) -> Occurrence {
         let start = Utc.with_ymd_and_hms(2026, 11, day, 10, 0, 0).unwrap();
         Occurrence {
-            uid: "s@example.com".into(),
-            recurrence_id: Some(EventTime::utc(start)),
-            start: EventTime::utc(start),
-            end: EventTime::utc(start + Duration::minutes(30)),
-            start_utc: start,
-            end_utc: start + Duration::minutes(30),
             summary: "1:1".into(),
             description: description.into(),
-            location: None,
-            status: EventStatus::Confirmed,
-            attendees: Default::default(),
-            organizer: None,
-            is_override: false,
-            moved: false,
+            ..crate::model::fixtures::occurrence("s@example.com", start)
         }
     }
 
