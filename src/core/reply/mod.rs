@@ -16,4 +16,5 @@
 //! 5. [`confirm::confirmation`]: the short answer that says what was done and what
 //!    was not understood.
 
+pub mod extract;
 pub mod token;
