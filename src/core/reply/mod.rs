@@ -16,5 +16,6 @@
 //! 5. [`confirm::confirmation`]: the short answer that says what was done and what
 //!    was not understood.
 
+pub mod commands;
 pub mod extract;
 pub mod token;
