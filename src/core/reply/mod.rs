@@ -18,4 +18,5 @@
 
 pub mod commands;
 pub mod extract;
+pub mod robots;
 pub mod token;
