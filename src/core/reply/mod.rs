@@ -17,6 +17,7 @@
 //!    was not understood.
 
 pub mod commands;
+pub mod confirm;
 pub mod extract;
 pub mod robots;
 pub mod token;
