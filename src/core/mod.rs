@@ -13,4 +13,5 @@ pub mod calendar;
 pub mod context;
 pub mod detect;
 pub mod plan;
+pub mod reply;
 pub mod series;
