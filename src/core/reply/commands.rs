@@ -30,9 +30,10 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::context::{email_key, parse_description};
+use crate::core::context::parse_description;
 use crate::model::Person;
 use crate::model::items::{ActionItem, ItemId, collapse_whitespace, normalize_item_text};
+use crate::model::normalize_email;
 
 /// At most this many commands are read from one message; the rest are rejected.
 pub const MAX_COMMANDS: usize = 100;
@@ -256,7 +257,7 @@ const COMMAND_STARTS: &[&str] = &[
 /// Reads the commands out of a reply's visible text. `people` are the series' two
 /// people, `sender` the reply's (authenticated) sender.
 pub fn parse_commands(text: &str, people: &[Person; 2], sender: &str) -> ParsedReply {
-    let sender = email_key(sender);
+    let sender = normalize_email(sender);
     let mut reply = ParsedReply::default();
     let mut in_talking_points = false;
     let mut blank_before = false;

@@ -9,8 +9,8 @@
 use std::fmt::Write as _;
 
 use super::commands::{Rejected, Resolved};
-use crate::core::context::email_key;
 use crate::model::Person;
+use crate::model::normalize_email;
 
 /// The forms that work, shown whenever something was not understood or nothing was
 /// found.
@@ -33,15 +33,15 @@ pub fn confirmation(
     people: &[Person; 2],
     sender: &str,
 ) -> String {
-    let sender = email_key(sender);
+    let sender = normalize_email(sender);
     let owner_name = |owner: &Option<String>| -> Option<String> {
         let owner = owner.as_deref()?;
-        if email_key(owner) == sender {
+        if normalize_email(owner) == sender {
             return Some("you".into());
         }
         let name = people
             .iter()
-            .find(|p| p.key() == email_key(owner))
+            .find(|p| p.key() == normalize_email(owner))
             .map(|p| first_name(p.display_name()))
             .unwrap_or_else(|| owner.to_string());
         Some(one_line(&name))

@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use mail_parser::Message;
 use serde::Serialize;
 
-use crate::core::context::email_key;
+use crate::model::normalize_email;
 use crate::model::{Person, SeriesId};
 
 /// Everything the pure core can say about one received reply (what
@@ -75,7 +75,7 @@ pub fn examine(
             .from()
             .and_then(|from| from.first())
             .and_then(|addr| addr.address())
-            .map(email_key)
+            .map(normalize_email)
     };
     let mut report = ReplyReport {
         automatic: robots::is_automatic(message).map(str::to_string),

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use thiserror::Error;
 
-use crate::core::context::email_key;
+use crate::model::normalize_email;
 use crate::model::{Person, SeriesId};
 
 /// Shortest secret accepted, in bytes: the HMAC-SHA256 block of security it promises.
@@ -150,7 +150,7 @@ impl ReplyToken {
         let series_bytes = decode_hex(&series.0)
             .filter(|b| b.len() == 5)
             .ok_or_else(|| TokenError::BadSeries(series.0.clone()))?;
-        if email_key(recipient).is_empty() {
+        if normalize_email(recipient).is_empty() {
             return Err(TokenError::BadRecipient);
         }
         let minutes = expires_at
@@ -352,7 +352,7 @@ fn recipient_mac(secret: &[u8], address: &str) -> Result<HmacSha256, TokenError>
     check_secret(secret)?;
     let mut mac = new_mac(secret)?;
     mac.update(RECIPIENT_LABEL);
-    mac.update(email_key(address).as_bytes());
+    mac.update(normalize_email(address).as_bytes());
     Ok(mac)
 }
 
