@@ -98,7 +98,7 @@ where
     // every sync would fail, so say so now rather than at the first poll.
     if !granted.scopes.iter().any(|s| s == CALENDAR_SCOPE) {
         return Err(Failure::failed(format!(
-            "calendar access was not granted; run `tete auth {account}` again and allow              \"See and download any calendar you can access\""
+            "calendar access was not granted; run `tete auth {account}` again and allow \"See and download any calendar you can access\""
         ))
         .into());
     }
