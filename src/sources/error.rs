@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::auth::AuthError;
+
 /// What went wrong fetching a calendar, in terms of what to do next.
 /// Messages name the URL's host and path, never tokens, secrets or query strings.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,10 @@ pub enum SourceError {
         /// What happened.
         detail: String,
     },
+    /// The account's credentials could not be used (stored tokens unreadable, the
+    /// store failing, an incomplete OAuth setup): log and skip, like [`Self::Permanent`].
+    #[error(transparent)]
+    Credentials(AuthError),
     /// Will not get better by retrying (404, malformed answer): log and skip.
     #[error("{what}: {detail}")]
     Permanent {
@@ -52,6 +58,23 @@ pub enum SourceError {
         /// What happened.
         detail: String,
     },
+}
+
+impl From<AuthError> for SourceError {
+    /// What a token failure means for a sync: a dead sign-in is account-wide, a token
+    /// endpoint that is down is passing, one that refuses is permanent. The rest
+    /// (stored tokens that cannot be read, the store failing) keep their error as the
+    /// source, so the chain down to the store error survives.
+    fn from(error: AuthError) -> SourceError {
+        match error {
+            AuthError::NeedsSignIn { account, detail } => {
+                SourceError::NeedsSignIn { account, detail }
+            }
+            AuthError::Unavailable { what, detail } => SourceError::Transient { what, detail },
+            AuthError::Refused { what, detail } => SourceError::Permanent { what, detail },
+            other => SourceError::Credentials(other),
+        }
+    }
 }
 
 impl SourceError {

@@ -18,7 +18,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::SourceError;
-use super::http::{Credentials, Http, HttpOptions};
+use super::http::{Http, HttpOptions};
+use crate::auth::Credentials;
 use crate::auth::google::{API_BASE_URL, AccountTokens, OAuthClient};
 use crate::auth::{AuthError, TokenKey};
 use crate::config::AccountConfig;
