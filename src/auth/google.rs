@@ -231,6 +231,11 @@ impl AccountTokens {
         &self.account
     }
 
+    /// True when tokens are sealed at rest (a token key is configured).
+    pub fn sealed(&self) -> bool {
+        self.key.is_some()
+    }
+
     fn needs_sign_in(&self, detail: impl Into<String>) -> AuthError {
         AuthError::NeedsSignIn {
             account: self.account.clone(),

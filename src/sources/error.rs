@@ -88,15 +88,28 @@ impl SourceError {
     }
 }
 
+/// Errors that can say whether they concern a whole account rather than one calendar.
+pub trait AccountWide {
+    /// True when nothing else of the account can succeed until the failure passes.
+    fn is_account_wide(&self) -> bool;
+}
+
+impl AccountWide for SourceError {
+    fn is_account_wide(&self) -> bool {
+        SourceError::is_account_wide(self)
+    }
+}
+
 /// Syncs each calendar of an account in turn. A failure of one calendar is reported
 /// in its slot and the next still syncs; an account-wide failure
-/// ([`SourceError::is_account_wide`]) ends the sync and is returned.
-pub async fn sync_each_calendar<R, F>(
+/// ([`AccountWide::is_account_wide`]) ends the sync and is returned.
+pub async fn sync_each_calendar<R, E, F>(
     calendars: &[String],
     sync_one: impl Fn(String) -> F,
-) -> Result<Vec<Result<R, SourceError>>, SourceError>
+) -> Result<Vec<Result<R, E>>, E>
 where
-    F: std::future::Future<Output = Result<R, SourceError>>,
+    E: AccountWide,
+    F: std::future::Future<Output = Result<R, E>>,
 {
     let mut reports = Vec::with_capacity(calendars.len());
     for calendar in calendars {
