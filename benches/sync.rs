@@ -447,12 +447,10 @@ mod syncer {
         async fn sync(&self, store: &Store) -> bool {
             let now = Utc::now();
             match self {
-                Account::Google(a) => a
-                    .sync(store, now)
+                Account::Google(a) => tete::pass::sync::sync_calendars(a, store, now)
                     .await
                     .is_ok_and(|r| r.iter().all(Result::is_ok)),
-                Account::Microsoft(a) => a
-                    .sync(store, now)
+                Account::Microsoft(a) => tete::pass::sync::sync_calendars(a, store, now)
                     .await
                     .is_ok_and(|r| r.iter().all(Result::is_ok)),
             }
@@ -567,9 +565,9 @@ mod syncer {
                 Account::Microsoft(
                     MicrosoftAccount::from_config(
                         &config,
-                        store,
+                        MicrosoftTokens::for_account(&config, store, None, client.clone())
+                            .expect("token source"),
                         client.clone(),
-                        None,
                         HttpOptions::default(),
                         WindowPolicy::default(),
                     )

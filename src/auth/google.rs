@@ -11,11 +11,10 @@ use std::path::Path;
 use std::time::Duration;
 use url::Url;
 
+use super::credentials::{Credentials, ProviderError, error_chain};
 use super::tokens::{Secret, TokenKey, credentials_file, seal, unseal};
 use super::{AuthError, loopback::GrantedTokens};
 use crate::config::AccountConfig;
-use crate::sources::SourceError;
-use crate::sources::http::{Credentials, ProviderError};
 use crate::store::{AccountState, Store, TokenRecord};
 
 /// Google's authorization endpoint.
@@ -187,7 +186,7 @@ pub fn sign_in_expiry_warning(
     ))
 }
 
-/// One account's tokens: hands [`crate::sources::http::Http`] an access token,
+/// One account's tokens: hands the sources' HTTP helper an access token,
 /// refreshing it [`REFRESH_MARGIN`] before expiry or when the API refuses it, and
 /// marks the account "needs sign-in" when the refresh token is dead.
 pub struct AccountTokens {
@@ -209,7 +208,7 @@ impl std::fmt::Debug for AccountTokens {
 
 impl AccountTokens {
     /// The token source of `account`. `http` must not follow redirects
-    /// ([`crate::sources::http::Http::default_client`]).
+    /// (the sources' `Http::default_client`).
     pub fn new(
         account: &str,
         client: OAuthClient,
@@ -232,17 +231,22 @@ impl AccountTokens {
         &self.account
     }
 
-    fn needs_sign_in(&self, detail: impl Into<String>) -> SourceError {
-        SourceError::NeedsSignIn {
+    /// True when tokens are sealed at rest (a token key is configured).
+    pub fn sealed(&self) -> bool {
+        self.key.is_some()
+    }
+
+    fn needs_sign_in(&self, detail: impl Into<String>) -> AuthError {
+        AuthError::NeedsSignIn {
             account: self.account.clone(),
             detail: detail.into(),
         }
     }
 
-    fn store_error(&self, error: impl std::fmt::Display) -> SourceError {
-        SourceError::Permanent {
-            what: format!("tokens of account '{}'", self.account),
-            detail: error.to_string(),
+    fn store_error(&self, error: impl Into<AuthError>) -> AuthError {
+        AuthError::Tokens {
+            account: self.account.clone(),
+            source: Box::new(error.into()),
         }
     }
 
@@ -275,7 +279,7 @@ impl AccountTokens {
         Ok(())
     }
 
-    async fn current(&self, force: bool) -> Result<Secret, SourceError> {
+    async fn current(&self, force: bool) -> Result<Secret, AuthError> {
         let now = Utc::now();
         let margin = chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default();
         let mut cached = self.cached.lock().await;
@@ -320,7 +324,7 @@ impl AccountTokens {
         &self,
         record: &TokenRecord,
         now: DateTime<Utc>,
-    ) -> Result<(Secret, DateTime<Utc>), SourceError> {
+    ) -> Result<(Secret, DateTime<Utc>), AuthError> {
         let refresh = unseal(
             self.key.as_ref(),
             &self.account,
@@ -351,26 +355,26 @@ impl AccountTokens {
                         .map_err(|e| self.store_error(e))?;
                     return Err(self.needs_sign_in(reason));
                 }
-                return Err(SourceError::Permanent {
+                return Err(AuthError::Refused {
                     what,
                     detail: reason,
                 });
             }
             Err(RequestTokenError::Request(error)) => {
-                return Err(SourceError::Transient {
+                return Err(AuthError::Unavailable {
                     what,
                     detail: format!("request failed: {}", describe_http_error(&error)),
                 });
             }
             Err(RequestTokenError::Parse(_, body)) => {
                 let parsed = ProviderError::parse(&body);
-                return Err(SourceError::Transient {
+                return Err(AuthError::Unavailable {
                     what,
                     detail: format!("unreadable answer {}", parsed.message),
                 });
             }
             Err(RequestTokenError::Other(text)) => {
-                return Err(SourceError::Transient { what, detail: text });
+                return Err(AuthError::Unavailable { what, detail: text });
             }
         };
         let token = Secret::new(response.access_token().secret().clone());
@@ -413,11 +417,9 @@ fn describe_http_error(error: &oauth2::HttpClientError<reqwest::Error>) -> Strin
     match error {
         oauth2::HttpClientError::Reqwest(inner) => {
             let mut text = String::from("network error");
-            let mut source = std::error::Error::source(inner.as_ref());
-            while let Some(cause) = source {
+            if let Some(cause) = std::error::Error::source(inner.as_ref()) {
                 text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
+                text.push_str(&error_chain(cause));
             }
             text
         }
@@ -426,15 +428,15 @@ fn describe_http_error(error: &oauth2::HttpClientError<reqwest::Error>) -> Strin
 }
 
 impl Credentials for AccountTokens {
-    async fn access_token(&self) -> Result<Secret, SourceError> {
+    async fn access_token(&self) -> Result<Secret, AuthError> {
         self.current(false).await
     }
 
-    async fn refresh(&self) -> Result<Secret, SourceError> {
+    async fn refresh(&self) -> Result<Secret, AuthError> {
         self.current(true).await
     }
 
-    async fn rejected(&self, detail: &str) -> SourceError {
+    async fn rejected(&self, detail: &str) -> AuthError {
         let reason = format!("the API refused a freshly refreshed token ({detail})");
         if let Err(error) = self
             .store

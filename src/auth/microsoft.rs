@@ -15,11 +15,10 @@ use serde::Deserialize;
 use std::io::Write;
 
 use super::AuthError;
+use super::credentials::{Credentials, ProviderError, error_chain};
 use super::device::{self, DeviceClient, DeviceFlowError, DeviceTokens, PollClock};
 use super::tokens::{Secret, TokenKey, seal, unseal};
 use crate::config::AccountConfig;
-use crate::sources::SourceError;
-use crate::sources::http::{Credentials, ProviderError};
 use crate::store::{Store, TokenRecord};
 
 /// The identity platform's host.
@@ -255,7 +254,7 @@ impl std::fmt::Debug for MicrosoftTokens {
 
 impl MicrosoftTokens {
     /// The token source of `account`. `http` must not follow redirects
-    /// ([`crate::sources::http::Http::default_client`]).
+    /// (the sources' `Http::default_client`).
     pub fn new(
         account: &str,
         client: MicrosoftClient,
@@ -297,17 +296,17 @@ impl MicrosoftTokens {
         &self.account
     }
 
-    fn needs_sign_in(&self, detail: impl Into<String>) -> SourceError {
-        SourceError::NeedsSignIn {
+    fn needs_sign_in(&self, detail: impl Into<String>) -> AuthError {
+        AuthError::NeedsSignIn {
             account: self.account.clone(),
             detail: detail.into(),
         }
     }
 
-    fn store_error(&self, error: impl std::fmt::Display) -> SourceError {
-        SourceError::Permanent {
-            what: format!("tokens of account '{}'", self.account),
-            detail: error.to_string(),
+    fn store_error(&self, error: impl Into<AuthError>) -> AuthError {
+        AuthError::Tokens {
+            account: self.account.clone(),
+            source: Box::new(error.into()),
         }
     }
 
@@ -383,7 +382,7 @@ impl MicrosoftTokens {
     }
 
     /// A Graph access token: cached, else the stored one, else a redeem.
-    async fn graph_token(&self, force: bool) -> Result<Secret, SourceError> {
+    async fn graph_token(&self, force: bool) -> Result<Secret, AuthError> {
         let now = Utc::now();
         let margin = chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default();
         let mut cached = self.graph.lock().await;
@@ -424,7 +423,7 @@ impl MicrosoftTokens {
     /// An access token for SMTP AUTH XOAUTH2 (`https://outlook.office.com/SMTP.Send`),
     /// minted from the same refresh token as the Graph one. The app registration needs
     /// the `SMTP.Send` permission with consent (see docs/microsoft.md).
-    pub async fn smtp_token(&self) -> Result<Secret, SourceError> {
+    pub async fn smtp_token(&self) -> Result<Secret, AuthError> {
         let now = Utc::now();
         let margin = chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default();
         let mut cached = self.smtp.lock().await;
@@ -441,7 +440,7 @@ impl MicrosoftTokens {
 
     /// The stored record, refusing early when the account is already marked as
     /// needing sign-in with this very refresh token (no point asking again every poll).
-    fn record(&self) -> Result<TokenRecord, SourceError> {
+    fn record(&self) -> Result<TokenRecord, AuthError> {
         let state = self
             .store
             .account_state(&self.account)
@@ -465,7 +464,7 @@ impl MicrosoftTokens {
         &self,
         scopes: &str,
         is_graph: bool,
-    ) -> Result<(Secret, DateTime<Utc>), SourceError> {
+    ) -> Result<(Secret, DateTime<Utc>), AuthError> {
         let _one_at_a_time = self.redeem_lock.lock().await;
         // Read after taking the lock: another redeem may just have rotated it.
         let record = self.record()?;
@@ -494,12 +493,12 @@ impl MicrosoftTokens {
             .form(&form)
             .send()
             .await
-            .map_err(|e| SourceError::Transient {
+            .map_err(|e| AuthError::Unavailable {
                 what: what.clone(),
                 detail: network_detail(e),
             })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| SourceError::Transient {
+        let body = response.bytes().await.map_err(|e| AuthError::Unavailable {
             what: what.clone(),
             detail: network_detail(e),
         })?;
@@ -528,19 +527,19 @@ impl MicrosoftTokens {
                 return Err(self.needs_sign_in(reason));
             }
             return Err(if status.is_server_error() || status.as_u16() == 429 {
-                SourceError::Transient {
+                AuthError::Unavailable {
                     what,
                     detail: reason,
                 }
             } else {
-                SourceError::Permanent {
+                AuthError::Refused {
                     what,
                     detail: reason,
                 }
             });
         }
         let answer: TokenAnswer =
-            serde_json::from_slice(&body).map_err(|e| SourceError::Permanent {
+            serde_json::from_slice(&body).map_err(|e| AuthError::Refused {
                 what: what.clone(),
                 detail: format!("unreadable token answer: {e}"),
             })?;
@@ -581,27 +580,19 @@ impl MicrosoftTokens {
 }
 
 fn network_detail(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    error_chain(&error.without_url())
 }
 
 impl Credentials for MicrosoftTokens {
-    async fn access_token(&self) -> Result<Secret, SourceError> {
+    async fn access_token(&self) -> Result<Secret, AuthError> {
         self.graph_token(false).await
     }
 
-    async fn refresh(&self) -> Result<Secret, SourceError> {
+    async fn refresh(&self) -> Result<Secret, AuthError> {
         self.graph_token(true).await
     }
 
-    async fn rejected(&self, detail: &str) -> SourceError {
+    async fn rejected(&self, detail: &str) -> AuthError {
         let reason = format!("Graph refused a freshly refreshed token ({detail})");
         if let Err(error) = self
             .store

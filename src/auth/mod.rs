@@ -6,12 +6,14 @@
 //! - [`google`]: Google's endpoints and scopes, the client secret, and
 //!   [`google::AccountTokens`], which hands sources an access token and refreshes it.
 
+pub mod credentials;
 pub mod device;
 pub mod google;
 pub mod loopback;
 pub mod microsoft;
 pub mod tokens;
 
+pub use credentials::{Credentials, ProviderError, error_chain};
 pub use tokens::{Secret, TokenKey};
 
 use std::path::PathBuf;
@@ -55,6 +57,40 @@ pub enum AuthError {
     /// The token endpoint refused or failed.
     #[error("token request failed: {0}")]
     Exchange(String),
+    /// The account must sign in again (`tete auth <account>`): its refresh token is
+    /// dead, or the API refused a freshly refreshed access token.
+    #[error("account needs sign-in: run `tete auth {account}` ({detail})")]
+    NeedsSignIn {
+        /// The account name.
+        account: String,
+        /// Why, without secrets.
+        detail: String,
+    },
+    /// The token endpoint failed for now (network, 5xx, an unreadable answer): retry later.
+    #[error("{what}: temporary failure: {detail}")]
+    Unavailable {
+        /// Which endpoint, of which account.
+        what: String,
+        /// What happened.
+        detail: String,
+    },
+    /// The token endpoint refused the request for a reason retrying will not fix.
+    #[error("{what}: {detail}")]
+    Refused {
+        /// Which endpoint, of which account.
+        what: String,
+        /// The endpoint's error code and description.
+        detail: String,
+    },
+    /// An account's stored tokens could not be read or written.
+    #[error("tokens of account '{account}': {source}")]
+    Tokens {
+        /// The account name.
+        account: String,
+        /// What failed: the store, or the token key.
+        #[source]
+        source: Box<AuthError>,
+    },
     /// The token endpoint returned no refresh token (offline access not granted).
     #[error(
         "the provider returned no refresh token; revoke tete's access in the account's security settings and sign in again"

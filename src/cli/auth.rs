@@ -14,6 +14,7 @@ use crate::auth::google::{AccountTokens, CALENDAR_SCOPE, OAuthClient, scopes};
 use crate::auth::loopback::{CodeSource, SignInRequest, sign_in};
 use crate::auth::{AuthError, TokenKey};
 use crate::config::{AccountConfig, Config, Provider};
+use crate::pass::sync::account_owner;
 use crate::sources::google::{GoogleAccount, SyncOptions};
 use crate::sources::http::{Http, HttpOptions};
 use crate::store::{Store, StoreOptions};
@@ -98,18 +99,19 @@ where
     // every sync would fail, so say so now rather than at the first poll.
     if !granted.scopes.iter().any(|s| s == CALENDAR_SCOPE) {
         return Err(Failure::failed(format!(
-            "calendar access was not granted; run `tete auth {account}` again and allow              \"See and download any calendar you can access\""
+            "calendar access was not granted; run `tete auth {account}` again and allow \"See and download any calendar you can access\""
         ))
         .into());
     }
-    let tokens = AccountTokens::new(account, client, key.clone(), store.clone(), http.clone());
+    let tokens = AccountTokens::new(account, client, key, store.clone(), http.clone());
     tokens.save_sign_in(&granted, chrono::Utc::now())?;
+    let key_configured = tokens.sealed();
     let how = match source {
         CodeSource::Loopback => "through the browser's redirect",
         CodeSource::Pasted => "with the pasted address",
     };
     writeln!(output, "Signed in {how}.")?;
-    if key.is_none() {
+    if !key_configured {
         writeln!(
             output,
             "Note: no token key is configured, so the refresh token is stored unencrypted \
@@ -118,13 +120,12 @@ where
     }
     let google = GoogleAccount::from_config(
         settings,
-        &store,
+        tokens,
         http,
-        key,
         HttpOptions::default(),
         SyncOptions::default(),
     )?;
-    let owner = match google.owner(&store).await {
+    let owner = match account_owner(&google, &store).await {
         Ok(owner) => {
             writeln!(
                 output,
@@ -174,7 +175,7 @@ async fn sign_in_microsoft<W: Write>(
     output: &mut W,
 ) -> anyhow::Result<Option<String>> {
     use crate::auth::device::PollClock;
-    use crate::auth::microsoft::device_sign_in;
+    use crate::auth::microsoft::{MicrosoftTokens, device_sign_in};
     use crate::sources::microsoft::{MicrosoftAccount, WindowPolicy};
 
     let key = TokenKey::locate(token_key_file).map_err(config_failure)?;
@@ -202,15 +203,15 @@ async fn sign_in_microsoft<W: Write>(
     )
     .await
     .map_err(config_failure)?;
+    let tokens = MicrosoftTokens::for_account(settings, &store, key, http.clone())?;
     let account = MicrosoftAccount::from_config(
         settings,
-        &store,
+        tokens,
         http,
-        key,
         HttpOptions::default(),
         WindowPolicy::default(),
     )?;
-    let owner = match account.owner(&store).await {
+    let owner = match account_owner(&account, &store).await {
         Ok(owner) => {
             writeln!(
                 output,

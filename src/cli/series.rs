@@ -32,6 +32,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
             &session.config,
             &session.store,
             &clients,
+            session.now,
         ));
         session.store.flush()?;
         for sync in &syncs {

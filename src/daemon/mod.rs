@@ -246,16 +246,29 @@ impl Daemon {
             .collect();
         let mut failures: HashMap<String, String> = HashMap::new();
         let mut store_failure: Option<String> = None;
-        let results =
-            sync::sync_accounts(&self.config, due_accounts.clone(), &store, &self.clients).await;
+        let results = sync::sync_accounts(
+            &self.config,
+            due_accounts.clone(),
+            &store,
+            &self.clients,
+            now,
+        )
+        .await;
         for (account, result) in due_accounts.iter().zip(results) {
             match &result.outcome {
-                sync::SyncOutcome::Failed(sync::SyncError::Store(error))
-                    if error.is_engine_failure() =>
+                sync::SyncOutcome::Failed(failed)
+                    if failed
+                        .store_error()
+                        .is_some_and(|error| error.is_engine_failure()) =>
                 {
                     // Not the account's fault: it stays due, and is polled again as
                     // soon as the store works.
-                    store_failure.get_or_insert_with(|| error.to_string());
+                    store_failure.get_or_insert_with(|| {
+                        failed
+                            .store_error()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    });
                     continue;
                 }
                 sync::SyncOutcome::Failed(error) => {

@@ -154,14 +154,14 @@ pub fn capped<T>(warnings: &[T]) -> (&[T], usize) {
     (&warnings[..shown], warnings.len() - shown)
 }
 
-/// Syncs, then analyzes the store at `now` (what `series` and `preview` need).
+/// Syncs at `now`, then analyzes the store at `now` (what `series` and `preview` need).
 pub async fn sync_and_analyze(
     config: &Config,
     store: &Store,
     clients: &Clients,
     now: DateTime<Utc>,
 ) -> Result<(Vec<AccountSync>, Analysis), StoreError> {
-    let syncs = sync::sync_all(config, store, clients).await;
+    let syncs = sync::sync_all(config, store, clients, now).await;
     Ok((syncs, analyze_store(config, store, now)?))
 }
 

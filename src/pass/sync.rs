@@ -4,9 +4,20 @@
 
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
+
+use crate::auth::google::{AccountTokens, OAuthClient};
+use crate::auth::microsoft::MicrosoftTokens;
+use crate::auth::{AuthError, TokenKey};
 use crate::config::{AccountConfig, Config, Provider};
-use crate::sources::SourceError;
+use crate::sources::google::{GoogleAccount, SyncOptions};
+use crate::sources::http::HttpOptions;
 use crate::sources::ics::{FeedValidators, FetchOutcome, fetch_ics, parse_ics};
+use crate::sources::microsoft::{MicrosoftAccount, WindowPolicy};
+use crate::sources::{
+    Account, AccountWide, CalendarProvider, CalendarReport, SourceError, StoredState,
+    sync_each_calendar,
+};
 use crate::store::{CalendarChanges, CalendarRef, Store, StoreError};
 
 /// How one account's sync went.
@@ -45,9 +56,45 @@ pub enum SyncError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store failed reading or writing one calendar of an account.
+    #[error("store, account '{account}': {source}")]
+    AccountStore {
+        /// The account.
+        account: String,
+        /// What the store said.
+        #[source]
+        source: StoreError,
+    },
     /// The account's sync task ended abnormally (a bug; reported, not fatal).
     #[error("the sync task failed unexpectedly")]
     Crashed,
+}
+
+impl SyncError {
+    /// The source error, if a source failed.
+    pub fn source_error(&self) -> Option<&SourceError> {
+        match self {
+            SyncError::Source(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The store error, if the store failed.
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            SyncError::Store(error) | SyncError::AccountStore { source: error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl AccountWide for SyncError {
+    /// Only a source knows of account-wide failures (sign-in, throttling); a store
+    /// failure fails the calendar and the next one is still tried.
+    fn is_account_wide(&self) -> bool {
+        self.source_error()
+            .is_some_and(SourceError::is_account_wide)
+    }
 }
 
 /// The calendar id under which an .ics account's events are stored.
@@ -78,8 +125,14 @@ impl Clients {
 pub const PARALLEL_ACCOUNTS: usize = 16;
 
 /// Syncs every configured account.
-pub async fn sync_all(config: &Config, store: &Store, clients: &Clients) -> Vec<AccountSync> {
-    sync_accounts(config, config.accounts.clone(), store, clients).await
+/// `now` is the pass's clock (the daemon's `--now` offset included).
+pub async fn sync_all(
+    config: &Config,
+    store: &Store,
+    clients: &Clients,
+    now: DateTime<Utc>,
+) -> Vec<AccountSync> {
+    sync_accounts(config, config.accounts.clone(), store, clients, now).await
 }
 
 /// Syncs `accounts`, up to [`PARALLEL_ACCOUNTS`] at once; results in the given order.
@@ -89,6 +142,7 @@ pub async fn sync_accounts(
     accounts: Vec<AccountConfig>,
     store: &Store,
     clients: &Clients,
+    now: DateTime<Utc>,
 ) -> Vec<AccountSync> {
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(PARALLEL_ACCOUNTS));
     let mut tasks = tokio::task::JoinSet::new();
@@ -103,7 +157,7 @@ pub async fn sync_accounts(
             let _permit = limit.acquire_owned().await;
             (
                 index,
-                sync_account(&config, &account, &store, &clients).await,
+                sync_account(&config, &account, &store, &clients, now).await,
             )
         });
     }
@@ -129,20 +183,23 @@ pub async fn sync_accounts(
         .collect()
 }
 
-/// Syncs one account and reports how it went; never fails as a whole.
+/// Syncs one account at `now` and reports how it went; never fails as a whole.
 pub async fn sync_account(
     config: &Config,
     account: &AccountConfig,
     store: &Store,
     clients: &Clients,
+    now: DateTime<Utc>,
 ) -> AccountSync {
     let started = Instant::now();
     let mut warnings = Vec::new();
     let outcome = match account.provider {
         Provider::Ics => sync_ics(account, store, &clients.feeds, &mut warnings).await,
-        Provider::Google => sync_google(config, account, store, &clients.api, &mut warnings).await,
+        Provider::Google => {
+            sync_google(config, account, store, &clients.api, now, &mut warnings).await
+        }
         Provider::Microsoft => {
-            sync_microsoft(config, account, store, &clients.api, &mut warnings).await
+            sync_microsoft(config, account, store, &clients.api, now, &mut warnings).await
         }
     };
     let outcome = match outcome {
@@ -157,7 +214,7 @@ pub async fn sync_account(
         SyncOutcome::Unchanged => Ok(None),
         SyncOutcome::Failed(error) => Err(error.to_string()),
     };
-    if let Err(error) = store.record_sync(&account.name, chrono::Utc::now(), recorded) {
+    if let Err(error) = store.record_sync(&account.name, now, recorded) {
         tracing::warn!(account = %account.name, "cannot record the sync: {error}");
     }
     AccountSync {
@@ -168,30 +225,37 @@ pub async fn sync_account(
     }
 }
 
+/// The setup of an OAuth account failed (configuration, token key): reported like a
+/// permanent source failure of the account.
+fn setup_error(account: &AccountConfig) -> impl Fn(AuthError) -> SyncError + '_ {
+    |error| {
+        SyncError::Source(SourceError::Permanent {
+            what: format!("account '{}'", account.name),
+            detail: error.to_string(),
+        })
+    }
+}
+
 /// A Google account: every configured calendar, each applied in one transaction with
 /// its sync token. One calendar failing is reported and the others still sync; an
-/// account-wide failure (needs sign-in, rate limited) fails the account.
+/// account-wide failure (needs sign-in, rate limited) fails the account. The account
+/// is built for this pass: the stored access token is reused, so that costs no request.
 async fn sync_google(
     config: &Config,
     account: &AccountConfig,
     store: &Store,
     api: &reqwest::Client,
+    now: DateTime<Utc>,
     warnings: &mut Vec<String>,
 ) -> Result<SyncOutcome, SyncError> {
-    let options = crate::sources::google::SyncOptions {
+    let options = SyncOptions {
         history: Some(config.detection.history),
     };
-    let reports = crate::sources::google::sync_configured_account(
-        account,
-        store,
-        api,
-        config.token_key_file.as_deref(),
-        options,
-        chrono::Utc::now(),
-    )
-    .await?;
-    let calendars = reports.into_iter().map(|r| r.map(CalendarOutcome::from));
-    summarize(account, store, calendars, warnings)
+    let token_key_file = config.token_key_file.as_deref();
+    let google = google_account(account, store, api, token_key_file, options)
+        .map_err(setup_error(account))?;
+    let reports = sync_calendars(&google, store, now).await?;
+    summarize(account, store, reports, warnings)
 }
 
 /// A Microsoft 365 account: a delta round over each configured calendar's view,
@@ -201,50 +265,126 @@ async fn sync_microsoft(
     account: &AccountConfig,
     store: &Store,
     api: &reqwest::Client,
+    now: DateTime<Utc>,
     warnings: &mut Vec<String>,
 ) -> Result<SyncOutcome, SyncError> {
-    let policy = crate::sources::microsoft::WindowPolicy::covering(
-        config.detection.history,
-        config.detection.horizon,
-    );
-    let reports = crate::sources::microsoft::sync_configured_account(
+    let policy = WindowPolicy::covering(config.detection.history, config.detection.horizon);
+    let token_key_file = config.token_key_file.as_deref();
+    let microsoft = microsoft_account(account, store, api, token_key_file, policy)
+        .map_err(setup_error(account))?;
+    let reports = sync_calendars(&microsoft, store, now).await?;
+    summarize(account, store, reports, warnings)
+}
+
+/// A configured Google account with its token source over `store`, for one pass
+/// (the stored access token is reused, so building one costs no request). `api`
+/// must not follow redirects; `token_key_file` is the config's key setting (else
+/// `$CREDENTIALS_DIRECTORY/token-key`).
+pub fn google_account(
+    account: &AccountConfig,
+    store: &Store,
+    api: &reqwest::Client,
+    token_key_file: Option<&std::path::Path>,
+    options: SyncOptions,
+) -> Result<GoogleAccount, AuthError> {
+    let key = TokenKey::locate(token_key_file)?;
+    let oauth = OAuthClient::google(account)?;
+    let tokens = AccountTokens::new(&account.name, oauth, key, store.clone(), api.clone());
+    GoogleAccount::from_config(
         account,
-        store,
-        api,
-        config.token_key_file.as_deref(),
-        policy,
-        chrono::Utc::now(),
+        tokens,
+        api.clone(),
+        HttpOptions::default(),
+        options,
     )
-    .await?;
-    let calendars = reports.into_iter().map(|r| r.map(CalendarOutcome::from));
-    summarize(account, store, calendars, warnings)
 }
 
-/// What one calendar of an OAuth account did.
-struct CalendarOutcome {
-    calendar: String,
-    changed: bool,
-    skipped: Vec<String>,
+/// A configured Microsoft account with its token source over `store`, for one pass;
+/// `policy` is usually [`WindowPolicy::covering`] the detection history and horizon.
+pub fn microsoft_account(
+    account: &AccountConfig,
+    store: &Store,
+    api: &reqwest::Client,
+    token_key_file: Option<&std::path::Path>,
+    policy: WindowPolicy,
+) -> Result<MicrosoftAccount, AuthError> {
+    let key = TokenKey::locate(token_key_file)?;
+    let tokens = MicrosoftTokens::for_account(account, store, key, api.clone())?;
+    MicrosoftAccount::from_config(account, tokens, api.clone(), HttpOptions::default(), policy)
 }
 
-impl From<crate::sources::google::CalendarReport> for CalendarOutcome {
-    fn from(r: crate::sources::google::CalendarReport) -> Self {
-        CalendarOutcome {
-            calendar: r.calendar,
-            changed: r.full || r.upserted > 0 || r.deleted > 0,
-            skipped: r.skipped,
-        }
+/// Syncs every calendar of `account` into the store at `now`, each applied with one
+/// [`Store::apply_changes`]. Errors that concern the whole account
+/// ([`SourceError::NeedsSignIn`], [`SourceError::RateLimited`]) end the sync and are
+/// returned; any other error is reported per calendar and the next calendar still syncs.
+pub async fn sync_calendars<P: CalendarProvider>(
+    account: &Account<P>,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<CalendarReport, SyncError>>, SyncError> {
+    sync_each_calendar(account.calendars(), |calendar| async move {
+        sync_calendar(account, store, &calendar, now).await
+    })
+    .await
+}
+
+/// Syncs one configured calendar (`primary` or an id) of `account` into the store:
+/// reads its cursor (and the owner, when the provider needs it), lets the source fetch
+/// the changes, ties them to the stored series where the provider asks for it, keeps
+/// what detection may use, and applies events and cursor in one transaction.
+pub async fn sync_calendar<P: CalendarProvider>(
+    account: &Account<P>,
+    store: &Store,
+    calendar: &str,
+    now: DateTime<Utc>,
+) -> Result<CalendarReport, SyncError> {
+    let in_store = |source: StoreError| SyncError::AccountStore {
+        account: account.name().to_string(),
+        source,
+    };
+    let calendar_ref = CalendarRef {
+        account: account.name().to_string(),
+        calendar: calendar.to_string(),
+    };
+    let known = store.account_state(account.name()).map_err(in_store)?.owner;
+    let owner = account.owner_for(calendar, known.as_deref()).await?;
+    if let Some(owner) = owner.as_ref().filter(|owner| owner.learned) {
+        store
+            .set_account_owner(account.name(), &owner.address)
+            .map_err(in_store)?;
     }
+    let stored = StoredState {
+        cursor: store.cursor(&calendar_ref).map_err(in_store)?,
+        index: store.cursor_index(&calendar_ref).map_err(in_store)?,
+    };
+    let owner = owner.map(|owner| owner.address);
+    let mut sync = account
+        .fetch_calendar(calendar, owner.as_deref(), &stored, now)
+        .await?;
+    if P::TIES_TO_STORED_SERIES && sync.needs_stored_events() {
+        let events = store.calendar_events(&calendar_ref).map_err(in_store)?;
+        sync.tie_to_stored_series(&events);
+    }
+    sync.changes
+        .retain_events(crate::core::detect::worth_keeping);
+    store
+        .apply_changes(&calendar_ref, &sync.changes)
+        .map_err(in_store)?;
+    Ok(CalendarReport::new(calendar, sync))
 }
 
-impl From<crate::sources::microsoft::ViewReport> for CalendarOutcome {
-    fn from(r: crate::sources::microsoft::ViewReport) -> Self {
-        CalendarOutcome {
-            calendar: r.calendar,
-            changed: r.full || r.upserted > 0 || r.deleted > 0,
-            skipped: r.skipped,
-        }
+/// The owner's address of `account`: the configured one, else the one the store
+/// remembers, else asked of the provider and remembered.
+pub async fn account_owner<P: CalendarProvider>(
+    account: &Account<P>,
+    store: &Store,
+) -> Result<String, SyncError> {
+    let known = store.account_state(account.name())?.owner;
+    let owner = account.owner(known.as_deref()).await?;
+    if owner.learned {
+        store.set_account_owner(account.name(), &owner.address)?;
     }
+    Ok(owner.address)
 }
 
 /// One outcome for the account from its calendars' results: updated if any calendar
@@ -252,7 +392,7 @@ impl From<crate::sources::microsoft::ViewReport> for CalendarOutcome {
 fn summarize(
     account: &AccountConfig,
     store: &Store,
-    calendars: impl Iterator<Item = Result<CalendarOutcome, SourceError>>,
+    calendars: Vec<Result<CalendarReport, SyncError>>,
     warnings: &mut Vec<String>,
 ) -> Result<SyncOutcome, SyncError> {
     let mut changed = false;
@@ -260,7 +400,7 @@ fn summarize(
     for calendar in calendars {
         match calendar {
             Ok(calendar) => {
-                changed |= calendar.changed;
+                changed |= calendar.changed();
                 for skipped in calendar.skipped {
                     warnings.push(format!("calendar {}: skipped {skipped}", calendar.calendar));
                 }
@@ -272,7 +412,7 @@ fn summarize(
         }
     }
     match (first_error, changed) {
-        (Some(error), false) => Err(error.into()),
+        (Some(error), false) => Err(error),
         (_, true) => {
             let events = store.account_event_count(&account.name)?;
             Ok(SyncOutcome::Updated { events })

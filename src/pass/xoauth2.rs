@@ -3,13 +3,11 @@
 //! for each drain, because lettre fixes credentials when a transport is built and
 //! tokens are refreshed ahead of expiry between drains.
 
-use crate::auth::TokenKey;
 use crate::auth::google::{AccountTokens, OAuthClient};
 use crate::auth::microsoft::{MicrosoftClient, MicrosoftTokens};
+use crate::auth::{AuthError, Credentials, TokenKey};
 use crate::config::{Config, Provider, SmtpConfig};
 use crate::mail::{MailError, SmtpAuth, SmtpTransport, Transport};
-use crate::sources::SourceError;
-use crate::sources::http::Credentials;
 use crate::store::Store;
 
 /// The transport for `config.mail`: XOAUTH2 through `account` when configured,
@@ -87,5 +85,5 @@ async fn access_token(
     };
     token
         .map(|secret| secret.expose().to_string())
-        .map_err(|e: SourceError| e.to_string())
+        .map_err(|e: AuthError| e.to_string())
 }

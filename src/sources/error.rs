@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::auth::AuthError;
+
 /// What went wrong fetching a calendar, in terms of what to do next.
 /// Messages name the URL's host and path, never tokens, secrets or query strings.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,10 @@ pub enum SourceError {
         /// What happened.
         detail: String,
     },
+    /// The account's credentials could not be used (stored tokens unreadable, the
+    /// store failing, an incomplete OAuth setup): log and skip, like [`Self::Permanent`].
+    #[error(transparent)]
+    Credentials(AuthError),
     /// Will not get better by retrying (404, malformed answer): log and skip.
     #[error("{what}: {detail}")]
     Permanent {
@@ -52,6 +58,23 @@ pub enum SourceError {
         /// What happened.
         detail: String,
     },
+}
+
+impl From<AuthError> for SourceError {
+    /// What a token failure means for a sync: a dead sign-in is account-wide, a token
+    /// endpoint that is down is passing, one that refuses is permanent. The rest
+    /// (stored tokens that cannot be read, the store failing) keep their error as the
+    /// source, so the chain down to the store error survives.
+    fn from(error: AuthError) -> SourceError {
+        match error {
+            AuthError::NeedsSignIn { account, detail } => {
+                SourceError::NeedsSignIn { account, detail }
+            }
+            AuthError::Unavailable { what, detail } => SourceError::Transient { what, detail },
+            AuthError::Refused { what, detail } => SourceError::Permanent { what, detail },
+            other => SourceError::Credentials(other),
+        }
+    }
 }
 
 impl SourceError {
@@ -65,15 +88,28 @@ impl SourceError {
     }
 }
 
+/// Errors that can say whether they concern a whole account rather than one calendar.
+pub trait AccountWide {
+    /// True when nothing else of the account can succeed until the failure passes.
+    fn is_account_wide(&self) -> bool;
+}
+
+impl AccountWide for SourceError {
+    fn is_account_wide(&self) -> bool {
+        SourceError::is_account_wide(self)
+    }
+}
+
 /// Syncs each calendar of an account in turn. A failure of one calendar is reported
 /// in its slot and the next still syncs; an account-wide failure
-/// ([`SourceError::is_account_wide`]) ends the sync and is returned.
-pub async fn sync_each_calendar<R, F>(
+/// ([`AccountWide::is_account_wide`]) ends the sync and is returned.
+pub async fn sync_each_calendar<R, E, F>(
     calendars: &[String],
     sync_one: impl Fn(String) -> F,
-) -> Result<Vec<Result<R, SourceError>>, SourceError>
+) -> Result<Vec<Result<R, E>>, E>
 where
-    F: std::future::Future<Output = Result<R, SourceError>>,
+    E: AccountWide,
+    F: std::future::Future<Output = Result<R, E>>,
 {
     let mut reports = Vec::with_capacity(calendars.len());
     for calendar in calendars {

@@ -8,8 +8,10 @@
 //! it. A 410 means the token expired: the calendar is listed again in full and the
 //! result replaces every stored event of that calendar.
 //!
-//! The whole page set is applied with one [`Store::apply_changes`], cursor included,
-//! so a crash mid-listing replays the listing instead of losing changes.
+//! The whole page set is returned as one
+//! [`CalendarChanges`](crate::model::stored::CalendarChanges), cursor included, which
+//! the pass applies in one store transaction, so a crash mid-listing replays the
+//! listing instead of losing changes.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,16 +20,17 @@ use std::time::Duration;
 use url::Url;
 
 use super::SourceError;
-use super::http::{Credentials, Http, HttpOptions};
-use crate::auth::google::{API_BASE_URL, AccountTokens, OAuthClient};
-use crate::auth::{AuthError, TokenKey};
+use super::account::{Account, CalendarProvider, CalendarSync, OwnerUse, StoredState};
+use super::http::{Http, HttpOptions};
+use crate::auth::AuthError;
+use crate::auth::Credentials;
+use crate::auth::google::{API_BASE_URL, AccountTokens};
 use crate::config::AccountConfig;
 use crate::core::calendar::parse_recurrence_lines;
 use crate::core::context::text::{html_to_text, looks_like_html};
 use crate::model::{
     Attendee, CuType, Event, EventKind, EventStatus, EventTime, PartStat, Person, Role, Zone,
 };
-use crate::store::{CalendarChanges, CalendarRef, Store};
 
 /// Parameters sent on every listing, full or incremental. They are frozen into the
 /// stored cursor: if they ever change, the old token is dropped and a full sync runs.
@@ -77,22 +80,6 @@ impl GoogleCursor {
     }
 }
 
-/// What one sync of one calendar produced, ready for [`Store::apply_changes`].
-#[derive(Debug, Default)]
-pub struct CalendarSync {
-    /// The changes and the new cursor.
-    pub changes: CalendarChanges,
-    /// Pages fetched.
-    pub pages: u32,
-    /// True when the stored token had expired (410) and a full listing replaced it.
-    pub resynced_after_expiry: bool,
-    /// Items skipped as malformed: `event id: reason`.
-    pub skipped: Vec<String>,
-    /// Overrides whose series UID Google did not send (`event id`, master id); their
-    /// `uid` is a guess (`<master id>@google.com`) to be corrected from the store.
-    pub guessed_uids: Vec<(String, String)>,
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EventsPage {
@@ -104,7 +91,7 @@ struct EventsPage {
 
 /// Lists one calendar's changes since `cursor` (or everything when there is none
 /// or it expired). `base` is the API base (`…/calendar/v3/`), `calendar_id` the
-/// calendar's real id (see [`GoogleAccount::owner`] for `primary`).
+/// calendar's real id (for `primary`, the owner's address: [`CalendarProvider::fetch_owner`]).
 pub async fn sync_calendar<C: Credentials>(
     http: &Http,
     credentials: &C,
@@ -198,6 +185,7 @@ async fn list<C: Credentials>(
         }
         let page: EventsPage = http.get_json(&url, credentials).await?;
         sync.pages += 1;
+        sync.items += page.items.len();
         for item in &page.items {
             match map_item(item) {
                 Ok(mapped) => {
@@ -570,89 +558,25 @@ pub async fn calendar_list<C: Credentials>(
     }
 }
 
-/// What one calendar's sync did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CalendarReport {
-    /// The calendar as configured (`primary` or an id).
-    pub calendar: String,
-    /// True for a full listing (first sync, or after an expired token).
-    pub full: bool,
-    /// True when an expired token forced the full listing.
-    pub resynced_after_expiry: bool,
-    /// Events stored or replaced.
-    pub upserted: usize,
-    /// Events removed.
-    pub deleted: usize,
-    /// Malformed items skipped (`event id: reason`).
-    pub skipped: Vec<String>,
-    /// Pages fetched.
-    pub pages: u32,
-}
-
-/// A Google account ready to sync: its HTTP helper (budget, retries, counter), its
-/// tokens and its calendars. Build one per account and keep it across passes.
+/// Google Calendar as a [`CalendarProvider`]: the API base, the account's HTTP helper
+/// (budget, retries, counter), its tokens and the sync options.
 #[derive(Debug)]
-pub struct GoogleAccount {
-    name: String,
+pub struct GoogleCalendars {
     base: Url,
-    calendars: Vec<String>,
     http: Http,
     tokens: AccountTokens,
     options: SyncOptions,
 }
 
-impl GoogleAccount {
-    /// An account from its parts.
-    pub fn new(
-        name: &str,
-        base: Url,
-        calendars: Vec<String>,
-        http: Http,
-        tokens: AccountTokens,
-        options: SyncOptions,
-    ) -> GoogleAccount {
-        let calendars = if calendars.is_empty() {
-            vec!["primary".to_string()]
-        } else {
-            calendars
-        };
-        GoogleAccount {
-            name: name.to_string(),
+impl GoogleCalendars {
+    /// A provider from its parts.
+    pub fn new(base: Url, http: Http, tokens: AccountTokens, options: SyncOptions) -> Self {
+        GoogleCalendars {
             base,
-            calendars,
             http,
             tokens,
             options,
         }
-    }
-
-    /// An account from its configuration. `client` is shared by all accounts
-    /// ([`Http::default_client`]); `key` seals tokens at rest
-    /// ([`TokenKey::locate`] with the account's `token_key_file`).
-    pub fn from_config(
-        account: &AccountConfig,
-        store: &Store,
-        client: reqwest::Client,
-        key: Option<TokenKey>,
-        http_options: HttpOptions,
-        options: SyncOptions,
-    ) -> Result<GoogleAccount, AuthError> {
-        let oauth = OAuthClient::google(account)?;
-        let base = api_base(account)?;
-        let tokens = AccountTokens::new(&account.name, oauth, key, store.clone(), client.clone());
-        Ok(GoogleAccount::new(
-            &account.name,
-            base,
-            account.calendars.clone(),
-            Http::new(client, http_options),
-            tokens,
-            options,
-        ))
-    }
-
-    /// The account's name.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// Its HTTP helper (request counter for `tete status` and benchmarks).
@@ -664,169 +588,113 @@ impl GoogleAccount {
     pub fn tokens(&self) -> &AccountTokens {
         &self.tokens
     }
+}
 
-    /// The account owner's address: the id of the primary calendar, remembered in
-    /// the store after the first lookup in `users/me/calendarList`. Use it as the
-    /// account's `owner` when the config names none.
-    pub async fn owner(&self, store: &Store) -> Result<String, SourceError> {
-        let state = store
-            .account_state(&self.name)
-            .map_err(|e| store_error(&self.name, e))?;
-        if let Some(owner) = state.owner {
-            return Ok(owner);
-        }
+impl CalendarProvider for GoogleCalendars {
+    /// Cancelled-instance stubs may lack their series UID, and a deleted series leaves
+    /// its overrides behind.
+    const TIES_TO_STORED_SERIES: bool = true;
+
+    /// The id of the primary calendar in `users/me/calendarList`: the owner's address.
+    async fn fetch_owner(&self) -> Result<String, SourceError> {
         let entries = calendar_list(&self.http, &self.tokens, &self.base).await?;
         let primary = entries
             .into_iter()
             .find(|entry| entry.primary)
             .ok_or_else(|| SourceError::Permanent {
-                what: format!("calendar list of account '{}'", self.name),
+                what: format!("calendar list of account '{}'", self.tokens.account()),
                 detail: "no calendar is marked primary".into(),
             })?;
-        store
-            .set_account_owner(&self.name, &primary.id)
-            .map_err(|e| store_error(&self.name, e))?;
         Ok(primary.id)
     }
 
-    /// Syncs every configured calendar, each applied with one
-    /// [`Store::apply_changes`]. Errors that concern the whole account
-    /// ([`SourceError::NeedsSignIn`], [`SourceError::RateLimited`]) end the sync and
-    /// are returned; any other error is reported per calendar and the next calendar
-    /// still syncs.
-    pub async fn sync(
-        &self,
-        store: &Store,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Result<CalendarReport, SourceError>>, SourceError> {
-        crate::sources::sync_each_calendar(&self.calendars, |calendar| async move {
-            self.sync_calendar(store, &calendar, now).await
-        })
-        .await
+    fn owner_use(&self, calendar: &str) -> OwnerUse {
+        if calendar == "primary" {
+            OwnerUse::Required
+        } else {
+            OwnerUse::Unused
+        }
     }
 
-    /// Syncs one configured calendar (`primary` or an id) into the store.
-    pub async fn sync_calendar(
+    async fn sync_calendar(
         &self,
-        store: &Store,
         calendar: &str,
+        owner: Option<&str>,
+        stored: &StoredState,
         now: DateTime<Utc>,
-    ) -> Result<CalendarReport, SourceError> {
-        let calendar_ref = CalendarRef {
-            account: self.name.clone(),
-            calendar: calendar.to_string(),
+    ) -> Result<CalendarSync, SourceError> {
+        let api_id = match (calendar, owner) {
+            ("primary", Some(owner)) => owner,
+            ("primary", None) => {
+                return Err(SourceError::Permanent {
+                    what: format!("calendar list of account '{}'", self.tokens.account()),
+                    detail: "the primary calendar's id is unknown".into(),
+                });
+            }
+            (calendar, _) => calendar,
         };
-        let api_id = if calendar == "primary" {
-            self.owner(store).await?
-        } else {
-            calendar.to_string()
-        };
-        let cursor = store
-            .cursor(&calendar_ref)
-            .map_err(|e| store_error(&self.name, e))?;
-        let mut sync = sync_calendar(
+        sync_calendar(
             &self.http,
             &self.tokens,
             &self.base,
-            &api_id,
-            cursor.as_deref(),
+            api_id,
+            stored.cursor.as_deref(),
             &self.options,
             now,
         )
-        .await?;
-        self.tie_to_stored_series(store, &calendar_ref, &mut sync)?;
-        sync.changes
-            .retain_events(crate::core::detect::worth_keeping);
-        store
-            .apply_changes(&calendar_ref, &sync.changes)
-            .map_err(|e| store_error(&self.name, e))?;
-        Ok(CalendarReport {
-            calendar: calendar.to_string(),
-            full: sync.changes.full,
-            resynced_after_expiry: sync.resynced_after_expiry,
-            upserted: sync.changes.upserted.len(),
-            deleted: sync.changes.deleted.len(),
-            skipped: sync.skipped,
-            pages: sync.pages,
-        })
-    }
-
-    /// Fixes what an incremental listing cannot know alone: the series UID of a
-    /// cancelled-instance stub (Google guarantees only its id, `recurringEventId` and
-    /// `originalStartTime`), and the overrides of a deleted series, which go with it.
-    fn tie_to_stored_series(
-        &self,
-        store: &Store,
-        calendar: &CalendarRef,
-        sync: &mut CalendarSync,
-    ) -> Result<(), SourceError> {
-        let changes = &mut sync.changes;
-        if changes.full || (sync.guessed_uids.is_empty() && changes.deleted.is_empty()) {
-            return Ok(());
-        }
-        let stored = store
-            .calendar_events(calendar)
-            .map_err(|e| store_error(&self.name, e))?;
-        let master_uid: BTreeMap<&str, &str> = stored
-            .iter()
-            .filter(|s| s.event.recurrence.is_some())
-            .map(|s| (s.event.id.as_str(), s.event.uid.as_str()))
-            .collect();
-        for (event_id, master) in &sync.guessed_uids {
-            if let Some(uid) = master_uid.get(master.as_str())
-                && let Some(event) = changes.upserted.iter_mut().find(|e| &e.id == event_id)
-            {
-                event.uid = uid.to_string();
-            }
-        }
-        let deleted_series: Vec<&str> = changes
-            .deleted
-            .iter()
-            .filter_map(|id| master_uid.get(id.as_str()).copied())
-            .collect();
-        if !deleted_series.is_empty() {
-            let kept: Vec<&str> = changes.upserted.iter().map(|e| e.id.as_str()).collect();
-            let orphans: Vec<String> = stored
-                .iter()
-                .filter(|s| s.event.recurrence_id.is_some())
-                .filter(|s| deleted_series.contains(&s.event.uid.as_str()))
-                .filter(|s| !kept.contains(&s.event.id.as_str()))
-                .map(|s| s.event.id.clone())
-                .collect();
-            changes.deleted.extend(orphans);
-        }
-        Ok(())
+        .await
     }
 }
 
-/// One pass's sync of a configured Google account, for callers that do not keep a
-/// [`GoogleAccount`] between passes: builds it (the stored access token is reused,
-/// so this costs no extra request), syncs every calendar, and returns the reports.
-/// `client` must not follow redirects ([`Http::default_client`]); `token_key_file`
-/// is the account's key setting (else `$CREDENTIALS_DIRECTORY/token-key`).
-pub async fn sync_configured_account(
-    account: &AccountConfig,
-    store: &Store,
-    client: &reqwest::Client,
-    token_key_file: Option<&std::path::Path>,
-    options: SyncOptions,
-    now: DateTime<Utc>,
-) -> Result<Vec<Result<CalendarReport, SourceError>>, SourceError> {
-    let setup = |error: AuthError| SourceError::Permanent {
-        what: format!("account '{}'", account.name),
-        detail: error.to_string(),
-    };
-    let key = TokenKey::locate(token_key_file).map_err(setup)?;
-    let google = GoogleAccount::from_config(
-        account,
-        store,
-        client.clone(),
-        key,
-        HttpOptions::default(),
-        options,
-    )
-    .map_err(setup)?;
-    google.sync(store, now).await
+/// A Google account ready to sync. Build one per account and keep it across passes.
+pub type GoogleAccount = Account<GoogleCalendars>;
+
+impl Account<GoogleCalendars> {
+    /// An account from its parts.
+    pub fn new(
+        name: &str,
+        base: Url,
+        calendars: Vec<String>,
+        http: Http,
+        tokens: AccountTokens,
+        options: SyncOptions,
+    ) -> GoogleAccount {
+        Account::with_provider(
+            name,
+            calendars,
+            GoogleCalendars::new(base, http, tokens, options),
+        )
+    }
+
+    /// An account from its configuration and its token source (built by auth, which
+    /// keeps the tokens). `client` is shared by all accounts ([`Http::default_client`]).
+    pub fn from_config(
+        account: &AccountConfig,
+        tokens: AccountTokens,
+        client: reqwest::Client,
+        http_options: HttpOptions,
+        options: SyncOptions,
+    ) -> Result<GoogleAccount, AuthError> {
+        let base = api_base(account)?;
+        Ok(GoogleAccount::new(
+            &account.name,
+            base,
+            account.calendars.clone(),
+            Http::new(client, http_options),
+            tokens,
+            options,
+        ))
+    }
+
+    /// Its HTTP helper (request counter for `tete status` and benchmarks).
+    pub fn http(&self) -> &Http {
+        self.provider().http()
+    }
+
+    /// Its token source.
+    pub fn tokens(&self) -> &AccountTokens {
+        self.provider().tokens()
+    }
 }
 
 /// The account's API base: `api_base_url` or Google's, always ending in `/`.
@@ -843,13 +711,6 @@ pub fn api_base(account: &AccountConfig) -> Result<Url, AuthError> {
             account.name
         ))
     })
-}
-
-fn store_error(account: &str, error: impl std::fmt::Display) -> SourceError {
-    SourceError::Permanent {
-        what: format!("store, account '{account}'"),
-        detail: error.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -9,25 +9,13 @@ use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, RETRY_AFTER};
 use serde::de::DeserializeOwned;
-use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use url::Url;
 
 use super::SourceError;
-use crate::auth::Secret;
-
-/// Supplies one account's bearer token to [`Http`].
-pub trait Credentials: Send + Sync {
-    /// A currently valid access token (refreshed ahead of its expiry).
-    fn access_token(&self) -> impl Future<Output = Result<Secret, SourceError>> + Send;
-    /// The server refused the token: get a fresh one now.
-    fn refresh(&self) -> impl Future<Output = Result<Secret, SourceError>> + Send;
-    /// The server refused even a fresh token: record that the account must sign in
-    /// again and return the error to report.
-    fn rejected(&self, detail: &str) -> impl Future<Output = SourceError> + Send;
-}
+use crate::auth::credentials::{Credentials, ProviderError, error_chain, shorten};
 
 /// How often and how long to retry.
 #[derive(Clone, Debug)]
@@ -166,78 +154,6 @@ enum FailKind {
     Permanent,
 }
 
-/// The provider's error body, as much as tete understands of it: Google's
-/// `{"error":{"errors":[{"reason","message"}],"code","message"}}`, Graph's
-/// `{"error":{"code","message"}}` and OAuth's `{"error","error_description"}`.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ProviderError {
-    /// Machine-readable reasons (`rateLimitExceeded`, `fullSyncRequired`, `invalid_grant`...).
-    pub reasons: Vec<String>,
-    /// The human message, shortened.
-    pub message: String,
-}
-
-impl ProviderError {
-    /// Reads an error body; anything unreadable gives an empty value.
-    pub fn parse(body: &[u8]) -> ProviderError {
-        let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-            return ProviderError::default();
-        };
-        let mut parsed = ProviderError::default();
-        match value.get("error") {
-            Some(serde_json::Value::String(code)) => {
-                parsed.reasons.push(code.clone());
-                if let Some(text) = value.get("error_description").and_then(|v| v.as_str()) {
-                    parsed.message = text.to_string();
-                }
-            }
-            Some(error @ serde_json::Value::Object(_)) => {
-                if let Some(items) = error.get("errors").and_then(|v| v.as_array()) {
-                    for item in items {
-                        if let Some(reason) = item.get("reason").and_then(|v| v.as_str()) {
-                            parsed.reasons.push(reason.to_string());
-                        }
-                    }
-                }
-                if let Some(code) = error.get("code").and_then(|v| v.as_str()) {
-                    parsed.reasons.push(code.to_string());
-                }
-                if let Some(text) = error.get("message").and_then(|v| v.as_str()) {
-                    parsed.message = text.to_string();
-                }
-            }
-            _ => {}
-        }
-        parsed.message = shorten(&parsed.message, 300);
-        parsed
-    }
-
-    /// True when `reason` is among the reasons.
-    pub fn has_reason(&self, reason: &str) -> bool {
-        self.reasons.iter().any(|r| r.eq_ignore_ascii_case(reason))
-    }
-
-    fn describe(&self, status: StatusCode) -> String {
-        let mut text = format!("HTTP {}", status.as_u16());
-        if let Some(reason) = self.reasons.first() {
-            text.push(' ');
-            text.push_str(reason);
-        }
-        if !self.message.is_empty() {
-            text.push_str(": ");
-            text.push_str(&self.message);
-        }
-        text
-    }
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
 fn classify(status: StatusCode, error: &ProviderError, retry_after: Option<Duration>) -> Verdict {
     let rate_reason = error.has_reason("rateLimitExceeded")
         || error.has_reason("userRateLimitExceeded")
@@ -294,11 +210,9 @@ fn network_detail(error: reqwest::Error) -> String {
         "request failed"
     };
     let mut detail = kind.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
+    if let Some(cause) = std::error::Error::source(&error) {
         detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
+        detail.push_str(&error_chain(cause));
     }
     shorten(&detail, 300)
 }
@@ -407,14 +321,14 @@ impl Http {
                 });
             }
             let error = ProviderError::parse(&body);
-            let detail = error.describe(status);
+            let detail = error.describe(status.as_u16());
             match classify(status, &error, retry_after) {
                 Verdict::Unauthorized if !refreshed => {
                     tracing::info!(%what, "access token refused, refreshing it once");
                     refreshed = true;
                     token = credentials.refresh().await?;
                 }
-                Verdict::Unauthorized => return Err(credentials.rejected(&detail).await),
+                Verdict::Unauthorized => return Err(credentials.rejected(&detail).await.into()),
                 Verdict::Retry {
                     after,
                     rate_limited,
@@ -504,16 +418,6 @@ mod tests {
             classify(StatusCode::FORBIDDEN, &forbidden, None),
             Verdict::Fail(FailKind::Permanent)
         );
-    }
-
-    #[test]
-    fn oauth_error_bodies_give_their_code_and_description() {
-        let error = ProviderError::parse(
-            br#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
-        );
-        assert!(error.has_reason("invalid_grant"));
-        assert_eq!(error.message, "Token has been expired or revoked.");
-        assert_eq!(ProviderError::parse(b"<html>"), ProviderError::default());
     }
 
     #[test]

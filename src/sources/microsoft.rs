@@ -1,7 +1,7 @@
 //! Microsoft 365 calendars through Microsoft Graph: delta sync of calendar views
 //! ([`sync`]), the window frozen into each delta state ([`delta`]), the mapping of
 //! Graph events to tete's model ([`mapping`], [`recurrence`], [`uid`]) and the
-//! account that ties them to the shared HTTP helper and the store ([`account`]).
+//! provider that ties them to the shared HTTP helper ([`account`]).
 //!
 //! Sign-in and tokens live in [`crate::auth::microsoft`].
 
@@ -12,8 +12,6 @@ pub mod recurrence;
 pub mod sync;
 pub mod uid;
 
-pub use account::{
-    GraphClient, MicrosoftAccount, PREFER, ViewReport, api_base, sync_configured_account,
-};
+pub use account::{GraphCalendars, GraphClient, MicrosoftAccount, PREFER, api_base};
 pub use delta::{DeltaCursor, Window, WindowPolicy};
 pub use sync::{API_BASE_URL, GraphApi, SyncResult, ViewTarget, sync_view};

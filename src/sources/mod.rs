@@ -1,13 +1,19 @@
 //! Calendar sources: where events come from. Each source turns a provider's data into
 //! [`crate::model::Event`]s and reports failures as a [`SourceError`] the daemon can act on.
+//! Sources never touch the store: a sync takes the stored cursor as a value and returns
+//! the changes ([`CalendarSync`]); `pass::sync` reads and writes the store around it.
 
+pub mod account;
 pub mod error;
 pub mod google;
 pub mod http;
 pub mod ics;
 pub mod microsoft;
 
-pub use error::{SourceError, sync_each_calendar};
+pub use account::{
+    Account, CalendarProvider, CalendarReport, CalendarSync, Owner, OwnerUse, StoredState,
+};
+pub use error::{AccountWide, SourceError, sync_each_calendar};
 
 /// A URL fit for messages and logs: no user, password, query string or fragment
 /// (feeds often carry their secret token in one of those).

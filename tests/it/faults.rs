@@ -228,16 +228,15 @@ async fn google_failing_a_fraction_of_requests_over_many_passes_loses_no_series(
         };
         retried += failures.len().min(3);
         fake.fail_next(failures);
-        let reports = work
-            .sync(&store, chrono::Utc::now())
+        let reports = tete::pass::sync::sync_calendars(&work, &store, chrono::Utc::now())
             .await
             .expect("the account syncs or reports");
         for report in reports {
             if let Err(error) = report {
                 assert!(
                     matches!(
-                        error,
-                        SourceError::Transient { .. } | SourceError::RateLimited { .. }
+                        error.source_error(),
+                        Some(SourceError::Transient { .. } | SourceError::RateLimited { .. })
                     ),
                     "{error}"
                 );
@@ -262,7 +261,9 @@ async fn google_failing_a_fraction_of_requests_over_many_passes_loses_no_series(
         }
     }
     fake.fail_next(Vec::new());
-    work.sync(&store, chrono::Utc::now()).await.unwrap();
+    tete::pass::sync::sync_calendars(&work, &store, chrono::Utc::now())
+        .await
+        .unwrap();
     assert_eq!(stored_ids(&store, "work"), expected);
     assert!(failed_passes >= 5, "{failed_passes}");
     assert!(retried > 20);
@@ -316,15 +317,14 @@ async fn dead_token_endpoint_fails_that_account_only() {
         chrono::Duration::hours(1),
     );
     let started = std::time::Instant::now();
-    let alice_result = alice.sync(&store, chrono::Utc::now()).await;
+    let alice_result = tete::pass::sync::sync_calendars(&alice, &store, chrono::Utc::now()).await;
     let failed = match &alice_result {
         Err(_) => true,
         Ok(reports) => reports.iter().all(Result::is_err),
     };
     assert!(failed, "{alice_result:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
-    let bob_reports = bob
-        .sync(&store, chrono::Utc::now())
+    let bob_reports = tete::pass::sync::sync_calendars(&bob, &store, chrono::Utc::now())
         .await
         .expect("bob syncs");
     assert!(bob_reports.iter().all(Result::is_ok), "{bob_reports:?}");

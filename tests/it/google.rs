@@ -10,8 +10,10 @@ use tete::auth::google::{AccountTokens, CALENDAR_SCOPE, OAuthClient};
 use tete::auth::loopback::{CodeSource, GrantedTokens, SignInRequest, sign_in};
 use tete::auth::{AuthError, Secret, TokenKey};
 use tete::model::{EventKind, EventStatus, EventTime, PartStat, Zone};
+use tete::pass::sync::SyncError;
+use tete::sources::CalendarReport;
 use tete::sources::SourceError;
-use tete::sources::google::{CalendarReport, GoogleAccount, SyncOptions};
+use tete::sources::google::{GoogleAccount, SyncOptions};
 use tete::sources::http::{Http, HttpOptions, RetryPolicy};
 use tete::store::{CalendarRef, Store, StoreOptions, StoredEvent, StoredSecret};
 use tokio::io::AsyncWriteExt;
@@ -111,8 +113,9 @@ impl Harness {
         self.account_with(name, user, SyncOptions::default())
     }
 
-    async fn sync(&self, account: &GoogleAccount) -> Result<CalendarReport, SourceError> {
-        let mut reports = account.sync(&self.store, chrono::Utc::now()).await?;
+    async fn sync(&self, account: &GoogleAccount) -> Result<CalendarReport, SyncError> {
+        let mut reports =
+            tete::pass::sync::sync_calendars(account, &self.store, chrono::Utc::now()).await?;
         assert_eq!(reports.len(), 1);
         reports.remove(0)
     }
@@ -296,7 +299,12 @@ async fn sign_in_through_the_loopback_redirect_gets_a_refresh_token() {
     );
     harness.sync(&account).await.expect("sync");
     assert_eq!(harness.events("work").len(), 1);
-    assert_eq!(account.owner(&harness.store).await.unwrap(), BOB);
+    assert_eq!(
+        tete::pass::sync::account_owner(&account, &harness.store)
+            .await
+            .unwrap(),
+        BOB
+    );
     let lists = harness.events_lists();
     assert!(
         lists
@@ -658,7 +666,10 @@ async fn api_refusing_a_fresh_token_marks_the_account_as_needing_sign_in() {
     harness.fake.refuse_all_tokens(true);
     harness.fake.clear_requests();
     let error = harness.sync(&account).await.expect_err("refused");
-    assert!(matches!(error, SourceError::NeedsSignIn { .. }), "{error}");
+    assert!(
+        matches!(error.source_error(), Some(SourceError::NeedsSignIn { .. })),
+        "{error}"
+    );
     assert!(error.to_string().contains("tete auth work"), "{error}");
     let paths: Vec<String> = harness
         .fake
@@ -712,7 +723,10 @@ async fn revoked_grant_marks_only_that_account_as_needing_sign_in() {
     harness.fake.put_event(BOB, BOB, single("b2", 9));
     let error = harness.sync(&work).await.expect_err("work is refused");
     let text = error.to_string();
-    assert!(matches!(error, SourceError::NeedsSignIn { .. }), "{text}");
+    assert!(
+        matches!(error.source_error(), Some(SourceError::NeedsSignIn { .. })),
+        "{text}"
+    );
     assert!(text.contains("tete auth work"), "{text}");
     assert!(text.contains("invalid_grant"), "{text}");
     let state = harness.store.account_state("work").unwrap();
@@ -817,7 +831,10 @@ async fn rate_limit_burst_honours_retry_after_then_succeeds() {
         .collect();
     harness.fake.fail_next(many);
     let error = harness.sync(&account).await.expect_err("gives up");
-    assert!(matches!(error, SourceError::RateLimited { .. }), "{error}");
+    assert!(
+        matches!(error.source_error(), Some(SourceError::RateLimited { .. })),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -834,7 +851,10 @@ async fn server_errors_are_retried_and_never_read_as_no_events() {
         .collect();
     harness.fake.fail_next(failures);
     let error = harness.sync(&account).await.expect_err("transient");
-    assert!(matches!(error, SourceError::Transient { .. }), "{error}");
+    assert!(
+        matches!(error.source_error(), Some(SourceError::Transient { .. })),
+        "{error}"
+    );
     let cursor = harness.store.cursor(&CalendarRef {
         account: "work".into(),
         calendar: "primary".into(),
@@ -888,16 +908,17 @@ async fn tokens_never_appear_in_error_messages() {
         tokens,
         SyncOptions::default(),
     );
-    let reports = account
-        .sync(&harness.store, chrono::Utc::now())
+    let reports = tete::pass::sync::sync_calendars(&account, &harness.store, chrono::Utc::now())
         .await
         .unwrap();
     let error = reports.into_iter().next().unwrap().expect_err("404");
-    assert!(matches!(error, SourceError::Permanent { .. }), "{error}");
+    assert!(
+        matches!(error.source_error(), Some(SourceError::Permanent { .. })),
+        "{error}"
+    );
     assert!(error.to_string().contains("Not Found"), "{error}");
     harness.fake.revoke(ALICE);
-    let refused = account
-        .sync(&harness.store, chrono::Utc::now())
+    let refused = tete::pass::sync::sync_calendars(&account, &harness.store, chrono::Utc::now())
         .await
         .expect_err("refused");
     for text in [
@@ -1076,8 +1097,7 @@ async fn thousand_accounts_poll_cycle_cost() {
             let store = store.clone();
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await.expect("semaphore");
-                account
-                    .sync(&store, chrono::Utc::now())
+                tete::pass::sync::sync_calendars(&account, &store, chrono::Utc::now())
                     .await
                     .expect("sync")
                     .len()
@@ -1193,16 +1213,12 @@ async fn tete_auth_signs_in_from_a_pasted_address_on_the_terminal() {
     let account = config.accounts.iter().find(|a| a.name == "work").unwrap();
     let store = Store::open(&config.state_dir, &StoreOptions::default()).unwrap();
     harness.fake.clear_requests();
-    let reports = tete::sources::google::sync_configured_account(
-        account,
-        &store,
-        &client(),
-        None,
-        SyncOptions::default(),
-        chrono::Utc::now(),
-    )
-    .await
-    .expect("account syncs");
+    let google =
+        tete::pass::sync::google_account(account, &store, &client(), None, SyncOptions::default())
+            .expect("account builds");
+    let reports = tete::pass::sync::sync_calendars(&google, &store, chrono::Utc::now())
+        .await
+        .expect("account syncs");
     let report = reports.into_iter().next().unwrap().expect("primary syncs");
     assert_eq!(report.upserted, 1);
     assert_eq!(
@@ -1210,6 +1226,8 @@ async fn tete_auth_signs_in_from_a_pasted_address_on_the_terminal() {
         1,
         "owner known from sign-in, access token reused"
     );
+    // The account's token source holds the store open too.
+    drop(google);
     drop(store);
 
     // And the whole pass through the binary: the Google 1:1 is detected (the owner

@@ -90,9 +90,14 @@ impl Setup {
     fn account(&self, policy: WindowPolicy) -> MicrosoftAccount {
         MicrosoftAccount::from_config(
             &self.config,
-            &self.store,
+            MicrosoftTokens::for_account(
+                &self.config,
+                &self.store,
+                None,
+                Http::default_client().unwrap(),
+            )
+            .unwrap(),
             Http::default_client().unwrap(),
-            None,
             http_options(),
             policy,
         )
@@ -244,11 +249,14 @@ async fn first_sync_pages_through_the_round_and_stores_the_delta_link() {
             ),
         );
     }
-    let report = s
-        .account(WindowPolicy::default())
-        .sync_calendar(&s.store, "primary", Utc::now())
-        .await
-        .unwrap();
+    let report = tete::pass::sync::sync_calendar(
+        &s.account(WindowPolicy::default()),
+        &s.store,
+        "primary",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(report.full);
     assert_eq!(report.upserted, 25);
     assert_eq!(s.events("primary").len(), 25);
@@ -288,8 +296,7 @@ async fn a_round_broken_off_midway_stores_neither_events_nor_cursor() {
     s.fake.break_paging(true);
     let account = s.account(WindowPolicy::default());
     assert!(
-        account
-            .sync_calendar(&s.store, "primary", Utc::now())
+        tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
             .await
             .is_err()
     );
@@ -299,8 +306,7 @@ async fn a_round_broken_off_midway_stores_neither_events_nor_cursor() {
     );
     assert_eq!(s.cursor(), None);
     s.fake.break_paging(false);
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert_eq!(s.events("primary").len(), 25);
@@ -326,8 +332,7 @@ async fn an_unchanged_poll_costs_exactly_one_request() {
         single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     let before = s.fake.requests().len();
@@ -340,8 +345,7 @@ async fn an_unchanged_poll_costs_exactly_one_request() {
     let index = s.store.cursor_index(&calendar).unwrap().unwrap();
     assert!(index.contains("M1-occ-0"), "{index}");
     assert!(!first_cursor.contains("M1-occ"), "the index is kept apart");
-    let report = account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    let report = tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert_eq!(s.fake.requests().len() - before, 1);
@@ -368,10 +372,14 @@ async fn a_series_is_stored_as_its_master_with_the_series_uid_and_no_occurrences
     for occurrence in occurrences {
         s.fake.put("primary", occurrence);
     }
-    s.account(WindowPolicy::default())
-        .sync_calendar(&s.store, "primary", Utc::now())
-        .await
-        .unwrap();
+    tete::pass::sync::sync_calendar(
+        &s.account(WindowPolicy::default()),
+        &s.store,
+        "primary",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     let events = s.events("primary");
     assert_eq!(events.len(), 1, "occurrences come from tete's own engine");
     let master = &events[0];
@@ -403,8 +411,7 @@ async fn a_moved_occurrence_becomes_an_override_of_its_series() {
         s.fake.put("primary", occurrence.clone());
     }
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     let slot = first + Duration::weeks(2);
@@ -415,8 +422,7 @@ async fn a_moved_occurrence_becomes_an_override_of_its_series() {
     moved["end"] = utc(slot + Duration::hours(2) + Duration::minutes(30));
     moved["iCalUId"] = json!(instance_uid(MASTER_UID, slot));
     s.fake.put("primary", moved);
-    let report = account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    let report = tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert!(!report.full);
@@ -443,16 +449,14 @@ async fn a_cancelled_occurrence_reaches_the_master_as_an_exdate() {
         s.fake.put("primary", occurrence.clone());
     }
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     let slot = first + Duration::weeks(3);
     s.fake.delete("M1-occ-3");
     master["cancelledOccurrences"] = json!([format!("OID.M1.{}", slot.format("%Y-%m-%d"))]);
     s.fake.put_master(master);
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     let events = s.events("primary");
@@ -483,15 +487,13 @@ async fn an_occurrence_cancelled_by_the_organizer_is_kept_as_a_cancelled_overrid
         s.fake.put("primary", occurrence.clone());
     }
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     let mut cancelled = occurrences[1].clone();
     cancelled["isCancelled"] = json!(true);
     s.fake.put("primary", cancelled);
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     let events = s.events("primary");
@@ -517,8 +519,7 @@ async fn a_third_attendee_added_to_the_series_reaches_the_store() {
         s.fake.put("primary", occurrence.clone());
     }
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     let third = attendee("lee@contoso.com", "none");
@@ -534,8 +535,7 @@ async fn a_third_attendee_added_to_the_series_reaches_the_store() {
             .push(third.clone());
         s.fake.put("primary", occurrence);
     }
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     let events = s.events("primary");
@@ -562,8 +562,7 @@ async fn a_deleted_series_leaves_the_store_with_its_overrides() {
         s.fake.put("primary", occurrence.clone());
     }
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert_eq!(s.events("primary").len(), 2);
@@ -571,8 +570,7 @@ async fn a_deleted_series_leaves_the_store_with_its_overrides() {
     for n in 0..4 {
         s.fake.delete(&format!("M1-occ-{n}"));
     }
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert!(s.events("primary").is_empty());
@@ -588,8 +586,7 @@ async fn rotated_refresh_token_replaces_the_old_one() {
     let old = s.stored_refresh_token();
     s.fake.expire_access_tokens();
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     let new = s.stored_refresh_token();
@@ -601,8 +598,7 @@ async fn rotated_refresh_token_replaces_the_old_one() {
     assert!(s.fake.refresh_token_works(&new));
     // An hour later the stored (rotated) token is what keeps the account alive.
     s.fake.expire_access_tokens();
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert_ne!(s.stored_refresh_token(), new);
@@ -621,12 +617,14 @@ async fn a_revoked_refresh_token_marks_the_account_as_needing_sign_in() {
     let old = s.stored_refresh_token();
     s.fake.revoke_refresh_tokens();
     s.fake.expire_access_tokens();
-    let error = s
-        .account(WindowPolicy::default())
-        .sync(&s.store, Utc::now())
-        .await
-        .unwrap_err();
-    assert!(matches!(error, SourceError::NeedsSignIn { .. }), "{error}");
+    let error =
+        tete::pass::sync::sync_calendars(&s.account(WindowPolicy::default()), &s.store, Utc::now())
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(error.source_error(), Some(SourceError::NeedsSignIn { .. })),
+        "{error}"
+    );
     let text = error.to_string();
     assert!(
         text.contains("tete auth work") && text.contains("invalid_grant"),
@@ -638,8 +636,7 @@ async fn a_revoked_refresh_token_marks_the_account_as_needing_sign_in() {
     // Later polls do not ask the identity platform again.
     let token_requests = s.fake.requests_to("/token").len();
     assert!(
-        s.account(WindowPolicy::default())
-            .sync(&s.store, Utc::now())
+        tete::pass::sync::sync_calendars(&s.account(WindowPolicy::default()), &s.store, Utc::now())
             .await
             .is_err()
     );
@@ -668,8 +665,7 @@ async fn smtp_token_is_minted_for_exchange_from_the_rotating_refresh_token() {
         "primary",
         single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
 }
@@ -682,14 +678,12 @@ async fn throttled_requests_wait_for_retry_after() {
         single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     s.fake.throttle(1, 1);
     let started = std::time::Instant::now();
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert!(
@@ -724,8 +718,7 @@ async fn an_expired_delta_state_lists_the_window_again_without_duplicates() {
         single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     s.fake.expire_delta_states();
@@ -740,8 +733,7 @@ async fn an_expired_delta_state_lists_the_window_again_without_duplicates() {
         ),
     );
     s.fake.delete("S1");
-    let report = account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    let report = tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert!(report.full);
@@ -749,8 +741,7 @@ async fn an_expired_delta_state_lists_the_window_again_without_duplicates() {
     ids.sort();
     assert_eq!(ids, vec!["M1".to_string(), "S2".to_string()]);
     // The next poll continues from the new delta link.
-    let report = account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    let report = tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert!(!report.full);
@@ -786,23 +777,21 @@ async fn the_window_rolls_forward_before_it_runs_out() {
         ),
     );
     let account = s.account(policy);
-    account
-        .sync_calendar(&s.store, "primary", now)
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", now)
         .await
         .unwrap();
     assert_eq!(s.events("primary").len(), 1);
     // Ten days on, more than 30 days of future are still covered: a plain poll.
     assert!(
-        !account
-            .sync_calendar(&s.store, "primary", now + Duration::days(10))
+        !tete::pass::sync::sync_calendar(&account, &s.store, "primary", now + Duration::days(10))
             .await
             .unwrap()
             .full
     );
-    let report = account
-        .sync_calendar(&s.store, "primary", now + Duration::days(13))
-        .await
-        .unwrap();
+    let report =
+        tete::pass::sync::sync_calendar(&account, &s.store, "primary", now + Duration::days(13))
+            .await
+            .unwrap();
     assert!(report.full, "a new window is a new full listing");
     let mut ids: Vec<String> = s.events("primary").into_iter().map(|e| e.id).collect();
     ids.sort();
@@ -831,11 +820,10 @@ async fn a_second_calendar_is_read_through_its_own_view() {
         "AAMkCal2=",
         single("T1", "Team", next_week(), 60, &[OWNER, REPORT]),
     );
-    let reports = s
-        .account(WindowPolicy::default())
-        .sync(&s.store, Utc::now())
-        .await
-        .unwrap();
+    let reports =
+        tete::pass::sync::sync_calendars(&s.account(WindowPolicy::default()), &s.store, Utc::now())
+            .await
+            .unwrap();
     assert!(reports.iter().all(|r| r.is_ok()));
     assert_eq!(s.events("primary").len(), 1);
     let other = s.events("AAMkCal2=");
@@ -853,8 +841,18 @@ async fn a_second_calendar_is_read_through_its_own_view() {
 async fn the_owner_comes_from_me_once_and_is_remembered() {
     let s = setup(&[]).await;
     let account = s.account(WindowPolicy::default());
-    assert_eq!(account.owner(&s.store).await.unwrap(), OWNER);
-    assert_eq!(account.owner(&s.store).await.unwrap(), OWNER);
+    assert_eq!(
+        tete::pass::sync::account_owner(&account, &s.store)
+            .await
+            .unwrap(),
+        OWNER
+    );
+    assert_eq!(
+        tete::pass::sync::account_owner(&account, &s.store)
+            .await
+            .unwrap(),
+        OWNER
+    );
     assert_eq!(
         s.fake
             .requests_to("/v1.0/me")
@@ -1105,19 +1103,30 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
         .unwrap();
     let report = MicrosoftAccount::from_config(
         &report_config,
-        &s.store,
+        MicrosoftTokens::for_account(
+            &report_config,
+            &s.store,
+            None,
+            Http::default_client().unwrap(),
+        )
+        .unwrap(),
         Http::default_client().unwrap(),
-        None,
         http_options(),
         WindowPolicy::default(),
     )
     .unwrap();
 
     let now = Utc::now();
-    for result in manager.sync(&s.store, now).await.unwrap() {
+    for result in tete::pass::sync::sync_calendars(&manager, &s.store, now)
+        .await
+        .unwrap()
+    {
         result.unwrap();
     }
-    for result in report.sync(&s.store, now).await.unwrap() {
+    for result in tete::pass::sync::sync_calendars(&report, &s.store, now)
+        .await
+        .unwrap()
+    {
         result.unwrap();
     }
     let stored = s.store.all_events().unwrap();
@@ -1210,8 +1219,7 @@ async fn an_unavailable_service_is_retried_after_its_retry_after() {
     s.fake.throttle_with(503, 2, 1);
     let started = std::time::Instant::now();
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert!(
@@ -1230,12 +1238,14 @@ async fn throttling_beyond_what_tete_waits_for_ends_the_sync_as_rate_limited() {
         single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     s.fake.throttle(1, 3600);
-    let error = s
-        .account(WindowPolicy::default())
-        .sync(&s.store, Utc::now())
-        .await
-        .unwrap_err();
-    assert!(matches!(error, SourceError::RateLimited { .. }), "{error}");
+    let error =
+        tete::pass::sync::sync_calendars(&s.account(WindowPolicy::default()), &s.store, Utc::now())
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(error.source_error(), Some(SourceError::RateLimited { .. })),
+        "{error}"
+    );
     assert!(s.events("primary").is_empty());
     assert_eq!(s.cursor(), None);
 }
@@ -1254,8 +1264,7 @@ async fn stored_microsoft_series_expand_to_the_occurrences_outlook_shows() {
         s.fake.put("primary", occurrence.clone());
     }
     let account = s.account(WindowPolicy::default());
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     // Week 1 moves two hours later; week 3 is deleted.
@@ -1270,8 +1279,7 @@ async fn stored_microsoft_series_expand_to_the_occurrences_outlook_shows() {
     master["cancelledOccurrences"] =
         json!([format!("OID.M1.{}", cancelled_slot.format("%Y-%m-%d"))]);
     s.fake.put_master(master);
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
 
@@ -1333,14 +1341,16 @@ async fn a_sending_account_consents_to_smtp_with_a_second_code() {
     fake.expire_access_tokens();
     let s_account = MicrosoftAccount::from_config(
         &config,
-        &store,
+        MicrosoftTokens::for_account(&config, &store, None, Http::default_client().unwrap())
+            .unwrap(),
         Http::default_client().unwrap(),
-        None,
         http_options(),
         WindowPolicy::default(),
     )
     .unwrap();
-    s_account.sync(&store, Utc::now()).await.unwrap();
+    tete::pass::sync::sync_calendars(&s_account, &store, Utc::now())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -1371,14 +1381,16 @@ async fn tokens_stay_sealed_at_rest_across_rotations() {
     fake.expire_access_tokens();
     let account = MicrosoftAccount::from_config(
         &config,
-        &store,
+        MicrosoftTokens::for_account(&config, &store, Some(key), Http::default_client().unwrap())
+            .unwrap(),
         Http::default_client().unwrap(),
-        Some(key),
         http_options(),
         WindowPolicy::default(),
     )
     .unwrap();
-    account.sync(&store, Utc::now()).await.unwrap();
+    tete::pass::sync::sync_calendars(&account, &store, Utc::now())
+        .await
+        .unwrap();
     assert!(!fake.refresh_token_works(&refresh), "rotated");
     let record = store.token("work").unwrap().unwrap();
     assert!(matches!(record.refresh_token, StoredSecret::Sealed { .. }));
@@ -1413,11 +1425,14 @@ async fn a_series_whose_master_is_refused_is_skipped_and_the_rest_syncs() {
         single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
     );
     s.fake.forbid_master("M1");
-    let report = s
-        .account(WindowPolicy::default())
-        .sync_calendar(&s.store, "primary", Utc::now())
-        .await
-        .unwrap();
+    let report = tete::pass::sync::sync_calendar(
+        &s.account(WindowPolicy::default()),
+        &s.store,
+        "primary",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
     assert!(
         report.skipped[0].contains("ErrorAccessDenied"),
@@ -1478,10 +1493,11 @@ async fn series_masters_are_read_four_at_a_time() {
         }
     }
     let account = s.account(WindowPolicy::default());
-    account.owner(&s.store).await.unwrap();
+    tete::pass::sync::account_owner(&account, &s.store)
+        .await
+        .unwrap();
     s.fake.set_latency(StdDuration::from_millis(250));
-    account
-        .sync_calendar(&s.store, "primary", Utc::now())
+    tete::pass::sync::sync_calendar(&account, &s.store, "primary", Utc::now())
         .await
         .unwrap();
     assert_eq!(s.fake.requests_to("/me/events/").len(), 8);
@@ -1499,10 +1515,13 @@ async fn a_confidential_client_sends_its_client_secret_on_every_token_request() 
     s.fake.require_client_secret("web-app-secret");
     s.fake.expire_access_tokens();
     // Without the secret configured, the identity platform refuses the refresh.
-    let refused = s
-        .account(WindowPolicy::default())
-        .sync_calendar(&s.store, "primary", Utc::now())
-        .await;
+    let refused = tete::pass::sync::sync_calendar(
+        &s.account(WindowPolicy::default()),
+        &s.store,
+        "primary",
+        Utc::now(),
+    )
+    .await;
     assert!(refused.is_err(), "a public-client refresh is refused");
 
     let secret = s._dir.path().join("client-secret");
@@ -1518,10 +1537,14 @@ async fn a_confidential_client_sends_its_client_secret_on_every_token_request() 
         .save_sign_in(&granted, Utc::now())
         .unwrap();
     s.fake.expire_access_tokens();
-    s.account(WindowPolicy::default())
-        .sync_calendar(&s.store, "primary", Utc::now())
-        .await
-        .expect("the refresh carries the secret");
+    tete::pass::sync::sync_calendar(
+        &s.account(WindowPolicy::default()),
+        &s.store,
+        "primary",
+        Utc::now(),
+    )
+    .await
+    .expect("the refresh carries the secret");
     let refreshes: Vec<_> = s
         .fake
         .requests()

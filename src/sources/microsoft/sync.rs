@@ -11,8 +11,9 @@ use std::future::Future;
 use super::delta::{DeltaCursor, Window, WindowPolicy, query_time};
 use super::mapping::{GraphEvent, GraphType, map_event};
 use crate::model::Event;
+use crate::model::stored::CalendarChanges;
 use crate::sources::SourceError;
-use crate::store::CalendarChanges;
+pub use crate::sources::account::StoredState;
 
 /// Graph v1.0.
 pub const API_BASE_URL: &str = "https://graph.microsoft.com/v1.0/";
@@ -155,16 +156,7 @@ fn describe(url: &Url) -> String {
     format!("{}{}", url.host_str().unwrap_or(""), url.path())
 }
 
-/// A calendar's cursor and index as the store holds them.
-#[derive(Clone, Debug, Default)]
-pub struct StoredState {
-    /// The cursor (window, delta link), rewritten at every poll.
-    pub cursor: Option<String>,
-    /// The occurrence index, rewritten only when it changes.
-    pub index: Option<String>,
-}
-
-/// What one sync produced, ready for `Store::apply_changes`.
+/// What one sync produced: the changes the pass applies in one store transaction.
 #[derive(Debug)]
 pub struct SyncResult {
     /// Events, deletions and the new cursor.
