@@ -101,7 +101,7 @@ pub fn run(
     command: Forwarded,
     prepare: impl FnOnce(&Session) -> anyhow::Result<()>,
 ) -> anyhow::Result<ExitCode> {
-    let config = config::load_or_exit(config_path)?;
+    let config = super::session::load_or_exit(config_path)?;
     crate::logging::init("warn");
     let request = Request {
         command,

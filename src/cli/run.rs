@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::session::{Session, runtime};
+use super::session::{Session, load_or_exit, parse_now_arg, runtime};
 use crate::config::{Config, TransportKind};
 use crate::core::plan::WithheldReason;
 use crate::pass::{self, PassReport, SyncOutcome};
@@ -26,7 +26,17 @@ pub struct Args {
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     if !args.once {
-        return crate::daemon::run(config_path, args.now.as_deref());
+        // The daemon gets a config that loaded (else exit 78) and credentials that
+        // were found: what stops it from starting is decided here, at the edge.
+        let config = load_or_exit(config_path)?;
+        crate::logging::init(&config.log_level);
+        check_mail_credentials(config_path, &config)?;
+        let now = args
+            .now
+            .as_deref()
+            .map(|text| parse_now_arg(Some(text), &config))
+            .transpose()?;
+        return crate::daemon::run(config_path, config, now);
     }
     let session = Session::open(config_path, args.now.as_deref())?;
     check_mail_credentials(config_path, &session.config)?;

@@ -5,7 +5,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::Failure;
-use crate::config::{self, Config};
+use crate::config::{self, Config, ConfigErrors};
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// An opened config and store, and the time the command acts at.
@@ -24,7 +24,7 @@ impl Session {
     /// Loads the config (exit 78 on errors), sets up logging, reads `--now` in the
     /// config's zone, and opens the store.
     pub fn open(config_path: &Path, now: Option<&str>) -> anyhow::Result<Session> {
-        let config = config::load_or_exit(config_path)?;
+        let config = load_or_exit(config_path)?;
         // One-shot commands print their own summary; the log only adds warnings
         // (RUST_LOG still raises it). The daemon logs at the configured level.
         crate::logging::init("warn");
@@ -96,4 +96,48 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
+}
+
+/// For commands other than `check`: loads the config, prints warnings to stderr, and
+/// turns errors into a [`Failure`] with exit code 78 listing every problem.
+pub fn load_or_exit(path: &Path) -> Result<Config, Failure> {
+    let loaded = config::load_checked(path)?;
+    for warning in &loaded.warnings {
+        eprintln!("tete: warning: {warning}");
+    }
+    Ok(loaded.config)
+}
+
+impl From<ConfigErrors> for Failure {
+    /// Exit 78 with one line per problem, so systemd's `RestartPreventExitStatus=78`
+    /// stops a restart loop on a bad config.
+    fn from(errors: ConfigErrors) -> Self {
+        let count = errors.errors.len();
+        let noun = if count == 1 { "problem" } else { "problems" };
+        Failure::config(format!("invalid configuration ({count} {noun}):\n{errors}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_become_exit_78_listing_every_line() {
+        let errors = config::parse("log_level = \"x\"\n", Path::new("/etc/tete/tete.toml"))
+            .expect_err("an invalid config");
+        assert!(!errors.errors.is_empty());
+        let failure = Failure::from(errors.clone());
+        assert_eq!(failure.code, super::super::EXIT_CONFIG);
+        for line in errors.lines() {
+            assert!(failure.message.contains(&line));
+        }
+    }
+
+    #[test]
+    fn load_or_exit_turns_a_bad_config_into_exit_78() {
+        let failure = load_or_exit(Path::new("/nonexistent/tete.toml")).expect_err("missing file");
+        assert_eq!(failure.code, super::super::EXIT_CONFIG);
+        assert!(failure.message.contains("/nonexistent/tete.toml"));
+    }
 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cli::session::{open_store, parse_now_arg};
+use crate::cli::session::open_store;
 use crate::config::{self, Config};
 use crate::mail::UnrecordedSends;
 use crate::pass::{self, briefs, sync};
@@ -47,14 +47,16 @@ const STORE_RETRY: Duration = Duration::from_secs(10);
 /// systemd's `TimeoutStopSec`).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs the daemon until SIGTERM/SIGINT. `now` fixes the clock's starting point
-/// (tests); the daemon then advances with real time from there.
-pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
-    let config = config::load_or_exit(config_path)?;
-    crate::logging::init(&config.log_level);
-    crate::cli::run::check_mail_credentials(config_path, &config)?;
+/// Runs the daemon on `config` (loaded from `config_path`, which SIGHUP reads again)
+/// until SIGTERM/SIGINT. `now` fixes the clock's starting point (tests); the daemon
+/// then advances with real time from there.
+pub fn run(
+    config_path: &Path,
+    config: Config,
+    now: Option<DateTime<Utc>>,
+) -> anyhow::Result<ExitCode> {
     let offset = match now {
-        Some(_) => parse_now_arg(now, &config)? - Utc::now(),
+        Some(now) => now - Utc::now(),
         None => chrono::TimeDelta::zero(),
     };
     let store = open_store(&config)?;
