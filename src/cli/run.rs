@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::session::{Session, load_or_exit, parse_now_arg, runtime};
+use super::session::{load_or_exit, parse_now_arg, runtime};
 use crate::config::{Config, TransportKind};
 use crate::core::plan::WithheldReason;
 use crate::pass::{self, PassReport, SyncOutcome};
@@ -38,7 +38,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
             .transpose()?;
         return crate::daemon::run(config_path, config, now);
     }
-    let session = Session::open(config_path, args.now.as_deref())?;
+    let session = super::session::open(config_path, args.now.as_deref())?;
     check_mail_credentials(config_path, &session.config)?;
     let clients = pass::Clients::new()?;
     let report = runtime()?.block_on(pass::run_once(

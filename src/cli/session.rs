@@ -1,4 +1,6 @@
-//! What most commands share: the config, the store, the clock, a runtime.
+//! What most commands share at the edge: loading the config (exit 78), reading the
+//! clock, opening a [`Session`], a runtime, and turning a handler's [`CommandError`]
+//! into an exit code.
 
 use std::path::Path;
 
@@ -6,88 +8,45 @@ use chrono::{DateTime, Utc};
 
 use super::Failure;
 use crate::config::{self, Config, ConfigErrors};
-use crate::store::{Store, StoreError, StoreOptions};
+use crate::control::{self, CommandError, Session};
+use crate::store::Store;
 
-/// An opened config and store, and the time the command acts at.
-pub struct Session {
-    /// The validated config.
-    pub config: Config,
-    /// The open store.
-    pub store: Store,
-    /// "Now": the real clock, or `--now`.
-    pub now: DateTime<Utc>,
-    /// How the daemon's rounds go, when the command is answered by the daemon.
-    pub daemon: Option<crate::daemon::DaemonHealth>,
-}
-
-impl Session {
-    /// Loads the config (exit 78 on errors), sets up logging, reads `--now` in the
-    /// config's zone, and opens the store.
-    pub fn open(config_path: &Path, now: Option<&str>) -> anyhow::Result<Session> {
-        let config = load_or_exit(config_path)?;
-        // One-shot commands print their own summary; the log only adds warnings
-        // (RUST_LOG still raises it). The daemon logs at the configured level.
-        crate::logging::init("warn");
-        let now = parse_now_arg(now, &config)?;
-        let store = open_store(&config)?;
-        Ok(Session {
-            config,
-            store,
-            now,
-            daemon: None,
-        })
-    }
-}
-
-impl Session {
-    /// The series as the store holds them now (no network: commands that change
-    /// context work offline).
-    pub fn analysis(&self) -> anyhow::Result<crate::pass::Analysis> {
-        Ok(crate::pass::analyze_store(
-            &self.config,
-            &self.store,
-            self.now,
-        )?)
-    }
-}
-
-/// Resolves what a user typed (series id, id prefix or UID) to a 1:1 series.
-pub fn series_info(
-    analysis: &crate::pass::Analysis,
-    wanted: &str,
-) -> Option<crate::core::context::SeriesInfo> {
-    let view = analysis.find(wanted)?;
-    if !view.verdict.one_on_one {
-        return None;
-    }
-    Some(crate::core::context::SeriesInfo {
-        id: view.id().clone(),
-        context: view.context.clone(),
-        title: view.verdict.title.clone(),
-        participants: view.verdict.participants.clone(),
-        owner: view.verdict.owners.first().cloned().unwrap_or_default(),
+/// Loads the config (exit 78 on errors), sets up logging, reads `--now` in the
+/// config's zone (else the real clock), and opens the store.
+pub fn open(config_path: &Path, now: Option<&str>) -> anyhow::Result<Session> {
+    let config = load_or_exit(config_path)?;
+    // One-shot commands print their own summary; the log only adds warnings
+    // (RUST_LOG still raises it). The daemon logs at the configured level.
+    crate::logging::init("warn");
+    let now = parse_now_arg(now, &config)?;
+    let store = open_store(&config)?;
+    Ok(Session {
+        config,
+        store,
+        now,
+        daemon: None,
     })
 }
 
-/// `--now` in the config's zone, or the real clock.
-pub fn parse_now_arg(now: Option<&str>, config: &Config) -> anyhow::Result<DateTime<Utc>> {
+/// `--now` in the config's zone, or the real clock: the one place a command reads it.
+pub fn parse_now_arg(now: Option<&str>, config: &Config) -> Result<DateTime<Utc>, Failure> {
     match now {
         None => Ok(Utc::now()),
-        Some(text) => config::parse_now(text, config.timezone)
-            .map_err(|e| Failure::failed(format!("--now {text:?}: {e}")).into()),
+        Some(text) => control::parse_now(text, config).map_err(Failure::from_command),
     }
 }
 
-/// Opens the store of `config`; a store that is locked or unreadable is the
-/// command's failure (exit 1), with sled's reason and what to do.
-pub fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let options = StoreOptions {
-        cache_capacity: config.store.cache_capacity,
-    };
-    match Store::open(&config.state_dir, &options) {
-        Ok(store) => Ok(store),
-        Err(error @ StoreError::TooNew { .. }) => Err(Failure::config(error.to_string()).into()),
-        Err(error) => Err(Failure::failed(error.to_string()).into()),
+/// Opens the store of `config` (see [`control::open_store`] for the exit codes).
+pub fn open_store(config: &Config) -> Result<Store, Failure> {
+    control::open_store(config).map_err(Failure::from_command)
+}
+
+/// A handler's error as the command line reports it: its own failures keep their
+/// exit code and message; internal errors keep their cause chain (exit 70).
+pub fn command_error(error: CommandError) -> anyhow::Error {
+    match error {
+        CommandError::Failed { code, message } => Failure { code, message }.into(),
+        other => anyhow::Error::new(other),
     }
 }
 

@@ -10,12 +10,10 @@
 //! never interrupted halfway), flush the store and exit 0. SIGHUP reloads the config;
 //! an invalid new config is logged and the old one kept.
 
-mod control;
-mod health;
 mod notify;
 mod schedule;
 
-pub use health::DaemonHealth;
+pub use crate::control::DaemonHealth;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -25,12 +23,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cli::session::open_store;
 use crate::config::{self, Config};
+use crate::control::open_store;
+use crate::control::server::{self as control, ControlState};
 use crate::mail::UnrecordedSends;
 use crate::pass::{self, briefs, sync};
 use crate::store::{Store, StoreOptions};
-use control::ControlState;
 use schedule::PollSchedule;
 
 /// The longest the daemon sleeps without looking at the clock again (it also
@@ -134,7 +132,9 @@ impl Daemon {
                 self.config.state_dir.display()
             )
         })?;
-        let control = tokio::spawn(control::serve(socket, state_rx, self.clock_offset));
+        let offset = self.clock_offset;
+        let clock: control::Clock = std::sync::Arc::new(move || Utc::now() + offset);
+        let control = tokio::spawn(control::serve(socket, state_rx, clock));
         notify::ready(&format!("{} account(s)", self.config.accounts.len()));
         tracing::info!(accounts = self.config.accounts.len(), "tete started");
         loop {
