@@ -15,7 +15,7 @@ mod schedule;
 
 pub use crate::control::DaemonHealth;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,8 +26,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::config::{self, Config};
 use crate::control::open_store;
 use crate::control::server::{self as control, ControlState};
-use crate::mail::UnrecordedSends;
-use crate::pass::{self, briefs, sync};
+use crate::pass::{self, PassState, sync};
 use crate::store::{Store, StoreOptions};
 use schedule::PollSchedule;
 
@@ -78,8 +77,7 @@ pub fn run(
         clock_offset: offset,
         polls: PollSchedule::default(),
         health: DaemonHealth::default(),
-        unrecorded: UnrecordedSends::default(),
-        logged_warnings: HashSet::new(),
+        pass: PassState::default(),
     };
     let result = runtime.block_on(daemon.serve());
     // Dropping a runtime waits for every blocking thread; a control request stuck in
@@ -109,10 +107,8 @@ struct Daemon {
     clock_offset: chrono::TimeDelta,
     polls: PollSchedule,
     health: DaemonHealth,
-    /// Briefs sent whose record the store failed to write; written first next time.
-    unrecorded: UnrecordedSends,
-    /// The analysis warnings logged so far, so each is logged once, not every round.
-    logged_warnings: HashSet<String>,
+    /// What the pass keeps between rounds (warnings logged, sends to record).
+    pass: PassState,
 }
 
 impl Daemon {
@@ -186,7 +182,7 @@ impl Daemon {
     /// What the control socket answers from: the current config, store and health.
     fn control_state(&self) -> ControlState {
         let mut health = self.health.clone();
-        health.unrecorded_sends = self.unrecorded.len();
+        health.unrecorded_sends = self.pass.unrecorded.len();
         ControlState {
             config: self.config.clone(),
             store: self.store.clone(),
@@ -309,26 +305,16 @@ impl Daemon {
         }
     }
 
+    /// The pass after the sync ([`pass::plan_and_deliver`]), with the daemon's log
+    /// line when the outbox moved; returns when there is work again.
     async fn plan_and_send(
         &mut self,
         store: &Store,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
-        let analysis =
-            pass::analyze_store_logging_new(&self.config, store, now, &mut self.logged_warnings)?;
-        briefs::refresh_context(store, &analysis, now)?;
-        let queue = briefs::queue_due(&self.config, store, &analysis, now)?;
-        let owners = pass::account_owners(&self.config, store)?;
-        pass::notices::queue_sign_in_notices(&self.config, store, &owners, now)
-            .map_err(pass::BriefStepError::from)?;
-        let delivery = briefs::deliver(
-            &self.config,
-            store,
-            &self.clients,
-            now,
-            &mut self.unrecorded,
-        )
-        .await?;
+        let round =
+            pass::plan_and_deliver(&self.config, store, &self.clients, now, &mut self.pass).await?;
+        let delivery = &round.delivery;
         if delivery.sent + delivery.retried + delivery.dead + delivery.expired > 0 {
             tracing::info!(
                 sent = delivery.sent,
@@ -338,8 +324,7 @@ impl Daemon {
                 "outbox drained"
             );
         }
-        let retry = store.outbox_summary()?.next_attempt;
-        Ok([queue.next_due, retry].into_iter().flatten().min())
+        Ok(round.next_due())
     }
 
     /// SIGHUP: the new config replaces the running one only when everything `check`
