@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::session::{load_or_exit, parse_now_arg, runtime};
+use super::session::{command_error, load_or_exit, parse_now_arg, runtime};
 use crate::config::{Config, TransportKind};
 use crate::core::plan::WithheldReason;
+use crate::daemon::{DaemonError, DaemonOptions};
 use crate::pass::{self, PassReport, SyncOutcome};
 
 /// Arguments of `tete run`.
@@ -36,7 +37,11 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
             .as_deref()
             .map(|text| parse_now_arg(Some(text), &config))
             .transpose()?;
-        return crate::daemon::run(config_path, config, now);
+        return match crate::daemon::run(config_path, config, DaemonOptions { now }) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(DaemonError::OpenStore(error)) => Err(command_error(error)),
+            Err(error) => Err(error.into()),
+        };
     }
     let session = super::session::open(config_path, args.now.as_deref())?;
     check_mail_credentials(config_path, &session.config)?;

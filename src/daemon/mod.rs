@@ -1,14 +1,17 @@
 //! `tete run`: the daemon.
 //!
-//! Startup in a fixed order: config (exit 78 when invalid), logging, store, runtime,
-//! then `READY=1`. The loop runs the same pass as `run --once`, but only polls an
-//! account when its `poll_interval` (with jitter) has passed, and otherwise sleeps until
-//! the earliest of: the next poll, the next brief due, the next outbox retry, a signal
-//! or the watchdog. An idle daemon wakes only for those timers.
+//! Startup in a fixed order: config (exit 78 when invalid) and logging (both by the
+//! caller, `cli::run`), store, runtime, then `READY=1`. Each round polls the accounts
+//! whose `poll_interval` (with jitter) has passed and then runs the one pass function,
+//! [`pass::plan_and_deliver`], at the round's `now`; between rounds it sleeps until the
+//! earliest of: the next poll, the next brief due, the next outbox retry, a stop or
+//! reload request, or the watchdog. An idle daemon wakes only for those timers.
 //!
-//! Signals: SIGTERM/SIGINT stop taking work, let a send in flight finish (a pass is
-//! never interrupted halfway), flush the store and exit 0. SIGHUP reloads the config;
-//! an invalid new config is logged and the old one kept.
+//! [`run`] is the binary's daemon: SIGTERM/SIGINT stop it, SIGHUP reloads. [`start`]
+//! runs the same daemon on its own thread and takes the same two requests from a
+//! [`DaemonHandle`] instead of signals, so tests can run it in-process. A stop lets
+//! a send in flight finish (a pass is never interrupted halfway), flushes the store
+//! and ends cleanly; a reload with an invalid new config is logged and the old one kept.
 
 mod notify;
 mod schedule;
@@ -17,17 +20,18 @@ pub use crate::control::DaemonHealth;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 
 use crate::config::{self, Config};
-use crate::control::open_store;
 use crate::control::server::{self as control, ControlState};
+use crate::control::{CommandError, open_store};
 use crate::pass::{self, PassState, sync};
-use crate::store::{Store, StoreOptions};
+use crate::sources::SourceError;
+use crate::store::{Store, StoreError, StoreOptions};
 use schedule::PollSchedule;
 
 /// The longest the daemon sleeps without looking at the clock again (it also
@@ -44,46 +48,166 @@ const STORE_RETRY: Duration = Duration::from_secs(10);
 /// systemd's `TimeoutStopSec`).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Why the daemon could not start, or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The store could not be opened; carries the exit code the command line uses
+    /// (78 for a store written by a newer tete, else 1).
+    #[error(transparent)]
+    OpenStore(CommandError),
+    /// The control socket could not be created.
+    #[error("cannot create the control socket (state dir {}): {error}", state_dir.display())]
+    ControlSocket {
+        /// The state directory the socket or its pointer file goes into.
+        state_dir: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+    /// The runtime, a signal handler or the daemon's thread could not be set up.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The HTTP clients could not be built.
+    #[error(transparent)]
+    Clients(#[from] SourceError),
+    /// The store failed to flush at the stop.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The daemon's thread panicked (see the log).
+    #[error("the daemon's thread panicked")]
+    Panicked,
+}
+
+/// How to start the daemon.
+#[derive(Clone, Debug, Default)]
+pub struct DaemonOptions {
+    /// Fixes the clock's starting point (`--now`, tests); the daemon then advances with
+    /// real time from there. `None`: the real clock.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// What a signal asks of the daemon; [`DaemonHandle`] sends the same requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Request {
+    /// SIGTERM/SIGINT: finish the round in progress, flush, stop.
+    Stop,
+    /// SIGHUP: read the config file again.
+    Reload,
+}
+
 /// Runs the daemon on `config` (loaded from `config_path`, which SIGHUP reads again)
-/// until SIGTERM/SIGINT. `now` fixes the clock's starting point (tests); the daemon
-/// then advances with real time from there.
-pub fn run(
-    config_path: &Path,
-    config: Config,
-    now: Option<DateTime<Utc>>,
-) -> anyhow::Result<ExitCode> {
-    let offset = match now {
-        Some(now) => now - Utc::now(),
-        None => chrono::TimeDelta::zero(),
-    };
-    let store = open_store(&config)?;
-    if store.was_shut_down_uncleanly() {
-        tracing::info!("store recovered after an unclean shutdown");
-    }
-    tracing::info!(
-        state_dir = %config.state_dir.display(),
-        size_on_disk = store.size_on_disk().unwrap_or(0),
-        "store open"
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let daemon = Daemon {
-        config_path: config_path.to_path_buf(),
-        config,
-        store: Some(store),
-        clients: pass::Clients::new()?,
-        clock_offset: offset,
-        polls: PollSchedule::default(),
-        health: DaemonHealth::default(),
-        pass: PassState::default(),
-    };
-    let result = runtime.block_on(daemon.serve());
+/// in this thread until SIGTERM/SIGINT.
+pub fn run(config_path: &Path, config: Config, options: DaemonOptions) -> Result<(), DaemonError> {
+    let daemon = Daemon::open(config_path, config, &options)?;
+    let runtime = daemon_runtime()?;
+    let result = runtime.block_on(async {
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let (requests, received) = mpsc::unbounded_channel();
+        // Signals become requests; the task ends with the runtime.
+        tokio::spawn(async move {
+            loop {
+                let request = tokio::select! {
+                    _ = terminate.recv() => Request::Stop,
+                    _ = interrupt.recv() => Request::Stop,
+                    _ = hangup.recv() => Request::Reload,
+                };
+                if requests.send(request).is_err() {
+                    break;
+                }
+            }
+        });
+        daemon.serve(received, None).await
+    });
     // Dropping a runtime waits for every blocking thread; a control request stuck in
     // sled would hold the stop forever.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     result
+}
+
+/// Starts the daemon on `config` on its own thread and runtime, and returns once its
+/// control socket answers (or the start failed). The handle stops it the way SIGTERM
+/// does and reloads it the way SIGHUP does; dropping the handle stops it too.
+pub fn start(
+    config_path: &Path,
+    config: Config,
+    options: DaemonOptions,
+) -> Result<DaemonHandle, DaemonError> {
+    let daemon = Daemon::open(config_path, config, &options)?;
+    let (requests, received) = mpsc::unbounded_channel();
+    let (ready, started) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("tete-daemon".into())
+        .spawn(move || {
+            let runtime = daemon_runtime()?;
+            let result = runtime.block_on(daemon.serve(received, Some(ready)));
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            result
+        })?;
+    match started.recv() {
+        Ok(socket) => Ok(DaemonHandle {
+            requests,
+            thread: Some(thread),
+            socket,
+        }),
+        // The daemon ended before its socket was up: its result says why.
+        Err(_) => match thread.join() {
+            Ok(Ok(())) => Err(DaemonError::Panicked),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(DaemonError::Panicked),
+        },
+    }
+}
+
+/// A daemon started with [`start`].
+pub struct DaemonHandle {
+    requests: mpsc::UnboundedSender<Request>,
+    thread: Option<std::thread::JoinHandle<Result<(), DaemonError>>>,
+    socket: PathBuf,
+}
+
+impl DaemonHandle {
+    /// The control socket the daemon answers on (also published in
+    /// `<state_dir>/daemon.json`, which is what the command line reads).
+    pub fn control_socket_path(&self) -> &Path {
+        &self.socket
+    }
+
+    /// What SIGHUP does: reload the config file (an invalid one is logged and the old
+    /// one kept). Returns at once; the reload happens between rounds.
+    pub fn reload(&self) {
+        let _ = self.requests.send(Request::Reload);
+    }
+
+    /// What SIGTERM does: the round in progress finishes, the store is flushed, the
+    /// socket removed. Waits until the daemon has stopped.
+    pub fn stop(mut self) -> Result<(), DaemonError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), DaemonError> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let _ = self.requests.send(Request::Stop);
+        thread.join().unwrap_or(Err(DaemonError::Panicked))
+    }
+}
+
+impl Drop for DaemonHandle {
+    fn drop(&mut self) {
+        if let Err(error) = self.stop_and_join() {
+            tracing::error!("the daemon did not stop cleanly: {error}");
+        }
+    }
+}
+
+/// The daemon's runtime: two workers (the control socket answers during a round).
+fn daemon_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
 }
 
 /// How long a stop request waits for the round in progress.
@@ -112,56 +236,101 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// Opens the store and builds the clients: what can fail before the loop runs.
+    fn open(
+        config_path: &Path,
+        config: Config,
+        options: &DaemonOptions,
+    ) -> Result<Daemon, DaemonError> {
+        // The one real-clock read that fixes the offset; rounds add it to the clock.
+        let clock_offset = match options.now {
+            Some(now) => now - Utc::now(),
+            None => chrono::TimeDelta::zero(),
+        };
+        let store = open_store(&config).map_err(DaemonError::OpenStore)?;
+        if store.was_shut_down_uncleanly() {
+            tracing::info!("store recovered after an unclean shutdown");
+        }
+        tracing::info!(
+            state_dir = %config.state_dir.display(),
+            size_on_disk = store.size_on_disk().unwrap_or(0),
+            "store open"
+        );
+        Ok(Daemon {
+            config_path: config_path.to_path_buf(),
+            config,
+            store: Some(store),
+            clients: pass::Clients::new()?,
+            clock_offset,
+            polls: PollSchedule::default(),
+            health: DaemonHealth::default(),
+            pass: PassState::default(),
+        })
+    }
+
+    /// The daemon's clock: the real one plus the `--now` offset.
     fn now(&self) -> DateTime<Utc> {
         Utc::now() + self.clock_offset
     }
 
-    async fn serve(mut self) -> anyhow::Result<ExitCode> {
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut hangup = signal(SignalKind::hangup())?;
+    /// The loop, until a stop request (or every sender is gone). `ready` is told the
+    /// control socket's path once it is bound.
+    async fn serve(
+        mut self,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+        ready: Option<std::sync::mpsc::Sender<PathBuf>>,
+    ) -> Result<(), DaemonError> {
         let watchdog = notify::watchdog_interval();
         let (state_tx, state_rx) = tokio::sync::watch::channel(self.control_state());
-        let socket = control::bind(&self.config).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create the control socket (state dir {}): {e}",
-                self.config.state_dir.display()
-            )
+        let socket = control::bind(&self.config).map_err(|error| DaemonError::ControlSocket {
+            state_dir: self.config.state_dir.clone(),
+            error,
         })?;
+        let socket_path = socket.path().to_path_buf();
         let offset = self.clock_offset;
         let clock: control::Clock = std::sync::Arc::new(move || Utc::now() + offset);
         let control = tokio::spawn(control::serve(socket, state_rx, clock));
         notify::ready(&format!("{} account(s)", self.config.accounts.len()));
         tracing::info!(accounts = self.config.accounts.len(), "tete started");
+        if let Some(ready) = ready {
+            let _ = ready.send(socket_path);
+        }
         loop {
-            // A signal to stop during a round lets the round finish (a send in flight
-            // completes and is recorded), bounded so systemd's stop timeout is kept.
+            // A stop request during a round lets the round finish (a send in flight
+            // completes and is recorded), bounded so systemd's stop timeout is kept. A
+            // reload waits for the round's end (the round borrows the config).
+            let mut reload = false;
             let wake = {
                 let tick = self.tick(&state_tx);
                 tokio::pin!(tick);
-                tokio::select! {
-                    wake = &mut tick => Some(wake),
-                    _ = terminate.recv() => {
-                        finish_round(tick).await;
-                        None
-                    }
-                    _ = interrupt.recv() => {
-                        finish_round(tick).await;
-                        None
+                loop {
+                    tokio::select! {
+                        wake = &mut tick => break Some(wake),
+                        request = requests.recv() => match request {
+                            Some(Request::Reload) => reload = true,
+                            Some(Request::Stop) | None => {
+                                finish_round(tick).await;
+                                break None;
+                            }
+                        },
                     }
                 }
             };
             let Some(wake) = wake else { break };
             let _ = state_tx.send(self.control_state());
-            let sleep = wake.min(MAX_SLEEP).min(watchdog.unwrap_or(MAX_SLEEP));
-            tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = terminate.recv() => break,
-                _ = interrupt.recv() => break,
-                _ = hangup.recv() => {
-                    self.reload();
-                    let _ = state_tx.send(self.control_state());
+            if !reload {
+                let sleep = wake.min(MAX_SLEEP).min(watchdog.unwrap_or(MAX_SLEEP));
+                tokio::select! {
+                    _ = tokio::time::sleep(sleep) => {}
+                    request = requests.recv() => match request {
+                        Some(Request::Reload) => reload = true,
+                        Some(Request::Stop) | None => break,
+                    },
                 }
+            }
+            if reload {
+                self.reload();
+                let _ = state_tx.send(self.control_state());
             }
             if watchdog.is_some() {
                 notify::watchdog();
@@ -176,7 +345,7 @@ impl Daemon {
         if let Some(store) = &self.store {
             store.flush()?;
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     }
 
     /// What the control socket answers from: the current config, store and health.
