@@ -403,6 +403,8 @@ impl Daemon {
         let Some(store) = self.store.clone() else {
             return STORE_RETRY;
         };
+        // The round's one clock: the schedule and every pass function see this `now`
+        // (the clock is read again only for the health record and the next timer).
         let now = self.now();
         let due_accounts: Vec<_> = self
             .config
