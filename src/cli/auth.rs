@@ -32,7 +32,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let config = crate::config::load_or_exit(config_path)?;
+    let config = super::session::load_or_exit(config_path)?;
     // `token_key_file`, else `$CREDENTIALS_DIRECTORY/token-key` when systemd passes one.
     run_with_config(&config, &args, config.token_key_file.as_deref())
 }

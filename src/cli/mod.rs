@@ -1,7 +1,10 @@
 //! The command line: argument definitions, dispatch, and exit codes.
 //!
-//! One file per subcommand. Each returns `anyhow::Result<ExitCode>`; errors that
-//! carry a [`Failure`] choose their own exit code, anything else is an internal error.
+//! One file per subcommand: its clap arguments and how its result is printed. The
+//! commands that read or change state run their work through [`crate::control`]
+//! (locally or in the daemon); [`forward`] picks which. Each returns
+//! `anyhow::Result<ExitCode>`; errors that carry a [`Failure`] choose their own exit
+//! code, anything else is an internal error.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -10,8 +13,8 @@ use std::process::ExitCode;
 pub mod auth;
 pub mod check;
 pub mod completions;
-pub mod control;
 pub mod expand;
+pub mod forward;
 pub mod items;
 pub mod man;
 pub mod notes;
@@ -22,12 +25,9 @@ pub mod session;
 pub mod skip;
 pub mod status;
 
-/// Exit status when a command's own work failed (for example `check` found problems).
-pub const EXIT_FAILURE: u8 = 1;
-/// Internal error (sysexits `EX_SOFTWARE`).
-pub const EXIT_SOFTWARE: u8 = 70;
-/// Configuration error (sysexits `EX_CONFIG`); the unit's `RestartPreventExitStatus=78`.
-pub const EXIT_CONFIG: u8 = 78;
+// The exit codes are part of the control protocol (a daemon's reply carries them), so
+// they are defined there; the command line is where they mean a process status.
+pub use crate::control::{EXIT_CONFIG, EXIT_FAILURE, EXIT_SOFTWARE};
 
 /// The default config path when neither `--config` nor `$TETE_CONFIG` is given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/tete/tete.toml";
@@ -58,6 +58,18 @@ impl Failure {
             code: EXIT_FAILURE,
             message: message.into(),
         }
+    }
+
+    /// A handler's error with its exit code. Meant for handlers that only fail on their
+    /// own terms; an internal error is flattened to `error: ...` (use
+    /// [`session::command_error`] to keep its cause chain).
+    pub fn from_command(error: crate::control::CommandError) -> Self {
+        let code = error.code();
+        let message = match error {
+            crate::control::CommandError::Failed { message, .. } => message,
+            other => format!("error: {other}"),
+        };
+        Failure { code, message }
     }
 }
 
@@ -169,6 +181,14 @@ fn report(error: &anyhow::Error) -> ExitCode {
     if let Some(failure) = error.downcast_ref::<Failure>() {
         eprintln!("tete: {}", failure.message);
         return ExitCode::from(failure.code);
+    }
+    // A handler's own failure that reached here through `?` rather than
+    // `session::command_error`: the same message and code.
+    if let Some(crate::control::CommandError::Failed { code, message }) =
+        error.downcast_ref::<crate::control::CommandError>()
+    {
+        eprintln!("tete: {message}");
+        return ExitCode::from(*code);
     }
     eprintln!("tete: error: {error}");
     for cause in error.chain().skip(1) {

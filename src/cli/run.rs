@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::session::{Session, runtime};
+use super::session::{command_error, load_or_exit, parse_now_arg, runtime};
 use crate::config::{Config, TransportKind};
 use crate::core::plan::WithheldReason;
+use crate::daemon::{DaemonError, DaemonOptions};
 use crate::pass::{self, PassReport, SyncOutcome};
 
 /// Arguments of `tete run`.
@@ -26,9 +27,23 @@ pub struct Args {
 /// Runs the command.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     if !args.once {
-        return crate::daemon::run(config_path, args.now.as_deref());
+        // The daemon gets a config that loaded (else exit 78) and credentials that
+        // were found: what stops it from starting is decided here, at the edge.
+        let config = load_or_exit(config_path)?;
+        crate::logging::init(&config.log_level);
+        check_mail_credentials(config_path, &config)?;
+        let now = args
+            .now
+            .as_deref()
+            .map(|text| parse_now_arg(Some(text), &config))
+            .transpose()?;
+        return match crate::daemon::run(config_path, config, DaemonOptions { now }) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(DaemonError::OpenStore(error)) => Err(command_error(error)),
+            Err(error) => Err(error.into()),
+        };
     }
-    let session = Session::open(config_path, args.now.as_deref())?;
+    let session = super::session::open(config_path, args.now.as_deref())?;
     check_mail_credentials(config_path, &session.config)?;
     let clients = pass::Clients::new()?;
     let report = runtime()?.block_on(pass::run_once(

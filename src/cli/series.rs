@@ -1,14 +1,11 @@
 //! `tete series [--json]`: every recurring series, its verdict and the reason.
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use chrono::{DateTime, Utc};
-
-use super::control::{self, Forwarded};
-use super::session::{Session, runtime};
-use crate::pass::{self, Analysis, SyncOutcome};
+use super::session::runtime;
+use crate::control::Forwarded;
+use crate::pass::{self, SyncOutcome};
 
 /// Arguments of `tete series`.
 #[derive(Debug, clap::Args)]
@@ -26,7 +23,7 @@ pub struct Args {
 /// (from its store, which it keeps in sync itself).
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let request = Forwarded::Series { json: args.json };
-    control::run(config_path, args.now.as_deref(), request, |session| {
+    super::forward::run(config_path, args.now.as_deref(), request, |session| {
         let clients = pass::Clients::new()?;
         let syncs = runtime()?.block_on(pass::sync::sync_all(
             &session.config,
@@ -45,81 +42,4 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     })
-}
-
-/// Prints the series of the store (no sync).
-pub fn execute(session: &Session, json: bool, out: &mut String) -> anyhow::Result<u8> {
-    let analysis = session.analysis()?;
-    let zone = session.config.timezone;
-    if json {
-        let summaries: Vec<_> = analysis
-            .series
-            .iter()
-            .map(|s| s.summary(session.now, zone))
-            .collect();
-        out.push_str(&serde_json::to_string_pretty(&summaries)?);
-        out.push('\n');
-    } else {
-        if session
-            .daemon
-            .as_ref()
-            .is_some_and(|d| d.last_round.is_none())
-        {
-            out.push_str(
-                "The daemon's first pass is still running: the calendars are being read, so \
-                 this list may be incomplete. Ask again in a moment.\n",
-            );
-        }
-        out.push_str(&table(&analysis, session.now, zone));
-    }
-    Ok(0)
-}
-
-/// The readable listing: 1:1s first, each with the two people and the next meeting,
-/// then every other series with the reason it is not one.
-pub fn table(analysis: &Analysis, now: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
-    let mut out = String::new();
-    let (ones, others): (Vec<_>, Vec<_>) =
-        analysis.series.iter().partition(|s| s.verdict.one_on_one);
-    let _ = writeln!(out, "1:1 series ({}):", ones.len());
-    if ones.is_empty() {
-        let _ = writeln!(out, "  none found");
-    }
-    for view in &ones {
-        let next = view
-            .next(now)
-            .map(|o| {
-                o.start_utc
-                    .with_timezone(&zone)
-                    .format("%a %-d %b %H:%M")
-                    .to_string()
-            })
-            .unwrap_or_else(|| "none in the horizon".into());
-        let _ = writeln!(
-            out,
-            "  {}  {}",
-            view.id(),
-            crate::core::brief::one_line(&view.verdict.title)
-        );
-        let _ = writeln!(
-            out,
-            "      {}; {}; next: {}",
-            view.verdict.reason, view.cadence, next
-        );
-    }
-    let _ = writeln!(out, "\nNot 1:1s ({}):", others.len());
-    if others.is_empty() {
-        let _ = writeln!(out, "  none");
-    }
-    for view in &others {
-        let _ = writeln!(
-            out,
-            "  {}  {}  ({}) — {}",
-            view.id(),
-            crate::core::brief::one_line(&view.verdict.title),
-            view.cadence,
-            view.verdict.reason
-        );
-    }
-    out
 }

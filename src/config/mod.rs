@@ -8,7 +8,8 @@
 //!
 //! Entry points: [`load`] (the daemon and commands), [`load_checked`] (also returns
 //! warnings), [`parse`] / [`parse_checked`] (text already in hand, for tests),
-//! [`load_or_exit`] (commands: config errors become exit 78), [`parse_now`] (`--now`).
+//! [`parse_now`] (`--now`). Errors come back as [`ConfigErrors`]; what they mean for
+//! an exit code is the command line's business (`cli::load_or_exit`).
 //!
 //! Warnings (a world-writable config file, a secret file that is missing or
 //! unreadable, a transport table that is ignored, ...) never stop loading. They are
@@ -123,26 +124,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
 pub fn parse_checked(text: &str, path: &Path) -> Result<Loaded, ConfigErrors> {
     let state_directory = std::env::var_os("STATE_DIRECTORY");
     validate::parse_with_env(text, path, state_directory.as_deref())
-}
-
-/// For commands other than `check`: loads the config, prints warnings to stderr, and
-/// turns errors into a [`crate::cli::Failure`] with exit code 78 listing every problem.
-pub fn load_or_exit(path: &Path) -> anyhow::Result<Config> {
-    let loaded = load_checked(path).map_err(crate::cli::Failure::from)?;
-    for warning in &loaded.warnings {
-        eprintln!("tete: warning: {warning}");
-    }
-    Ok(loaded.config)
-}
-
-impl From<ConfigErrors> for crate::cli::Failure {
-    /// Exit 78 with one line per problem, so systemd's `RestartPreventExitStatus=78`
-    /// stops a restart loop on a bad config.
-    fn from(errors: ConfigErrors) -> Self {
-        let count = errors.errors.len();
-        let noun = if count == 1 { "problem" } else { "problems" };
-        crate::cli::Failure::config(format!("invalid configuration ({count} {noun}):\n{errors}"))
-    }
 }
 
 #[cfg(unix)]

@@ -598,18 +598,6 @@ fn allowed_domains_default_to_the_owners_domains_once_each() {
 }
 
 #[test]
-fn config_errors_become_exit_78_listing_every_line() {
-    let errors = ConfigErrors {
-        errors: errors("log_level = \"x\"\n"),
-    };
-    let failure = crate::cli::Failure::from(errors.clone());
-    assert_eq!(failure.code, crate::cli::EXIT_CONFIG);
-    for line in errors.lines() {
-        assert!(failure.message.contains(&line));
-    }
-}
-
-#[test]
 fn a_missing_file_is_one_error_naming_the_path() {
     let path = Path::new("/nonexistent/tete/tete.toml");
     let error = load(path).expect_err("missing");
@@ -745,16 +733,6 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
         }
     }
     assert!(missing.is_empty(), "undocumented keys: {missing:?}");
-}
-
-#[test]
-fn load_or_exit_turns_a_bad_config_into_exit_78() {
-    let error = load_or_exit(Path::new("/nonexistent/tete.toml")).expect_err("missing file");
-    let failure = error
-        .downcast_ref::<crate::cli::Failure>()
-        .expect("a Failure");
-    assert_eq!(failure.code, crate::cli::EXIT_CONFIG);
-    assert!(failure.message.contains("/nonexistent/tete.toml"));
 }
 
 #[test]

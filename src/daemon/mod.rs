@@ -1,36 +1,37 @@
 //! `tete run`: the daemon.
 //!
-//! Startup in a fixed order: config (exit 78 when invalid), logging, store, runtime,
-//! then `READY=1`. The loop runs the same pass as `run --once`, but only polls an
-//! account when its `poll_interval` (with jitter) has passed, and otherwise sleeps until
-//! the earliest of: the next poll, the next brief due, the next outbox retry, a signal
-//! or the watchdog. An idle daemon wakes only for those timers.
+//! Startup in a fixed order: config (exit 78 when invalid) and logging (both by the
+//! caller, `cli::run`), store, runtime, then `READY=1`. Each round polls the accounts
+//! whose `poll_interval` (with jitter) has passed and then runs the one pass function,
+//! [`pass::plan_and_deliver`], at the round's `now`; between rounds it sleeps until the
+//! earliest of: the next poll, the next brief due, the next outbox retry, a stop or
+//! reload request, or the watchdog. An idle daemon wakes only for those timers.
 //!
-//! Signals: SIGTERM/SIGINT stop taking work, let a send in flight finish (a pass is
-//! never interrupted halfway), flush the store and exit 0. SIGHUP reloads the config;
-//! an invalid new config is logged and the old one kept.
+//! [`run`] is the binary's daemon: SIGTERM/SIGINT stop it, SIGHUP reloads. [`start`]
+//! runs the same daemon on its own thread and takes the same two requests from a
+//! [`DaemonHandle`] instead of signals, so tests can run it in-process. A stop lets
+//! a send in flight finish (a pass is never interrupted halfway), flushes the store
+//! and ends cleanly; a reload with an invalid new config is logged and the old one kept.
 
-mod control;
-mod health;
 mod notify;
 mod schedule;
 
-pub use health::DaemonHealth;
+pub use crate::control::DaemonHealth;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 
-use crate::cli::session::{open_store, parse_now_arg};
 use crate::config::{self, Config};
-use crate::mail::UnrecordedSends;
-use crate::pass::{self, briefs, sync};
-use crate::store::{Store, StoreOptions};
-use control::ControlState;
+use crate::control::server::{self as control, ControlState};
+use crate::control::{CommandError, open_store};
+use crate::pass::{self, PassState, sync};
+use crate::sources::SourceError;
+use crate::store::{Store, StoreError, StoreOptions};
 use schedule::PollSchedule;
 
 /// The longest the daemon sleeps without looking at the clock again (it also
@@ -47,45 +48,166 @@ const STORE_RETRY: Duration = Duration::from_secs(10);
 /// systemd's `TimeoutStopSec`).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs the daemon until SIGTERM/SIGINT. `now` fixes the clock's starting point
-/// (tests); the daemon then advances with real time from there.
-pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
-    let config = config::load_or_exit(config_path)?;
-    crate::logging::init(&config.log_level);
-    crate::cli::run::check_mail_credentials(config_path, &config)?;
-    let offset = match now {
-        Some(_) => parse_now_arg(now, &config)? - Utc::now(),
-        None => chrono::TimeDelta::zero(),
-    };
-    let store = open_store(&config)?;
-    if store.was_shut_down_uncleanly() {
-        tracing::info!("store recovered after an unclean shutdown");
-    }
-    tracing::info!(
-        state_dir = %config.state_dir.display(),
-        size_on_disk = store.size_on_disk().unwrap_or(0),
-        "store open"
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let daemon = Daemon {
-        config_path: config_path.to_path_buf(),
-        config,
-        store: Some(store),
-        clients: pass::Clients::new()?,
-        clock_offset: offset,
-        polls: PollSchedule::default(),
-        health: DaemonHealth::default(),
-        unrecorded: UnrecordedSends::default(),
-        logged_warnings: HashSet::new(),
-    };
-    let result = runtime.block_on(daemon.serve());
+/// Why the daemon could not start, or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The store could not be opened; carries the exit code the command line uses
+    /// (78 for a store written by a newer tete, else 1).
+    #[error(transparent)]
+    OpenStore(CommandError),
+    /// The control socket could not be created.
+    #[error("cannot create the control socket (state dir {}): {error}", state_dir.display())]
+    ControlSocket {
+        /// The state directory the socket or its pointer file goes into.
+        state_dir: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+    /// The runtime, a signal handler or the daemon's thread could not be set up.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The HTTP clients could not be built.
+    #[error(transparent)]
+    Clients(#[from] SourceError),
+    /// The store failed to flush at the stop.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The daemon's thread panicked (see the log).
+    #[error("the daemon's thread panicked")]
+    Panicked,
+}
+
+/// How to start the daemon.
+#[derive(Clone, Debug, Default)]
+pub struct DaemonOptions {
+    /// Fixes the clock's starting point (`--now`, tests); the daemon then advances with
+    /// real time from there. `None`: the real clock.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// What a signal asks of the daemon; [`DaemonHandle`] sends the same requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Request {
+    /// SIGTERM/SIGINT: finish the round in progress, flush, stop.
+    Stop,
+    /// SIGHUP: read the config file again.
+    Reload,
+}
+
+/// Runs the daemon on `config` (loaded from `config_path`, which SIGHUP reads again)
+/// in this thread until SIGTERM/SIGINT.
+pub fn run(config_path: &Path, config: Config, options: DaemonOptions) -> Result<(), DaemonError> {
+    let daemon = Daemon::open(config_path, config, &options)?;
+    let runtime = daemon_runtime()?;
+    let result = runtime.block_on(async {
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let (requests, received) = mpsc::unbounded_channel();
+        // Signals become requests; the task ends with the runtime.
+        tokio::spawn(async move {
+            loop {
+                let request = tokio::select! {
+                    _ = terminate.recv() => Request::Stop,
+                    _ = interrupt.recv() => Request::Stop,
+                    _ = hangup.recv() => Request::Reload,
+                };
+                if requests.send(request).is_err() {
+                    break;
+                }
+            }
+        });
+        daemon.serve(received, None).await
+    });
     // Dropping a runtime waits for every blocking thread; a control request stuck in
     // sled would hold the stop forever.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     result
+}
+
+/// Starts the daemon on `config` on its own thread and runtime, and returns once its
+/// control socket answers (or the start failed). The handle stops it the way SIGTERM
+/// does and reloads it the way SIGHUP does; dropping the handle stops it too.
+pub fn start(
+    config_path: &Path,
+    config: Config,
+    options: DaemonOptions,
+) -> Result<DaemonHandle, DaemonError> {
+    let daemon = Daemon::open(config_path, config, &options)?;
+    let (requests, received) = mpsc::unbounded_channel();
+    let (ready, started) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("tete-daemon".into())
+        .spawn(move || {
+            let runtime = daemon_runtime()?;
+            let result = runtime.block_on(daemon.serve(received, Some(ready)));
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            result
+        })?;
+    match started.recv() {
+        Ok(socket) => Ok(DaemonHandle {
+            requests,
+            thread: Some(thread),
+            socket,
+        }),
+        // The daemon ended before its socket was up: its result says why.
+        Err(_) => match thread.join() {
+            Ok(Ok(())) => Err(DaemonError::Panicked),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(DaemonError::Panicked),
+        },
+    }
+}
+
+/// A daemon started with [`start`].
+pub struct DaemonHandle {
+    requests: mpsc::UnboundedSender<Request>,
+    thread: Option<std::thread::JoinHandle<Result<(), DaemonError>>>,
+    socket: PathBuf,
+}
+
+impl DaemonHandle {
+    /// The control socket the daemon answers on (also published in
+    /// `<state_dir>/daemon.json`, which is what the command line reads).
+    pub fn control_socket_path(&self) -> &Path {
+        &self.socket
+    }
+
+    /// What SIGHUP does: reload the config file (an invalid one is logged and the old
+    /// one kept). Returns at once; the reload happens between rounds.
+    pub fn reload(&self) {
+        let _ = self.requests.send(Request::Reload);
+    }
+
+    /// What SIGTERM does: the round in progress finishes, the store is flushed, the
+    /// socket removed. Waits until the daemon has stopped.
+    pub fn stop(mut self) -> Result<(), DaemonError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), DaemonError> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let _ = self.requests.send(Request::Stop);
+        thread.join().unwrap_or(Err(DaemonError::Panicked))
+    }
+}
+
+impl Drop for DaemonHandle {
+    fn drop(&mut self) {
+        if let Err(error) = self.stop_and_join() {
+            tracing::error!("the daemon did not stop cleanly: {error}");
+        }
+    }
+}
+
+/// The daemon's runtime: two workers (the control socket answers during a round).
+fn daemon_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
 }
 
 /// How long a stop request waits for the round in progress.
@@ -109,61 +231,106 @@ struct Daemon {
     clock_offset: chrono::TimeDelta,
     polls: PollSchedule,
     health: DaemonHealth,
-    /// Briefs sent whose record the store failed to write; written first next time.
-    unrecorded: UnrecordedSends,
-    /// The analysis warnings logged so far, so each is logged once, not every round.
-    logged_warnings: HashSet<String>,
+    /// What the pass keeps between rounds (warnings logged, sends to record).
+    pass: PassState,
 }
 
 impl Daemon {
+    /// Opens the store and builds the clients: what can fail before the loop runs.
+    fn open(
+        config_path: &Path,
+        config: Config,
+        options: &DaemonOptions,
+    ) -> Result<Daemon, DaemonError> {
+        // The one real-clock read that fixes the offset; rounds add it to the clock.
+        let clock_offset = match options.now {
+            Some(now) => now - Utc::now(),
+            None => chrono::TimeDelta::zero(),
+        };
+        let store = open_store(&config).map_err(DaemonError::OpenStore)?;
+        if store.was_shut_down_uncleanly() {
+            tracing::info!("store recovered after an unclean shutdown");
+        }
+        tracing::info!(
+            state_dir = %config.state_dir.display(),
+            size_on_disk = store.size_on_disk().unwrap_or(0),
+            "store open"
+        );
+        Ok(Daemon {
+            config_path: config_path.to_path_buf(),
+            config,
+            store: Some(store),
+            clients: pass::Clients::new()?,
+            clock_offset,
+            polls: PollSchedule::default(),
+            health: DaemonHealth::default(),
+            pass: PassState::default(),
+        })
+    }
+
+    /// The daemon's clock: the real one plus the `--now` offset.
     fn now(&self) -> DateTime<Utc> {
         Utc::now() + self.clock_offset
     }
 
-    async fn serve(mut self) -> anyhow::Result<ExitCode> {
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut hangup = signal(SignalKind::hangup())?;
+    /// The loop, until a stop request (or every sender is gone). `ready` is told the
+    /// control socket's path once it is bound.
+    async fn serve(
+        mut self,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+        ready: Option<std::sync::mpsc::Sender<PathBuf>>,
+    ) -> Result<(), DaemonError> {
         let watchdog = notify::watchdog_interval();
         let (state_tx, state_rx) = tokio::sync::watch::channel(self.control_state());
-        let socket = control::bind(&self.config).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create the control socket (state dir {}): {e}",
-                self.config.state_dir.display()
-            )
+        let socket = control::bind(&self.config).map_err(|error| DaemonError::ControlSocket {
+            state_dir: self.config.state_dir.clone(),
+            error,
         })?;
-        let control = tokio::spawn(control::serve(socket, state_rx, self.clock_offset));
+        let socket_path = socket.path().to_path_buf();
+        let offset = self.clock_offset;
+        let clock: control::Clock = std::sync::Arc::new(move || Utc::now() + offset);
+        let control = tokio::spawn(control::serve(socket, state_rx, clock));
         notify::ready(&format!("{} account(s)", self.config.accounts.len()));
         tracing::info!(accounts = self.config.accounts.len(), "tete started");
+        if let Some(ready) = ready {
+            let _ = ready.send(socket_path);
+        }
         loop {
-            // A signal to stop during a round lets the round finish (a send in flight
-            // completes and is recorded), bounded so systemd's stop timeout is kept.
+            // A stop request during a round lets the round finish (a send in flight
+            // completes and is recorded), bounded so systemd's stop timeout is kept. A
+            // reload waits for the round's end (the round borrows the config).
+            let mut reload = false;
             let wake = {
                 let tick = self.tick(&state_tx);
                 tokio::pin!(tick);
-                tokio::select! {
-                    wake = &mut tick => Some(wake),
-                    _ = terminate.recv() => {
-                        finish_round(tick).await;
-                        None
-                    }
-                    _ = interrupt.recv() => {
-                        finish_round(tick).await;
-                        None
+                loop {
+                    tokio::select! {
+                        wake = &mut tick => break Some(wake),
+                        request = requests.recv() => match request {
+                            Some(Request::Reload) => reload = true,
+                            Some(Request::Stop) | None => {
+                                finish_round(tick).await;
+                                break None;
+                            }
+                        },
                     }
                 }
             };
             let Some(wake) = wake else { break };
             let _ = state_tx.send(self.control_state());
-            let sleep = wake.min(MAX_SLEEP).min(watchdog.unwrap_or(MAX_SLEEP));
-            tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = terminate.recv() => break,
-                _ = interrupt.recv() => break,
-                _ = hangup.recv() => {
-                    self.reload();
-                    let _ = state_tx.send(self.control_state());
+            if !reload {
+                let sleep = wake.min(MAX_SLEEP).min(watchdog.unwrap_or(MAX_SLEEP));
+                tokio::select! {
+                    _ = tokio::time::sleep(sleep) => {}
+                    request = requests.recv() => match request {
+                        Some(Request::Reload) => reload = true,
+                        Some(Request::Stop) | None => break,
+                    },
                 }
+            }
+            if reload {
+                self.reload();
+                let _ = state_tx.send(self.control_state());
             }
             if watchdog.is_some() {
                 notify::watchdog();
@@ -178,13 +345,13 @@ impl Daemon {
         if let Some(store) = &self.store {
             store.flush()?;
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     }
 
     /// What the control socket answers from: the current config, store and health.
     fn control_state(&self) -> ControlState {
         let mut health = self.health.clone();
-        health.unrecorded_sends = self.unrecorded.len();
+        health.unrecorded_sends = self.pass.unrecorded.len();
         ControlState {
             config: self.config.clone(),
             store: self.store.clone(),
@@ -236,6 +403,8 @@ impl Daemon {
         let Some(store) = self.store.clone() else {
             return STORE_RETRY;
         };
+        // The round's one clock: the schedule and every pass function see this `now`
+        // (the clock is read again only for the health record and the next timer).
         let now = self.now();
         let due_accounts: Vec<_> = self
             .config
@@ -320,26 +489,16 @@ impl Daemon {
         }
     }
 
+    /// The pass after the sync ([`pass::plan_and_deliver`]), with the daemon's log
+    /// line when the outbox moved; returns when there is work again.
     async fn plan_and_send(
         &mut self,
         store: &Store,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
-        let analysis =
-            pass::analyze_store_logging_new(&self.config, store, now, &mut self.logged_warnings)?;
-        briefs::refresh_context(store, &analysis, now)?;
-        let queue = briefs::queue_due(&self.config, store, &analysis, now)?;
-        let owners = pass::account_owners(&self.config, store)?;
-        pass::notices::queue_sign_in_notices(&self.config, store, &owners, now)
-            .map_err(pass::BriefStepError::from)?;
-        let delivery = briefs::deliver(
-            &self.config,
-            store,
-            &self.clients,
-            now,
-            &mut self.unrecorded,
-        )
-        .await?;
+        let round =
+            pass::plan_and_deliver(&self.config, store, &self.clients, now, &mut self.pass).await?;
+        let delivery = &round.delivery;
         if delivery.sent + delivery.retried + delivery.dead + delivery.expired > 0 {
             tracing::info!(
                 sent = delivery.sent,
@@ -349,8 +508,7 @@ impl Daemon {
                 "outbox drained"
             );
         }
-        let retry = store.outbox_summary()?.next_attempt;
-        Ok([queue.next_due, retry].into_iter().flatten().min())
+        Ok(round.next_due())
     }
 
     /// SIGHUP: the new config replaces the running one only when everything `check`

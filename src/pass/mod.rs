@@ -1,7 +1,9 @@
 //! One pass: sync every account, expand, detect, harvest context, plan, queue, send.
 //!
-//! `tete run --once` runs one pass; the daemon runs the same steps on its timers.
-//! Data flows one way; each step hands plain values to the next.
+//! `tete run --once` runs one pass; the daemon syncs the accounts that are due on
+//! its own schedule and then calls the same [`plan_and_deliver`] on every tick.
+//! Data flows one way; each step hands plain values to the next. Time is a parameter:
+//! the caller reads the clock once and every step of the pass sees that one `now`.
 
 pub mod briefs;
 pub mod notices;
@@ -154,42 +156,78 @@ pub fn capped<T>(warnings: &[T]) -> (&[T], usize) {
     (&warnings[..shown], warnings.len() - shown)
 }
 
-/// Syncs at `now`, then analyzes the store at `now` (what `series` and `preview` need).
-pub async fn sync_and_analyze(
+/// What a long-running caller keeps from one round to the next (a one-shot pass
+/// starts from [`PassState::default`]).
+#[derive(Debug, Default)]
+pub struct PassState {
+    /// The analysis warnings logged so far, so each is logged once, not every round.
+    pub logged_warnings: HashSet<String>,
+    /// Briefs sent whose record the store failed to write; written first next time.
+    pub unrecorded: mail::UnrecordedSends,
+}
+
+/// What [`plan_and_deliver`] did.
+#[derive(Debug)]
+pub struct RoundReport {
+    /// Series found.
+    pub analysis: Analysis,
+    /// Briefs queued and withheld.
+    pub queue: QueueReport,
+    /// What the transport did with the outbox.
+    pub delivery: DrainReport,
+    /// When the outbox next has something to retry.
+    pub next_attempt: Option<DateTime<Utc>>,
+}
+
+impl RoundReport {
+    /// The earliest time there is work again: the next brief due or outbox retry.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        [self.queue.next_due, self.next_attempt]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+/// Everything of a pass after the sync, at `now`: analyze the store, refresh the
+/// harvested context, queue the briefs that are due and the sign-in notices, and
+/// drain the outbox. `state` carries what a long-running caller keeps between rounds.
+pub async fn plan_and_deliver(
     config: &Config,
     store: &Store,
     clients: &Clients,
     now: DateTime<Utc>,
-) -> Result<(Vec<AccountSync>, Analysis), StoreError> {
-    let syncs = sync::sync_all(config, store, clients, now).await;
-    Ok((syncs, analyze_store(config, store, now)?))
+    state: &mut PassState,
+) -> Result<RoundReport, PassError> {
+    let analysis = analyze_store_logging_new(config, store, now, &mut state.logged_warnings)?;
+    briefs::refresh_context(store, &analysis, now)?;
+    let queue = briefs::queue_due(config, store, &analysis, now)?;
+    let owners = account_owners(config, store)?;
+    notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
+    let delivery = briefs::deliver(config, store, clients, now, &mut state.unrecorded).await?;
+    let next_attempt = store.outbox_summary()?.next_attempt;
+    Ok(RoundReport {
+        analysis,
+        queue,
+        delivery,
+        next_attempt,
+    })
 }
 
-/// Runs one whole pass at `now`.
+/// Runs one whole pass at `now`: every account is synced, then [`plan_and_deliver`].
 pub async fn run_once(
     config: &Config,
     store: &Store,
     clients: &Clients,
     now: DateTime<Utc>,
 ) -> Result<PassReport, PassError> {
-    let (syncs, analysis) = sync_and_analyze(config, store, clients, now).await?;
-    briefs::refresh_context(store, &analysis, now)?;
-    let queue = briefs::queue_due(config, store, &analysis, now)?;
-    let owners = account_owners(config, store)?;
-    notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
-    let delivery = briefs::deliver(
-        config,
-        store,
-        clients,
-        now,
-        &mut mail::UnrecordedSends::default(),
-    )
-    .await?;
+    let syncs = sync::sync_all(config, store, clients, now).await;
+    let round = plan_and_deliver(config, store, clients, now, &mut PassState::default()).await?;
     store.flush()?;
     Ok(PassReport {
         syncs,
-        analysis,
-        queue,
-        delivery,
+        analysis: round.analysis,
+        queue: round.queue,
+        delivery: round.delivery,
     })
 }

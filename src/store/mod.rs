@@ -234,6 +234,9 @@ impl Store {
             .get(META_OPEN_KEY)?
             .is_some_and(|v| v.as_ref() == [1u8]);
         trees.meta.insert(META_OPEN_KEY, &[1u8])?;
+        // On disk now, not at the next background flush: a process killed within its
+        // first half second must still read as a crash next time.
+        db.flush()?;
         let marker = std::sync::Arc::new(OpenMarker {
             db: db.clone(),
             meta: trees.meta.clone(),

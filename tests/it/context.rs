@@ -2,11 +2,10 @@
 //! real store, and a description harvested the way a pass does it.
 
 use chrono::{DateTime, TimeZone, Utc};
-use std::process::ExitCode;
 
-use tete::cli::Failure;
-use tete::cli::items::{self, ItemsAction};
-use tete::cli::notes::{self, NotesAction};
+use tete::control::CommandError;
+use tete::control::items::{self, ItemsAction};
+use tete::control::notes::{self, NotesAction};
 use tete::core::context::{
     self, ActionItem, ItemState, SeriesInfo, description_to_text, harvest, parse_description,
     visible_to,
@@ -54,14 +53,14 @@ fn open_store() -> (tempfile::TempDir, Store) {
 fn items_cmd(store: &Store, action: ItemsAction, day: u32) -> anyhow::Result<String> {
     let mut out = Vec::new();
     let code = items::execute(store, action, &lookup, at(day), &mut out)?;
-    assert_eq!(code, ExitCode::SUCCESS);
+    assert_eq!(code, 0);
     Ok(String::from_utf8(out).unwrap())
 }
 
 fn notes_cmd(store: &Store, action: NotesAction, day: u32) -> anyhow::Result<String> {
     let mut out = Vec::new();
     let code = notes::execute(store, action, &lookup, at(day), &mut out)?;
-    assert_eq!(code, ExitCode::SUCCESS);
+    assert_eq!(code, 0);
     Ok(String::from_utf8(out).unwrap())
 }
 
@@ -79,7 +78,10 @@ fn list_json(store: &Store) -> Vec<ActionItem> {
 }
 
 fn exit_code(error: anyhow::Error) -> u8 {
-    error.downcast_ref::<Failure>().expect("a Failure").code
+    match error.downcast_ref::<CommandError>() {
+        Some(CommandError::Failed { code, .. }) => *code,
+        other => panic!("not the command's own failure: {other:?}"),
+    }
 }
 
 #[test]

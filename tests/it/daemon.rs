@@ -296,3 +296,48 @@ fn only_a_killed_daemon_leaves_a_store_that_reads_as_an_unclean_shutdown() {
     let log = run_until(&config, dir.path(), "TERM");
     assert!(log.contains(unclean), "after a SIGKILL:\n{log}");
 }
+
+#[test]
+fn an_in_process_daemon_answers_status_over_its_socket_and_stops() {
+    use tete::control::{self, Forwarded, Request};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = demo_config_in(dir.path());
+    let config = tete::config::load(&path).expect("the demo config loads");
+    let daemon =
+        tete::daemon::start(&path, config.clone(), Default::default()).expect("the daemon starts");
+    assert!(daemon.control_socket_path().exists());
+
+    // Exactly what `tete status` does while a daemon runs: find it through
+    // `daemon.json` and ask over the socket.
+    let ask = || {
+        let request = Request {
+            command: Forwarded::Status { json: false },
+            now: None,
+        };
+        control::ask_daemon(&config, &request)
+            .expect("the socket answers")
+            .expect("a daemon is found through daemon.json")
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let reply = loop {
+        let reply = ask();
+        assert_eq!(reply.code, 0, "{}", reply.stderr);
+        let first_pass_done = reply.stdout.starts_with("Daemon: running, last pass ok");
+        if first_pass_done || Instant::now() > deadline {
+            break reply;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        reply.stdout.starts_with("Daemon: running, last pass ok"),
+        "{}",
+        reply.stdout
+    );
+    assert!(reply.stdout.contains("demo (ics): ok"), "{}", reply.stdout);
+
+    daemon.stop().expect("a clean stop");
+    assert!(!dir.path().join("state/daemon.json").exists());
+    // The stop let go of the store: this process can open it again.
+    control::open_store(&config).expect("the store is free after the stop");
+}

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod architecture;
 mod brief_snapshots;
 mod check;
 mod context;

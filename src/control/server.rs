@@ -1,19 +1,25 @@
-//! The daemon's control socket: `tete status`, `series`, `items`, `notes`, `preview`
-//! and `skip` run here while the daemon holds the store.
+//! The daemon's side of the control socket: `tete status`, `series`, `items`, `notes`,
+//! `preview` and `skip` run here while the daemon holds the store.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
-use super::DaemonHealth;
-use crate::cli::control::{DaemonInfo, MAX_LINE, Reply, Request, answer, daemon_info_path};
-use crate::cli::session::Session;
+use super::{
+    DaemonHealth, DaemonInfo, EXIT_FAILURE, EXIT_SOFTWARE, MAX_LINE, Reply, Request, Session,
+    answer, daemon_info_path, socket_path,
+};
 use crate::config::Config;
 use crate::store::Store;
+
+/// The daemon's clock ("now" for a request: the real clock plus the `--now` offset the
+/// daemon was started with). The daemon owns the clock; the socket only asks it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// The bound socket and the pointer file that advertises it; both are removed on drop.
 pub struct ControlSocket {
@@ -22,21 +28,18 @@ pub struct ControlSocket {
     info: PathBuf,
 }
 
+impl ControlSocket {
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.socket
+    }
+}
+
 impl Drop for ControlSocket {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.info);
         let _ = std::fs::remove_file(&self.socket);
     }
-}
-
-/// Where the socket goes: systemd's `RuntimeDirectory=` when set, else the state dir.
-fn socket_path(config: &Config) -> PathBuf {
-    let runtime = std::env::var_os("RUNTIME_DIRECTORY")
-        .and_then(|dirs| std::env::split_paths(&dirs).next())
-        .filter(|dir| !dir.as_os_str().is_empty());
-    runtime
-        .unwrap_or_else(|| config.state_dir.clone())
-        .join("tete.sock")
 }
 
 /// Binds the socket (mode 0600) and publishes its path in `<state_dir>/daemon.json`.
@@ -101,11 +104,7 @@ const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Serves requests until the task is dropped. Each request runs on a blocking thread
 /// against the daemon's store and config as they are when it arrives.
-pub async fn serve(
-    socket: ControlSocket,
-    state: watch::Receiver<ControlState>,
-    clock_offset: TimeDelta,
-) {
+pub async fn serve(socket: ControlSocket, state: watch::Receiver<ControlState>, clock: Clock) {
     loop {
         let stream = match socket.listener.accept().await {
             Ok((stream, _)) => stream,
@@ -116,26 +115,19 @@ pub async fn serve(
             }
         };
         let state = state.borrow().clone();
+        let now = clock();
         tokio::spawn(async move {
-            if let Err(error) = handle(stream, state, clock_offset).await {
+            if let Err(error) = handle(stream, state, now).await {
                 tracing::debug!("control connection: {error}");
             }
         });
     }
 }
 
-fn failure(code: u8, message: String) -> Reply {
-    Reply {
-        code,
-        stdout: String::new(),
-        stderr: format!("tete: {message}\n"),
-    }
-}
-
 async fn handle(
     stream: UnixStream,
     state: ControlState,
-    clock_offset: TimeDelta,
+    now: DateTime<Utc>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_LINE as u64));
@@ -146,19 +138,16 @@ async fn handle(
             let session = Session {
                 config: state.config,
                 store,
-                now: Utc::now() + clock_offset,
+                now,
                 daemon: Some(state.health),
             };
             let work = tokio::task::spawn_blocking(move || answer(&session, request));
             match tokio::time::timeout(REQUEST_TIMEOUT, work).await {
                 Ok(Ok(reply)) => reply,
-                Ok(Err(_)) => failure(
-                    crate::cli::EXIT_SOFTWARE,
-                    "the daemon failed to run the command".into(),
-                ),
-                Err(_) => failure(
-                    crate::cli::EXIT_SOFTWARE,
-                    format!("the daemon did not answer within {REQUEST_TIMEOUT:?}"),
+                Ok(Err(_)) => Reply::failure(EXIT_SOFTWARE, "the daemon failed to run the command"),
+                Err(_) => Reply::failure(
+                    EXIT_SOFTWARE,
+                    &format!("the daemon did not answer within {REQUEST_TIMEOUT:?}"),
                 ),
             }
         }
@@ -172,18 +161,15 @@ async fn handle(
                 .failing_since
                 .map(|at| format!(" since {}", at.format("%Y-%m-%d %H:%M:%S UTC")))
                 .unwrap_or_default();
-            failure(
-                crate::cli::EXIT_FAILURE,
-                format!(
+            Reply::failure(
+                EXIT_FAILURE,
+                &format!(
                     "the daemon cannot use its store{since}: {reason}; it tries again every few \
                      seconds (see `journalctl -u tete`)"
                 ),
             )
         }
-        (Err(error), _) => failure(
-            crate::cli::EXIT_FAILURE,
-            format!("unreadable request: {error}"),
-        ),
+        (Err(error), _) => Reply::failure(EXIT_FAILURE, &format!("unreadable request: {error}")),
     };
     let mut bytes = serde_json::to_vec(&reply).unwrap_or_default();
     bytes.push(b'\n');

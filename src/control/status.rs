@@ -1,0 +1,270 @@
+//! `tete status [--json]`: accounts, last sync, series, next briefs, outbox.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{CommandError, DaemonHealth, Session};
+use crate::pass::briefs;
+
+/// What `status --json` prints.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// When the status was taken.
+    pub now: DateTime<Utc>,
+    /// One entry per configured account.
+    pub accounts: Vec<AccountStatus>,
+    /// Detected 1:1 series.
+    pub one_on_ones: usize,
+    /// Recurring series that are not 1:1s.
+    pub other_series: usize,
+    /// Briefs planned but not yet due or queued, soonest first.
+    pub next_briefs: Vec<NextBrief>,
+    /// The outbox.
+    pub outbox: OutboxStatus,
+    /// How the daemon's rounds go (`None` when no daemon answered).
+    pub daemon: Option<DaemonHealth>,
+}
+
+/// One account's state.
+#[derive(Debug, Serialize)]
+pub struct AccountStatus {
+    /// Name.
+    pub name: String,
+    /// Provider.
+    pub provider: String,
+    /// Last attempt.
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// Last success.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Last error, if the last attempt failed.
+    pub error: Option<String>,
+    /// Failed attempts in a row.
+    pub failures_in_a_row: u32,
+    /// Events held.
+    pub events: Option<usize>,
+    /// Set when the account must sign in again (`tete auth <name>`): why.
+    pub needs_sign_in: Option<String>,
+    /// A warning about sign-in expiring soon (Google apps in "Testing" mode).
+    pub sign_in_warning: Option<String>,
+}
+
+/// A brief the plan expects to send.
+#[derive(Debug, Serialize)]
+pub struct NextBrief {
+    /// Series id.
+    pub series: String,
+    /// Meeting title.
+    pub title: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Meeting start.
+    pub meeting: DateTime<Utc>,
+    /// When the brief is due.
+    pub due: DateTime<Utc>,
+}
+
+/// The outbox in numbers.
+#[derive(Debug, Serialize)]
+pub struct OutboxStatus {
+    /// Waiting for a first attempt.
+    pub queued: usize,
+    /// Waiting for a retry.
+    pub retrying: usize,
+    /// Given up, with reasons.
+    pub dead: Vec<DeadBrief>,
+    /// Sent in total.
+    pub sent: usize,
+    /// Next attempt.
+    pub next_attempt: Option<DateTime<Utc>>,
+}
+
+/// A brief that will not be sent.
+#[derive(Debug, Serialize)]
+pub struct DeadBrief {
+    /// Its key.
+    pub key: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Gathers the status from the session's store.
+pub fn gather(session: &Session) -> Result<Status, CommandError> {
+    let config = &session.config;
+    let mut accounts = Vec::new();
+    for account in &config.accounts {
+        let record = session.store.last_sync(&account.name)?;
+        let state = session.store.account_state(&account.name)?;
+        let sign_in_warning = match account.provider {
+            crate::config::Provider::Google => {
+                crate::auth::google::sign_in_expiry_warning(&account.name, &state, session.now)
+            }
+            _ => None,
+        };
+        accounts.push(AccountStatus {
+            needs_sign_in: state.needs_sign_in.as_ref().map(|n| n.reason.clone()),
+            sign_in_warning,
+            name: account.name.clone(),
+            provider: format!("{:?}", account.provider).to_lowercase(),
+            last_attempt: record.as_ref().map(|r| r.at),
+            last_success: record.as_ref().and_then(|r| r.last_success),
+            error: record.as_ref().and_then(|r| r.error.clone()),
+            failures_in_a_row: record.as_ref().map_or(0, |r| r.failures_in_a_row),
+            events: record.as_ref().and_then(|r| r.events),
+        });
+    }
+    let analysis = session.analysis()?;
+    let policy = briefs::policy(config, &analysis);
+    let plan = briefs::make_plan(&session.store, &analysis, &policy, session.now);
+    let next_briefs = plan
+        .due
+        .iter()
+        .chain(&plan.later)
+        .take(20)
+        .map(|b| NextBrief {
+            series: b.key.series.0.clone(),
+            title: b.occurrence.summary.clone(),
+            recipient: b.key.recipient.clone(),
+            meeting: b.occurrence.start_utc,
+            due: b.due_at,
+        })
+        .collect();
+    let summary = session.store.outbox_summary()?;
+    Ok(Status {
+        now: session.now,
+        accounts,
+        one_on_ones: analysis.one_on_ones().count(),
+        other_series: analysis
+            .series
+            .iter()
+            .filter(|s| !s.verdict.one_on_one && s.cadence != "once")
+            .count(),
+        next_briefs,
+        outbox: OutboxStatus {
+            queued: summary.queued,
+            retrying: summary.retrying,
+            dead: summary
+                .dead
+                .iter()
+                .map(|(key, reason)| DeadBrief {
+                    key: key.to_string(),
+                    reason: reason.clone(),
+                })
+                .collect(),
+            sent: summary.sent,
+            next_attempt: summary.next_attempt,
+        },
+        daemon: session.daemon.clone(),
+    })
+}
+
+/// Prints the status into `out`.
+pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, CommandError> {
+    let status = gather(session)?;
+    if json {
+        out.push_str(&serde_json::to_string_pretty(&status)?);
+        out.push('\n');
+        return Ok(0);
+    }
+    let zone = session.config.timezone;
+    let local = |at: DateTime<Utc>| {
+        at.with_timezone(&zone)
+            .format("%a %-d %b %H:%M")
+            .to_string()
+    };
+    if let Some(daemon) = &status.daemon {
+        match (&daemon.last_error, daemon.last_round) {
+            (Some(error), _) => {
+                let since = daemon.failing_since.map(local).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "Daemon: PASSES FAILING since {since}: {error}\n  \
+                     (what follows is what the store last recorded; briefs due are not sent)"
+                );
+            }
+            (None, Some(at)) => {
+                let _ = writeln!(out, "Daemon: running, last pass ok {}", local(at));
+            }
+            (None, None) => {
+                let _ = writeln!(out, "Daemon: running, first pass not finished yet");
+            }
+        }
+        if daemon.unrecorded_sends > 0 {
+            let _ = writeln!(
+                out,
+                "  {} sent brief(s) wait to be recorded in the store",
+                daemon.unrecorded_sends
+            );
+        }
+    }
+    let _ = writeln!(out, "Accounts:");
+    for account in &status.accounts {
+        let state = match (&account.error, account.last_attempt) {
+            (_, None) => "never synced".to_string(),
+            (Some(error), Some(_)) => format!(
+                "FAILING ({} in a row): {error}; last success {}",
+                account.failures_in_a_row,
+                account
+                    .last_success
+                    .map(local)
+                    .unwrap_or_else(|| "never".into())
+            ),
+            (None, Some(at)) => format!(
+                "ok, last sync {}{}",
+                local(at),
+                account
+                    .events
+                    .map(|n| format!(", {n} events"))
+                    .unwrap_or_default()
+            ),
+        };
+        let _ = writeln!(out, "  {} ({}): {state}", account.name, account.provider);
+        if let Some(reason) = &account.needs_sign_in {
+            let _ = writeln!(
+                out,
+                "    NEEDS SIGN-IN: run `tete auth {}` ({reason})",
+                account.name
+            );
+        }
+        if let Some(warning) = &account.sign_in_warning {
+            let _ = writeln!(out, "    warning: {warning}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Series: {} 1:1s, {} other recurring meetings (`tete series` explains each)",
+        status.one_on_ones, status.other_series
+    );
+    let _ = writeln!(out, "Next briefs:");
+    if status.next_briefs.is_empty() {
+        let _ = writeln!(out, "  none planned in the horizon");
+    }
+    for brief in &status.next_briefs {
+        let _ = writeln!(
+            out,
+            "  {}  {} → {} (meeting {})",
+            local(brief.due),
+            crate::core::brief::one_line(&brief.title),
+            brief.recipient,
+            local(brief.meeting)
+        );
+    }
+    let outbox = &status.outbox;
+    let _ = writeln!(
+        out,
+        "Outbox: {} queued, {} retrying, {} failed for good; {} sent in all{}",
+        outbox.queued,
+        outbox.retrying,
+        outbox.dead.len(),
+        outbox.sent,
+        outbox
+            .next_attempt
+            .map(|at| format!("; next attempt {}", local(at)))
+            .unwrap_or_default()
+    );
+    for dead in &outbox.dead {
+        let _ = writeln!(out, "  not sent: {} — {}", dead.key, dead.reason);
+    }
+    Ok(0)
+}
