@@ -171,7 +171,13 @@ fn main() {
     let owners = HashMap::from([("cal".to_string(), "owner@example.com".to_string())]);
 
     let t = Instant::now();
-    let analysis = pass::analyze(&config, stored, &owners, now);
+    let analysis = pass::analyze(
+        &config,
+        stored,
+        &owners,
+        now,
+        &tete::core::calendar::Limits::timed(std::time::Instant::now),
+    );
     let analyze_s = t.elapsed().as_secs_f64();
     let occurrences: usize = analysis.series.iter().map(|s| s.occurrences.len()).sum();
     let one_on_ones = analysis.one_on_ones().count();

@@ -677,7 +677,13 @@ mod syncer {
         let start = Instant::now();
         // As `pass::analyze_store` does: events decoded as the grouping takes them.
         let stored = store.events().map(|e| e.expect("stored event"));
-        let analysis = tete::core::analyze::analyze(&config, stored, &owners, Utc::now());
+        let analysis = tete::core::analyze::analyze(
+            &config,
+            stored,
+            &owners,
+            Utc::now(),
+            &tete::core::calendar::Limits::timed(std::time::Instant::now),
+        );
         Measured {
             analyze_secs: start.elapsed().as_secs_f64(),
             series: analysis.series.len(),

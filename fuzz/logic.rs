@@ -37,7 +37,7 @@ pub fn ics_expand(data: &[u8]) {
         max_per_series: 500,
         max_steps_per_series: 20_000,
         max_time_per_series: std::time::Duration::from_millis(50),
-        ..tete::core::calendar::Limits::default()
+        ..tete::core::calendar::Limits::timed(std::time::Instant::now)
     };
     let expansion = tete::core::calendar::expand(&parsed.events, &window, chrono_tz::UTC, &limits);
     std::hint::black_box(expansion);

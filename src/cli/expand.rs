@@ -71,7 +71,12 @@ pub fn expand_file(
     to: NaiveDate,
 ) -> calendar::Expansion {
     let window = Window::floating_dates(from, to);
-    calendar::expand(events, &window, chrono_tz::UTC, &Limits::default())
+    calendar::expand(
+        events,
+        &window,
+        chrono_tz::UTC,
+        &Limits::timed(std::time::Instant::now),
+    )
 }
 
 fn parse_day(arg: &str, value: &str) -> Result<NaiveDate, Failure> {

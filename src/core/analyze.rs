@@ -146,14 +146,14 @@ pub fn analyze(
     stored: impl IntoIterator<Item = StoredEvent>,
     owners: &HashMap<String, String>,
     now: DateTime<Utc>,
+    limits: &Limits,
 ) -> Analysis {
     let owner_of = |account: &str| owners.get(account).cloned();
     let window = window(config, now);
-    let limits = Limits::default();
     let mut warnings = Vec::new();
     let mut series = Vec::new();
     for group in group_by_series(stored, &owner_of) {
-        let Some(view) = view_of(config, group, now, &window, &limits, &mut warnings) else {
+        let Some(view) = view_of(config, group, now, &window, limits, &mut warnings) else {
             continue;
         };
         series.push(view);

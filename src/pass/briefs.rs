@@ -198,6 +198,12 @@ pub fn make_plan(
     plan::plan(&series, now, policy, &ledger)
 }
 
+/// The expansion limits of a pass: the defaults, with their time budgets on the
+/// process's monotonic clock (the core reads none itself).
+pub fn expansion_limits() -> crate::core::calendar::Limits {
+    crate::core::calendar::Limits::timed(std::time::Instant::now)
+}
+
 /// Loads what the store holds about a series' current pair: once per series and pass,
 /// whichever recipients and meetings it is composed for.
 pub fn load_context(store: &Store, view: &SeriesView) -> Result<SeriesContext, StoreError> {
@@ -219,7 +225,7 @@ pub fn compose(
     now: DateTime<Utc>,
 ) -> Result<BriefInput, StoreError> {
     let context = load_context(store, view)?;
-    let index = meeting_index(config, view, &due.occurrence);
+    let index = meeting_index(config, view, &due.occurrence, &expansion_limits());
     Ok(assemble(config, view, &context, due, policy, index, now))
 }
 
@@ -267,7 +273,7 @@ pub fn queue_due(
         };
         let index = *indexes
             .entry((view.id(), due.occurrence.start_utc))
-            .or_insert_with(|| meeting_index(config, view, &due.occurrence));
+            .or_insert_with(|| meeting_index(config, view, &due.occurrence, &expansion_limits()));
         let input = assemble(config, view, context, due, &policy, index, now);
         let rendered = render(&input);
         let rendered = match rendered {

@@ -112,7 +112,7 @@ pub fn analyze_store_logging_new(
     let stored = store
         .events()
         .map_while(|event| event.map_err(|error| failed = Some(error)).ok());
-    let mut analysis = analyze(config, stored, &owners, now);
+    let mut analysis = analyze(config, stored, &owners, now, &briefs::expansion_limits());
     if let Some(error) = failed {
         return Err(error);
     }

@@ -1161,7 +1161,13 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
         ("manager".to_string(), MANAGER.to_string()),
         ("report".to_string(), REPORT.to_string()),
     ]);
-    let analysis = tete::core::analyze::analyze(&config, stored, &owners, now);
+    let analysis = tete::core::analyze::analyze(
+        &config,
+        stored,
+        &owners,
+        now,
+        &tete::core::calendar::Limits::timed(std::time::Instant::now),
+    );
     let ones: Vec<_> = analysis.one_on_ones().collect();
     assert_eq!(ones.len(), 1, "{:#?}", analysis.series);
     let queue = tete::pass::briefs::queue_due(&config, &s.store, &analysis, now).unwrap();

@@ -160,7 +160,12 @@ pub fn assemble(
 /// The meeting's position in its series (0 for the first), so the prompt rotation
 /// moves one step per meeting whatever the cadence. Counting is bounded by the
 /// expansion limits; without a known start, the position in the window is used.
-pub fn meeting_index(config: &Config, view: &SeriesView, meeting: &Occurrence) -> u64 {
+pub fn meeting_index(
+    config: &Config,
+    view: &SeriesView,
+    meeting: &Occurrence,
+    limits: &Limits,
+) -> u64 {
     let position_in_window = view
         .occurrences
         .iter()
@@ -170,7 +175,7 @@ pub fn meeting_index(config: &Config, view: &SeriesView, meeting: &Occurrence) -
         return position_in_window as u64;
     };
     let window = Window::instants(first, original_start(meeting));
-    let before = calendar::expand(&view.events, &window, config.timezone, &Limits::default());
+    let before = calendar::expand(&view.events, &window, config.timezone, limits);
     before.occurrences.len() as u64
 }
 

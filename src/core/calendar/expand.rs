@@ -3,7 +3,7 @@
 //! overrides put in place of the slot they replace.
 
 use super::rules::{
-    Budget, RecurrenceError, WallTimes, parse_rule, rule_wall_times, until_to_wall,
+    Budget, Clock, RecurrenceError, WallTimes, parse_rule, rule_wall_times, until_to_wall,
 };
 use super::values::RawTime;
 use super::zones::{ZoneCalc, event_time_to_utc};
@@ -52,7 +52,7 @@ impl Window {
 }
 
 /// Bounds on the work spent on one series, so hostile or broken rules stay cheap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// At most this many occurrences per series (the earliest ones are kept).
     pub max_per_series: usize,
@@ -63,6 +63,20 @@ pub struct Limits {
     /// Wall-clock budget for one whole [`expand`] call: a feed full of hostile series
     /// still costs a bounded time (later series then stop early, with a warning).
     pub max_time_total: std::time::Duration,
+    /// The clock the two time budgets are measured on, handed in by the caller; `None`
+    /// leaves only the step budget (tests that must not depend on the machine's speed).
+    pub clock: Option<Clock>,
+}
+
+impl Limits {
+    /// The default limits with both time budgets measured on `clock` (the shell passes
+    /// `std::time::Instant::now`).
+    pub fn timed(clock: Clock) -> Limits {
+        Limits {
+            clock: Some(clock),
+            ..Limits::default()
+        }
+    }
 }
 
 impl Default for Limits {
@@ -72,6 +86,7 @@ impl Default for Limits {
             max_steps_per_series: 200_000,
             max_time_per_series: std::time::Duration::from_secs(2),
             max_time_total: std::time::Duration::from_secs(20),
+            clock: None,
         }
     }
 }
@@ -98,7 +113,9 @@ pub fn expand(events: &[Event], window: &Window, floating_zone: Tz, limits: &Lim
         groups.entry(event.uid.as_str()).or_default().push(event);
     }
     let mut out = Expansion::default();
-    let deadline = std::time::Instant::now() + limits.max_time_total;
+    let deadline = limits
+        .clock
+        .map(|clock| (clock() + limits.max_time_total, clock));
     for (uid, members) in groups {
         let ctx = SeriesCtx {
             window,
@@ -120,8 +137,8 @@ struct SeriesCtx<'a> {
     window: &'a Window,
     floating: Tz,
     limits: &'a Limits,
-    /// End of the whole call's time budget.
-    deadline: std::time::Instant,
+    /// End of the whole call's time budget, on its clock.
+    deadline: Option<(std::time::Instant, Clock)>,
 }
 
 /// A series' EXDATEs, sorted by how they match.
@@ -311,11 +328,13 @@ impl SeriesCtx<'_> {
             .unwrap_or_else(Duration::zero);
         let range = self.wall_range(&calc, span, shift);
         let (from, to) = (range.from, range.to);
-        let series_deadline = std::time::Instant::now() + self.limits.max_time_per_series;
-        let mut budget = Budget::until(
-            self.limits.max_steps_per_series,
-            series_deadline.min(self.deadline),
-        );
+        let series_deadline = self.deadline.map(|(total, clock)| {
+            (
+                (clock() + self.limits.max_time_per_series).min(total),
+                clock,
+            )
+        });
+        let mut budget = Budget::until(self.limits.max_steps_per_series, series_deadline);
         let cap = self.limits.max_per_series.saturating_add(1);
         let mut walls: Vec<NaiveDateTime> = Vec::new();
         // RFC 5545 §3.8.5.3: DTSTART is the first instance of the set, unless every
@@ -1018,7 +1037,7 @@ mod tests {
             max_steps_per_series: usize::MAX,
             max_time_per_series: std::time::Duration::from_secs(30),
             max_time_total: std::time::Duration::from_millis(300),
-            ..Limits::default()
+            ..Limits::timed(std::time::Instant::now)
         };
         let window = Window::floating_dates(
             NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
@@ -1032,6 +1051,45 @@ mod tests {
             started.elapsed()
         );
         assert_eq!(out.warnings.len(), 40);
+    }
+
+    /// A clock that moves an hour at every reading.
+    fn racing_clock() -> std::time::Instant {
+        use std::sync::OnceLock;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static BASE: OnceLock<std::time::Instant> = OnceLock::new();
+        static READINGS: AtomicU64 = AtomicU64::new(0);
+        let base = *BASE.get_or_init(std::time::Instant::now);
+        base + std::time::Duration::from_secs(3600 * READINGS.fetch_add(1, Ordering::SeqCst))
+    }
+
+    #[test]
+    fn the_time_budget_is_read_on_the_clock_the_caller_hands_in() {
+        let mut e = event(
+            "weekly",
+            berlin(at(2026, 1, 5, 10, 0)),
+            berlin(at(2026, 1, 5, 10, 30)),
+        );
+        e.recurrence = Some(Recurrence {
+            rrules: vec!["FREQ=WEEKLY".into()],
+            ..Recurrence::default()
+        });
+        let window = Window::floating_dates(
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        );
+        let untimed = expand(
+            std::slice::from_ref(&e),
+            &window,
+            chrono_tz::UTC,
+            &Limits::default(),
+        );
+        assert_eq!(untimed.occurrences.len(), 52);
+        assert!(untimed.warnings.is_empty());
+        // On a clock that runs past every deadline, the series stops at once.
+        let raced = expand(&[e], &window, chrono_tz::UTC, &Limits::timed(racing_clock));
+        assert!(raced.occurrences.len() < 52, "{}", raced.occurrences.len());
+        assert_eq!(raced.unusable_rules, vec!["weekly"]);
     }
 
     #[test]

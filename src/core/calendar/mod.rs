@@ -13,5 +13,6 @@ pub mod zones;
 pub use cadence::describe_cadence;
 pub use expand::{Expansion, Limits, Window, WindowBound, expand};
 pub use lines::parse_recurrence_lines;
+pub use rules::Clock;
 pub use rules::RecurrenceError;
 pub use zones::{event_time_to_utc, local_to_utc, resolve_tzid, utc_to_local};

@@ -219,7 +219,7 @@ impl CustomRules {
                 let until = rule.until.map(|u| {
                     until_to_wall(u, |utc| utc + Duration::seconds(i64::from(obs.offset_from)))
                 });
-                let mut budget = Budget::new(20_000, std::time::Duration::from_secs(1));
+                let mut budget = Budget::steps(20_000);
                 // Onsets before 1900 do not matter to a calendar; starting there lets
                 // the expansion skip the centuries after an Outlook-style 1601 start.
                 let floor = NaiveDate::from_ymd_opt(1900, 1, 1)
