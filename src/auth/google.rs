@@ -106,7 +106,11 @@ impl OAuthClient {
     }
 
     fn refresh_oauth(&self) -> RefreshClient {
-        refresh_client(&self.client_id, self.client_secret.as_ref(), &self.token_url)
+        refresh_client(
+            &self.client_id,
+            self.client_secret.as_ref(),
+            &self.token_url,
+        )
     }
 
     /// The `oauth2` client with a redirect address (for the authorization code flow).

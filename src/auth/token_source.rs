@@ -10,11 +10,11 @@ use oauth2::{EndpointNotSet, EndpointSet, RefreshToken, RequestTokenError, Scope
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+use super::AuthError;
 use super::credentials::{Credentials, ProviderError, error_chain};
 use super::loopback::GrantedTokens;
 use super::tokens::{Secret, TokenKey, seal, unseal};
-use super::AuthError;
-use crate::store::{StoredSecret, Store, TokenRecord};
+use crate::store::{Store, StoredSecret, TokenRecord};
 
 /// Access tokens are renewed this long before they expire, so a request never
 /// leaves with a token that dies on the way.
@@ -467,7 +467,10 @@ impl<E: TokenEndpoint> Credentials for TokenSource<E> {
     }
 
     async fn rejected(&self, detail: &str) -> AuthError {
-        let reason = format!("{} refused a freshly refreshed token ({detail})", E::API_NAME);
+        let reason = format!(
+            "{} refused a freshly refreshed token ({detail})",
+            E::API_NAME
+        );
         if let Err(error) = self
             .store
             .mark_needs_sign_in(&self.account, Utc::now(), &reason)
