@@ -2,20 +2,19 @@
 //! source that refreshes access tokens ahead of expiry.
 
 use chrono::{DateTime, Utc};
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthType, AuthUrl, ClientId, ClientSecret, EndpointNotSet, EndpointSet, RedirectUrl,
-    RefreshToken, RequestTokenError, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, ClientId, ClientSecret, EndpointNotSet, EndpointSet, RedirectUrl, TokenUrl,
 };
 use std::path::Path;
 use std::time::Duration;
 use url::Url;
 
-use super::credentials::{Credentials, ProviderError, error_chain};
-use super::tokens::{Secret, TokenKey, credentials_file, seal, unseal};
-use super::{AuthError, loopback::GrantedTokens};
+use super::AuthError;
+use super::token_source::{RefreshClient, Resource, TokenEndpoint, TokenSource};
+use super::tokens::{Secret, credentials_file};
 use crate::config::AccountConfig;
-use crate::store::{AccountState, Store, TokenRecord};
+use crate::store::AccountState;
 
 /// Google's authorization endpoint.
 pub const AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
@@ -27,9 +26,7 @@ pub const API_BASE_URL: &str = "https://www.googleapis.com/calendar/v3/";
 pub const CALENDAR_SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
 /// The only scope smtp.gmail.com accepts for XOAUTH2.
 pub const MAIL_SCOPE: &str = "https://mail.google.com/";
-/// Access tokens are renewed this long before they expire, so a request never
-/// leaves with a token that dies on the way.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(120);
+pub use super::token_source::REFRESH_MARGIN;
 /// Refresh tokens of apps in Google's "Testing" publishing status die after this.
 pub const TESTING_REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -104,14 +101,16 @@ impl OAuthClient {
     /// The `oauth2` client for these endpoints, with the secret in the request body
     /// as Google's examples do.
     pub(crate) fn oauth(&self) -> ConfiguredClient {
-        let mut client = BasicClient::new(ClientId::new(self.client_id.clone()))
+        self.refresh_oauth()
             .set_auth_uri(AuthUrl::from_url(self.auth_url.clone()))
-            .set_token_uri(TokenUrl::from_url(self.token_url.clone()))
-            .set_auth_type(AuthType::RequestBody);
-        if let Some(secret) = &self.client_secret {
-            client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
-        }
-        client
+    }
+
+    fn refresh_oauth(&self) -> RefreshClient {
+        refresh_client(
+            &self.client_id,
+            self.client_secret.as_ref(),
+            &self.token_url,
+        )
     }
 
     /// The `oauth2` client with a redirect address (for the authorization code flow).
@@ -119,6 +118,22 @@ impl OAuthClient {
         self.oauth()
             .set_redirect_uri(RedirectUrl::from_url(redirect.clone()))
     }
+}
+
+/// The `oauth2` client that redeems refresh tokens at `token_url`, with the secret
+/// (if any) in the request body.
+pub(crate) fn refresh_client(
+    client_id: &str,
+    client_secret: Option<&Secret>,
+    token_url: &Url,
+) -> RefreshClient {
+    let mut client = BasicClient::new(ClientId::new(client_id.to_string()))
+        .set_token_uri(TokenUrl::from_url(token_url.clone()))
+        .set_auth_type(AuthType::RequestBody);
+    if let Some(secret) = client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
+    }
+    client
 }
 
 /// Reads the client secret: `configured` if given, else
@@ -186,267 +201,23 @@ pub fn sign_in_expiry_warning(
     ))
 }
 
-/// One account's tokens: hands the sources' HTTP helper an access token,
-/// refreshing it [`REFRESH_MARGIN`] before expiry or when the API refuses it, and
-/// marks the account "needs sign-in" when the refresh token is dead.
-pub struct AccountTokens {
-    account: String,
-    client: OAuthClient,
-    key: Option<TokenKey>,
-    store: Store,
-    http: reqwest::Client,
-    cached: tokio::sync::Mutex<Option<(Secret, DateTime<Utc>)>>,
-}
+/// Google's token endpoint: redeems through the `oauth2` client; the refresh token
+/// keeps (Google does not rotate it) and one access token covers every granted scope.
+impl TokenEndpoint for OAuthClient {
+    const PROVIDER: &'static str = "google";
+    const API_NAME: &'static str = "the API";
 
-impl std::fmt::Debug for AccountTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccountTokens")
-            .field("account", &self.account)
-            .finish_non_exhaustive()
+    fn refresh_client(&self) -> RefreshClient {
+        self.refresh_oauth()
+    }
+
+    fn scopes(&self, _resource: Resource) -> Vec<String> {
+        Vec::new()
     }
 }
 
-impl AccountTokens {
-    /// The token source of `account`. `http` must not follow redirects
-    /// (the sources' `Http::default_client`).
-    pub fn new(
-        account: &str,
-        client: OAuthClient,
-        key: Option<TokenKey>,
-        store: Store,
-        http: reqwest::Client,
-    ) -> AccountTokens {
-        AccountTokens {
-            account: account.to_string(),
-            client,
-            key,
-            store,
-            http,
-            cached: tokio::sync::Mutex::new(None),
-        }
-    }
-
-    /// The account name.
-    pub fn account(&self) -> &str {
-        &self.account
-    }
-
-    /// True when tokens are sealed at rest (a token key is configured).
-    pub fn sealed(&self) -> bool {
-        self.key.is_some()
-    }
-
-    fn needs_sign_in(&self, detail: impl Into<String>) -> AuthError {
-        AuthError::NeedsSignIn {
-            account: self.account.clone(),
-            detail: detail.into(),
-        }
-    }
-
-    fn store_error(&self, error: impl Into<AuthError>) -> AuthError {
-        AuthError::Tokens {
-            account: self.account.clone(),
-            source: Box::new(error.into()),
-        }
-    }
-
-    /// Saves the tokens of a completed sign-in and clears any "needs sign-in" mark.
-    pub fn save_sign_in(
-        &self,
-        granted: &GrantedTokens,
-        now: DateTime<Utc>,
-    ) -> Result<(), AuthError> {
-        let record = TokenRecord {
-            provider: "google".into(),
-            refresh_token: seal(
-                self.key.as_ref(),
-                &self.account,
-                "refresh_token",
-                &granted.refresh_token,
-            ),
-            refresh_issued_at: now,
-            access_token: Some(seal(
-                self.key.as_ref(),
-                &self.account,
-                "access_token",
-                &granted.access_token,
-            )),
-            access_expires_at: Some(granted.expires_at),
-            scopes: granted.scopes.clone(),
-        };
-        self.store.save_token(&self.account, &record)?;
-        self.store.record_sign_in(&self.account, now)?;
-        Ok(())
-    }
-
-    async fn current(&self, force: bool) -> Result<Secret, AuthError> {
-        let now = Utc::now();
-        let margin = chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default();
-        let mut cached = self.cached.lock().await;
-        let state = self
-            .store
-            .account_state(&self.account)
-            .map_err(|e| self.store_error(e))?;
-        let record = self
-            .store
-            .token(&self.account)
-            .map_err(|e| self.store_error(e))?
-            .ok_or_else(|| self.needs_sign_in("never signed in"))?;
-        // A refresh token already refused stays refused: don't ask Google again
-        // every poll, wait for `tete auth` (which stores a newer one).
-        if let Some(needed) = &state.needs_sign_in
-            && record.refresh_issued_at <= needed.since
-        {
-            *cached = None;
-            return Err(self.needs_sign_in(needed.reason.clone()));
-        }
-        if !force
-            && let Some((token, expires)) = cached.as_ref()
-            && *expires - margin > now
-        {
-            return Ok(token.clone());
-        }
-        if !force
-            && let (Some(stored), Some(expires)) = (&record.access_token, record.access_expires_at)
-            && expires - margin > now
-        {
-            let token = unseal(self.key.as_ref(), &self.account, "access_token", stored)
-                .map_err(|e| self.store_error(e))?;
-            *cached = Some((token.clone(), expires));
-            return Ok(token);
-        }
-        let (token, expires) = self.refresh_with(&record, now).await?;
-        *cached = Some((token.clone(), expires));
-        Ok(token)
-    }
-
-    async fn refresh_with(
-        &self,
-        record: &TokenRecord,
-        now: DateTime<Utc>,
-    ) -> Result<(Secret, DateTime<Utc>), AuthError> {
-        let refresh = unseal(
-            self.key.as_ref(),
-            &self.account,
-            "refresh_token",
-            &record.refresh_token,
-        )
-        .map_err(|e| self.store_error(e))?;
-        let what = format!("token endpoint of account '{}'", self.account);
-        let answer = self
-            .client
-            .oauth()
-            .exchange_refresh_token(&RefreshToken::new(refresh.expose().to_string()))
-            .request_async(&self.http)
-            .await;
-        let response = match answer {
-            Ok(response) => response,
-            Err(RequestTokenError::ServerResponse(error)) => {
-                let code = error.error().clone();
-                let mut reason = code.to_string();
-                if let Some(description) = error.error_description() {
-                    reason.push_str(": ");
-                    reason.push_str(description);
-                }
-                if code == BasicErrorResponseType::InvalidGrant {
-                    tracing::warn!(account = %self.account, %reason, "refresh token refused; the account needs `tete auth`");
-                    self.store
-                        .mark_needs_sign_in(&self.account, now, &reason)
-                        .map_err(|e| self.store_error(e))?;
-                    return Err(self.needs_sign_in(reason));
-                }
-                return Err(AuthError::Refused {
-                    what,
-                    detail: reason,
-                });
-            }
-            Err(RequestTokenError::Request(error)) => {
-                return Err(AuthError::Unavailable {
-                    what,
-                    detail: format!("request failed: {}", describe_http_error(&error)),
-                });
-            }
-            Err(RequestTokenError::Parse(_, body)) => {
-                let parsed = ProviderError::parse(&body);
-                return Err(AuthError::Unavailable {
-                    what,
-                    detail: format!("unreadable answer {}", parsed.message),
-                });
-            }
-            Err(RequestTokenError::Other(text)) => {
-                return Err(AuthError::Unavailable { what, detail: text });
-            }
-        };
-        let token = Secret::new(response.access_token().secret().clone());
-        let lifetime = response.expires_in().unwrap_or(Duration::from_secs(3600));
-        let expires = super::tokens::expiry(now, lifetime);
-        let mut updated = record.clone();
-        // Google keeps the refresh token; a provider that rotates it sends a new one,
-        // which must be stored before the old one is forgotten.
-        if let Some(rotated) = response.refresh_token() {
-            updated.refresh_token = seal(
-                self.key.as_ref(),
-                &self.account,
-                "refresh_token",
-                &Secret::new(rotated.secret().clone()),
-            );
-            updated.refresh_issued_at = now;
-        } else if self.key.is_some()
-            && matches!(record.refresh_token, crate::store::StoredSecret::Plain(_))
-        {
-            // A key was configured after sign-in: seal the old plain token now.
-            updated.refresh_token =
-                seal(self.key.as_ref(), &self.account, "refresh_token", &refresh);
-        }
-        updated.access_token = Some(seal(
-            self.key.as_ref(),
-            &self.account,
-            "access_token",
-            &token,
-        ));
-        updated.access_expires_at = Some(expires);
-        self.store
-            .save_token(&self.account, &updated)
-            .map_err(|e| self.store_error(e))?;
-        tracing::debug!(account = %self.account, "access token refreshed");
-        Ok((token, expires))
-    }
-}
-
-fn describe_http_error(error: &oauth2::HttpClientError<reqwest::Error>) -> String {
-    match error {
-        oauth2::HttpClientError::Reqwest(inner) => {
-            let mut text = String::from("network error");
-            if let Some(cause) = std::error::Error::source(inner.as_ref()) {
-                text.push_str(": ");
-                text.push_str(&error_chain(cause));
-            }
-            text
-        }
-        other => other.to_string(),
-    }
-}
-
-impl Credentials for AccountTokens {
-    async fn access_token(&self) -> Result<Secret, AuthError> {
-        self.current(false).await
-    }
-
-    async fn refresh(&self) -> Result<Secret, AuthError> {
-        self.current(true).await
-    }
-
-    async fn rejected(&self, detail: &str) -> AuthError {
-        let reason = format!("the API refused a freshly refreshed token ({detail})");
-        if let Err(error) = self
-            .store
-            .mark_needs_sign_in(&self.account, Utc::now(), &reason)
-        {
-            return self.store_error(error);
-        }
-        self.needs_sign_in(reason)
-    }
-}
+/// One Google account's tokens (see [`TokenSource`]).
+pub type AccountTokens = TokenSource<OAuthClient>;
 
 #[cfg(test)]
 mod tests {

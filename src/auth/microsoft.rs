@@ -11,15 +11,17 @@
 
 use chrono::{DateTime, Utc};
 use reqwest::Url;
-use serde::Deserialize;
 use std::io::Write;
 
 use super::AuthError;
-use super::credentials::{Credentials, ProviderError, error_chain};
 use super::device::{self, DeviceClient, DeviceFlowError, DeviceTokens, PollClock};
-use super::tokens::{Secret, TokenKey, seal, unseal};
+use super::loopback::GrantedTokens;
+use super::token_source::{
+    RefreshClient, Refusal, Resource, SignInTokens, TokenEndpoint, TokenSource, Verdict,
+};
+use super::tokens::{Secret, TokenKey};
 use crate::config::AccountConfig;
-use crate::store::{Store, TokenRecord};
+use crate::store::Store;
 
 /// The identity platform's host.
 pub const AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -31,8 +33,7 @@ pub const CALENDAR_SCOPE: &str = "https://graph.microsoft.com/Calendars.Read";
 pub const OFFLINE_SCOPE: &str = "offline_access";
 /// Send mail through SMTP AUTH XOAUTH2 (Exchange Online, a different resource).
 pub const SMTP_SCOPE: &str = "https://outlook.office.com/SMTP.Send";
-/// Access tokens are renewed this long before they expire.
-pub const REFRESH_MARGIN: std::time::Duration = std::time::Duration::from_secs(120);
+pub use super::token_source::REFRESH_MARGIN;
 /// The provider name stored with the tokens.
 pub const PROVIDER: &str = "microsoft";
 
@@ -200,80 +201,79 @@ fn device_error(account: &str, error: DeviceFlowError) -> AuthError {
     }
 }
 
-/// A token endpoint answer.
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<u64>,
-    #[serde(default)]
-    scope: Option<String>,
-}
+/// Microsoft's token endpoint: redeems through the `oauth2` client (with the client
+/// secret of a confidential client), one resource per redeem (Graph or Exchange's
+/// `SMTP.Send`); the rotated refresh token is stored by [`TokenSource`].
+impl TokenEndpoint for MicrosoftClient {
+    const PROVIDER: &'static str = PROVIDER;
+    const API_NAME: &'static str = "Graph";
 
-/// One Microsoft account's tokens: hands the HTTP helper a Graph access token,
-/// refreshing it ahead of expiry or when Graph refuses it, stores every rotated
-/// refresh token, and marks the account "needs sign-in" when the refresh token is dead.
-pub struct MicrosoftTokens {
-    account: String,
-    client: MicrosoftClient,
-    key: Option<TokenKey>,
-    store: Store,
-    http: reqwest::Client,
-    /// Serializes redeems: each one rotates the refresh token, so two at once would
-    /// race to store different successors.
-    graph: tokio::sync::Mutex<Option<CachedToken>>,
-    smtp: tokio::sync::Mutex<Option<(Secret, DateTime<Utc>)>>,
-    redeem_lock: tokio::sync::Mutex<()>,
-}
-
-/// A Graph access token in memory.
-struct CachedToken {
-    token: Secret,
-    expires: DateTime<Utc>,
-    /// When tete redeemed it (`None` when it came from the store).
-    redeemed: Option<std::time::Instant>,
-    /// Handed out as the current token since it was redeemed: a refusal of it then
-    /// means it is bad, not that the request used an older one.
-    handed_out: bool,
-}
-
-/// Requests refused together (up to four in flight) all ask for a fresh token; one
-/// redeem serves those that ask within this time, unless the new token was itself
-/// handed out since.
-const FRESH_ENOUGH: std::time::Duration = std::time::Duration::from_secs(10);
-
-impl std::fmt::Debug for MicrosoftTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MicrosoftTokens")
-            .field("account", &self.account)
-            .finish_non_exhaustive()
+    fn refresh_client(&self) -> RefreshClient {
+        super::google::refresh_client(
+            &self.client_id,
+            self.client_secret.as_ref(),
+            &self.token_url,
+        )
     }
-}
 
-impl MicrosoftTokens {
-    /// The token source of `account`. `http` must not follow redirects
-    /// (the sources' `Http::default_client`).
-    pub fn new(
-        account: &str,
-        client: MicrosoftClient,
-        key: Option<TokenKey>,
-        store: Store,
-        http: reqwest::Client,
-    ) -> MicrosoftTokens {
-        MicrosoftTokens {
-            account: account.to_string(),
-            client,
-            key,
-            store,
-            http,
-            graph: tokio::sync::Mutex::new(None),
-            smtp: tokio::sync::Mutex::new(None),
-            redeem_lock: tokio::sync::Mutex::new(()),
+    fn scopes(&self, resource: Resource) -> Vec<String> {
+        match resource {
+            Resource::Api => graph_scopes(),
+            Resource::Mail => vec![SMTP_SCOPE.to_string(), OFFLINE_SCOPE.to_string()],
         }
     }
 
+    fn separate_mail_token(&self) -> bool {
+        true
+    }
+
+    fn classify(&self, refusal: &Refusal<'_>) -> Verdict {
+        let mut reason = refusal.code.to_string();
+        let description = refusal.description.unwrap_or_default();
+        if !description.is_empty() {
+            reason.push_str(": ");
+            // Microsoft appends trace and correlation ids on further lines.
+            reason.push_str(description.lines().next().unwrap_or_default().trim());
+        }
+        let dead = refusal.code == "invalid_grant" || refusal.code == "interaction_required";
+        // AADSTS65001: consent missing for this resource. The refresh token is fine;
+        // only the extra (SMTP) resource is not granted.
+        let consent_missing = description.contains("AADSTS65001");
+        Verdict {
+            reason,
+            dead: dead && (refusal.resource == Resource::Api || !consent_missing),
+        }
+    }
+}
+
+impl SignInTokens for DeviceTokens {
+    fn granted(&self, now: DateTime<Utc>) -> Result<GrantedTokens, AuthError> {
+        let refresh = self
+            .refresh_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::NoRefreshToken)?;
+        Ok(GrantedTokens {
+            access_token: Secret::new(self.access_token.clone()),
+            refresh_token: Secret::new(refresh),
+            expires_at: super::tokens::expiry(
+                now,
+                std::time::Duration::from_secs(self.expires_in.unwrap_or(3600)),
+            ),
+            scopes: self
+                .scope
+                .as_deref()
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_else(graph_scopes),
+        })
+    }
+}
+
+/// One Microsoft account's tokens (see [`TokenSource`]): a Graph token for the
+/// sources, an Exchange token for mail ([`MicrosoftTokens::smtp_token`]).
+pub type MicrosoftTokens = TokenSource<MicrosoftClient>;
+
+impl TokenSource<MicrosoftClient> {
     /// The token source of a configured account (e.g. for the mailer's SMTP token).
     pub fn for_account(
         account: &AccountConfig,
@@ -291,65 +291,11 @@ impl MicrosoftTokens {
         ))
     }
 
-    /// The account name.
-    pub fn account(&self) -> &str {
-        &self.account
-    }
-
-    fn needs_sign_in(&self, detail: impl Into<String>) -> AuthError {
-        AuthError::NeedsSignIn {
-            account: self.account.clone(),
-            detail: detail.into(),
-        }
-    }
-
-    fn store_error(&self, error: impl Into<AuthError>) -> AuthError {
-        AuthError::Tokens {
-            account: self.account.clone(),
-            source: Box::new(error.into()),
-        }
-    }
-
-    /// Saves the tokens of a completed sign-in and clears any "needs sign-in" mark.
-    pub fn save_sign_in(
-        &self,
-        granted: &DeviceTokens,
-        now: DateTime<Utc>,
-    ) -> Result<(), AuthError> {
-        let refresh = granted
-            .refresh_token
-            .as_deref()
-            .filter(|t| !t.is_empty())
-            .ok_or(AuthError::NoRefreshToken)?;
-        let expires = super::tokens::expiry(
-            now,
-            std::time::Duration::from_secs(granted.expires_in.unwrap_or(3600)),
-        );
-        let record = TokenRecord {
-            provider: PROVIDER.into(),
-            refresh_token: seal(
-                self.key.as_ref(),
-                &self.account,
-                "refresh_token",
-                &Secret::new(refresh),
-            ),
-            refresh_issued_at: now,
-            access_token: Some(seal(
-                self.key.as_ref(),
-                &self.account,
-                "access_token",
-                &Secret::new(granted.access_token.clone()),
-            )),
-            access_expires_at: Some(expires),
-            scopes: granted
-                .scope
-                .as_deref()
-                .map(|s| s.split_whitespace().map(str::to_string).collect())
-                .unwrap_or_else(graph_scopes),
-        };
-        self.store.save_token(&self.account, &record)?;
-        self.store.record_sign_in(&self.account, now)?;
-        Ok(())
+    /// An access token for SMTP AUTH XOAUTH2 (`https://outlook.office.com/SMTP.Send`),
+    /// minted from the same refresh token as the Graph one. The app registration needs
+    /// the `SMTP.Send` permission with consent (see docs/microsoft.md).
+    pub async fn smtp_token(&self) -> Result<Secret, AuthError> {
+        self.mail_token().await
     }
 
     /// Stores the refresh token of the `SMTP.Send` sign-in in place of the first one
@@ -364,243 +310,16 @@ impl MicrosoftTokens {
             .as_deref()
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::NoRefreshToken)?;
-        let mut record = self.store.token(&self.account)?.ok_or_else(|| {
-            AuthError::Config(format!("account '{}' is not signed in", self.account))
+        let mut record = self.store().token(self.account())?.ok_or_else(|| {
+            AuthError::Config(format!("account '{}' is not signed in", self.account()))
         })?;
-        record.refresh_token = seal(
-            self.key.as_ref(),
-            &self.account,
-            "refresh_token",
-            &Secret::new(refresh),
-        );
+        record.refresh_token = self.seal("refresh_token", &Secret::new(refresh));
         record.refresh_issued_at = now;
         if !record.scopes.iter().any(|s| s == SMTP_SCOPE) {
             record.scopes.push(SMTP_SCOPE.to_string());
         }
-        self.store.save_token(&self.account, &record)?;
+        self.store().save_token(self.account(), &record)?;
         Ok(())
-    }
-
-    /// A Graph access token: cached, else the stored one, else a redeem.
-    async fn graph_token(&self, force: bool) -> Result<Secret, AuthError> {
-        let now = Utc::now();
-        let margin = chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default();
-        let mut cached = self.graph.lock().await;
-        if let Some(entry) = cached.as_mut() {
-            let fresh =
-                !entry.handed_out && entry.redeemed.is_some_and(|at| at.elapsed() < FRESH_ENOUGH);
-            if (!force || fresh) && entry.expires - margin > now {
-                entry.handed_out |= !force;
-                return Ok(entry.token.clone());
-            }
-        }
-        if !force {
-            let record = self.record()?;
-            if let (Some(stored), Some(expires)) = (&record.access_token, record.access_expires_at)
-                && expires - margin > now
-            {
-                let token = unseal(self.key.as_ref(), &self.account, "access_token", stored)
-                    .map_err(|e| self.store_error(e))?;
-                *cached = Some(CachedToken {
-                    token: token.clone(),
-                    expires,
-                    redeemed: None,
-                    handed_out: true,
-                });
-                return Ok(token);
-            }
-        }
-        let (token, expires) = self.redeem(&graph_scopes().join(" "), true).await?;
-        *cached = Some(CachedToken {
-            token: token.clone(),
-            expires,
-            redeemed: Some(std::time::Instant::now()),
-            handed_out: false,
-        });
-        Ok(token)
-    }
-
-    /// An access token for SMTP AUTH XOAUTH2 (`https://outlook.office.com/SMTP.Send`),
-    /// minted from the same refresh token as the Graph one. The app registration needs
-    /// the `SMTP.Send` permission with consent (see docs/microsoft.md).
-    pub async fn smtp_token(&self) -> Result<Secret, AuthError> {
-        let now = Utc::now();
-        let margin = chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default();
-        let mut cached = self.smtp.lock().await;
-        if let Some((token, expires)) = cached.as_ref()
-            && *expires - margin > now
-        {
-            return Ok(token.clone());
-        }
-        let scopes = format!("{SMTP_SCOPE} {OFFLINE_SCOPE}");
-        let (token, expires) = self.redeem(&scopes, false).await?;
-        *cached = Some((token.clone(), expires));
-        Ok(token)
-    }
-
-    /// The stored record, refusing early when the account is already marked as
-    /// needing sign-in with this very refresh token (no point asking again every poll).
-    fn record(&self) -> Result<TokenRecord, AuthError> {
-        let state = self
-            .store
-            .account_state(&self.account)
-            .map_err(|e| self.store_error(e))?;
-        let record = self
-            .store
-            .token(&self.account)
-            .map_err(|e| self.store_error(e))?
-            .ok_or_else(|| self.needs_sign_in("never signed in"))?;
-        if let Some(needed) = &state.needs_sign_in
-            && record.refresh_issued_at <= needed.since
-        {
-            return Err(self.needs_sign_in(needed.reason.clone()));
-        }
-        Ok(record)
-    }
-
-    /// Redeems the refresh token for `scopes`, storing the rotated refresh token (and,
-    /// for Graph, the access token) before returning.
-    async fn redeem(
-        &self,
-        scopes: &str,
-        is_graph: bool,
-    ) -> Result<(Secret, DateTime<Utc>), AuthError> {
-        let _one_at_a_time = self.redeem_lock.lock().await;
-        // Read after taking the lock: another redeem may just have rotated it.
-        let record = self.record()?;
-        let refresh = unseal(
-            self.key.as_ref(),
-            &self.account,
-            "refresh_token",
-            &record.refresh_token,
-        )
-        .map_err(|e| self.store_error(e))?;
-        let what = format!("token endpoint of account '{}'", self.account);
-        let now = Utc::now();
-        let mut form = vec![
-            ("grant_type", "refresh_token"),
-            ("client_id", self.client.client_id.as_str()),
-            ("refresh_token", refresh.expose()),
-            ("scope", scopes),
-        ];
-        if let Some(secret) = &self.client.client_secret {
-            form.push(("client_secret", secret.expose()));
-        }
-        let response = self
-            .http
-            .post(self.client.token_url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| AuthError::Unavailable {
-                what: what.clone(),
-                detail: network_detail(e),
-            })?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| AuthError::Unavailable {
-            what: what.clone(),
-            detail: network_detail(e),
-        })?;
-        if !status.is_success() {
-            let error = ProviderError::parse(&body);
-            let mut reason = error
-                .reasons
-                .first()
-                .cloned()
-                .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
-            if !error.message.is_empty() {
-                reason.push_str(": ");
-                // Microsoft appends trace and correlation ids on further lines.
-                reason.push_str(error.message.lines().next().unwrap_or_default().trim());
-            }
-            let dead =
-                error.has_reason("invalid_grant") || error.has_reason("interaction_required");
-            // AADSTS65001: consent missing for this resource. The refresh token is fine;
-            // only the extra (SMTP) resource is not granted.
-            let consent_missing = error.message.contains("AADSTS65001");
-            if dead && (is_graph || !consent_missing) {
-                tracing::warn!(account = %self.account, %reason, "refresh token refused; the account needs `tete auth`");
-                self.store
-                    .mark_needs_sign_in(&self.account, now, &reason)
-                    .map_err(|e| self.store_error(e))?;
-                return Err(self.needs_sign_in(reason));
-            }
-            return Err(if status.is_server_error() || status.as_u16() == 429 {
-                AuthError::Unavailable {
-                    what,
-                    detail: reason,
-                }
-            } else {
-                AuthError::Refused {
-                    what,
-                    detail: reason,
-                }
-            });
-        }
-        let answer: TokenAnswer =
-            serde_json::from_slice(&body).map_err(|e| AuthError::Refused {
-                what: what.clone(),
-                detail: format!("unreadable token answer: {e}"),
-            })?;
-        let token = Secret::new(answer.access_token);
-        let expires = super::tokens::expiry(
-            now,
-            std::time::Duration::from_secs(answer.expires_in.unwrap_or(3600)),
-        );
-        let mut updated = record.clone();
-        if let Some(rotated) = answer.refresh_token.filter(|t| !t.is_empty()) {
-            updated.refresh_token = seal(
-                self.key.as_ref(),
-                &self.account,
-                "refresh_token",
-                &Secret::new(rotated),
-            );
-            updated.refresh_issued_at = now;
-        }
-        if is_graph {
-            updated.access_token = Some(seal(
-                self.key.as_ref(),
-                &self.account,
-                "access_token",
-                &token,
-            ));
-            updated.access_expires_at = Some(expires);
-            if let Some(scope) = answer.scope {
-                updated.scopes = scope.split_whitespace().map(str::to_string).collect();
-            }
-        }
-        // The rotated refresh token is stored before the access token is handed out.
-        self.store
-            .save_token(&self.account, &updated)
-            .map_err(|e| self.store_error(e))?;
-        tracing::debug!(account = %self.account, graph = is_graph, "access token redeemed");
-        Ok((token, expires))
-    }
-}
-
-fn network_detail(error: reqwest::Error) -> String {
-    error_chain(&error.without_url())
-}
-
-impl Credentials for MicrosoftTokens {
-    async fn access_token(&self) -> Result<Secret, AuthError> {
-        self.graph_token(false).await
-    }
-
-    async fn refresh(&self) -> Result<Secret, AuthError> {
-        self.graph_token(true).await
-    }
-
-    async fn rejected(&self, detail: &str) -> AuthError {
-        let reason = format!("Graph refused a freshly refreshed token ({detail})");
-        if let Err(error) = self
-            .store
-            .mark_needs_sign_in(&self.account, Utc::now(), &reason)
-        {
-            return self.store_error(error);
-        }
-        self.needs_sign_in(reason)
     }
 }
 

@@ -3,14 +3,18 @@
 //! - [`loopback`]: the installed-app sign-in (authorization code + PKCE, a loopback
 //!   redirect on 127.0.0.1, or the redirected address pasted back on a headless box).
 //! - [`tokens`]: secrets in memory and at rest (redaction, the token key, sealing).
-//! - [`google`]: Google's endpoints and scopes, the client secret, and
-//!   [`google::AccountTokens`], which hands sources an access token and refreshes it.
+//! - [`token_source`]: [`token_source::TokenSource`], one account's tokens for any
+//!   provider (cache, refresh ahead of expiry, rotation, "needs sign-in"), over a
+//!   provider's [`token_source::TokenEndpoint`].
+//! - [`google`]: Google's endpoints and scopes, the client secret, and its endpoint.
+//! - [`microsoft`]: Microsoft's endpoints and scopes, the device sign-in, and its endpoint.
 
 pub mod credentials;
 pub mod device;
 pub mod google;
 pub mod loopback;
 pub mod microsoft;
+pub mod token_source;
 pub mod tokens;
 
 pub use credentials::{Credentials, ProviderError, error_chain};

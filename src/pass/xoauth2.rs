@@ -5,7 +5,7 @@
 
 use crate::auth::google::{AccountTokens, OAuthClient};
 use crate::auth::microsoft::{MicrosoftClient, MicrosoftTokens};
-use crate::auth::{AuthError, Credentials, TokenKey};
+use crate::auth::{AuthError, TokenKey};
 use crate::config::{Config, Provider, SmtpConfig};
 use crate::mail::{MailError, SmtpAuth, SmtpTransport, Transport};
 use crate::store::Store;
@@ -64,19 +64,19 @@ async fn access_token(
     let key = TokenKey::locate(config.token_key_file.as_deref()).map_err(|e| e.to_string())?;
     let token = match settings.provider {
         // One Google token covers every granted scope, mail.google.com included
-        // (requested at sign-in when this account sends mail).
+        // (requested at sign-in when this account sends mail); Microsoft issues one
+        // token per resource: SMTP.Send is its own token, minted from the same
+        // refresh token. `mail_token` knows which.
         Provider::Google => {
             let client = OAuthClient::google(settings).map_err(|e| e.to_string())?;
             AccountTokens::new(account, client, key, store.clone(), api.clone())
-                .access_token()
+                .mail_token()
                 .await
         }
-        // Microsoft issues one token per resource: SMTP.Send is its own token,
-        // minted from the same refresh token.
         Provider::Microsoft => {
             let client = MicrosoftClient::from_config(settings).map_err(|e| e.to_string())?;
             MicrosoftTokens::new(account, client, key, store.clone(), api.clone())
-                .smtp_token()
+                .mail_token()
                 .await
         }
         Provider::Ics => {
