@@ -370,6 +370,37 @@ impl SeriesId {
     }
 }
 
+impl SeriesId {
+    /// The id under which this series keeps the context (items, notes, history, skips)
+    /// of `pair` when `pair` is not the pair the series was first seen with: a series
+    /// whose second person changes starts a fresh context, and the old one stays with
+    /// the old pair (see [`crate::store::Store::context_id`]).
+    pub fn for_pair(&self, pair: &Pair) -> SeriesId {
+        let [a, b] = &pair.0;
+        SeriesId::from_uid(&format!("{}\n{a}\n{b}", self.0))
+    }
+}
+
+/// The two people of a 1:1 as their sorted, normalized addresses: whose context a
+/// series' items and notes are.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Pair(pub [String; 2]);
+
+impl Pair {
+    /// The pair of exactly two distinct people, `None` for any other number.
+    pub fn of(people: &[Person]) -> Option<Pair> {
+        let [a, b] = people else {
+            return None;
+        };
+        let (a, b) = (a.key(), b.key());
+        match a.cmp(&b) {
+            std::cmp::Ordering::Less => Some(Pair([a, b])),
+            std::cmp::Ordering::Greater => Some(Pair([b, a])),
+            std::cmp::Ordering::Equal => None,
+        }
+    }
+}
+
 impl fmt::Display for SeriesId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -386,6 +417,23 @@ mod tests {
         assert_eq!(a, SeriesId::from_uid("abc@example.com"));
         assert_eq!(a.0.len(), 10);
         assert_ne!(a, SeriesId::from_uid("abd@example.com"));
+    }
+
+    #[test]
+    fn a_pair_is_the_same_whichever_order_its_people_come_in() {
+        let person = |email: &str| Person {
+            email: email.into(),
+            name: None,
+        };
+        let ab = Pair::of(&[person("Alex@x.com"), person("dana@x.com")]).unwrap();
+        let ba = Pair::of(&[person("dana@x.com"), person("alex@x.com")]).unwrap();
+        assert_eq!(ab, ba);
+        assert_eq!(Pair::of(&[person("a@x"), person("A@x")]), None);
+        assert_eq!(Pair::of(&[person("a@x")]), None);
+        let series = SeriesId::from_uid("weekly@x");
+        let eve = Pair::of(&[person("alex@x.com"), person("eve@x.com")]).unwrap();
+        assert_ne!(series.for_pair(&ab), series.for_pair(&eve));
+        assert_ne!(series.for_pair(&ab), series);
     }
 
     #[test]

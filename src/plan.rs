@@ -24,7 +24,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::brief::BriefInput;
-use crate::config::Config;
+use crate::config::{Config, MAX_LEAD_TIME};
 use crate::model::{EventStatus, EventTime, Occurrence, Person, SeriesId, Zone, normalize_email};
 
 /// How long before the start a brief goes out when `send_at` falls at or after the start.
@@ -169,7 +169,9 @@ impl BriefPolicy {
     /// The policy the config describes.
     pub fn from_config(config: &Config) -> Self {
         BriefPolicy {
-            lead_time: TimeDelta::from_std(config.brief.lead_time).unwrap_or(TimeDelta::MAX),
+            // Capped like validation caps it: a `Config` built in code skips validation.
+            lead_time: TimeDelta::from_std(config.brief.lead_time.min(MAX_LEAD_TIME))
+                .unwrap_or(TimeDelta::MAX),
             send_at: config.brief.send_at,
             default_zone: config.timezone,
             zones: config

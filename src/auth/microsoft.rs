@@ -42,11 +42,17 @@ pub fn graph_scopes() -> Vec<String> {
     vec![CALENDAR_SCOPE.to_string(), OFFLINE_SCOPE.to_string()]
 }
 
-/// A Microsoft app registration (a public client: no secret) and its endpoints.
+/// A Microsoft app registration and its endpoints: a public client (no secret, the
+/// "Mobile and desktop applications" platform), or a confidential one when
+/// `client_secret_file` is configured (web-platform registrations require the secret on
+/// every token request).
 #[derive(Clone, Debug)]
 pub struct MicrosoftClient {
     /// Application (client) id.
     pub client_id: String,
+    /// The client secret of a confidential client (`client_secret_file`, or
+    /// `$CREDENTIALS_DIRECTORY/<account>-client-secret`).
+    pub client_secret: Option<Secret>,
     /// `common`, `organizations`, `consumers` or a tenant id.
     pub tenant: String,
     /// `…/{tenant}/oauth2/v2.0/token`.
@@ -86,7 +92,12 @@ impl MicrosoftClient {
                 ))
             })
         };
+        let client_secret = super::google::load_client_secret(
+            &account.name,
+            account.client_secret_file.as_deref(),
+        )?;
         Ok(MicrosoftClient {
+            client_secret,
             token_url: endpoint(account.token_url.as_ref(), "token", "token_url")?,
             device_authorization_url: endpoint(
                 account.device_authorization_url.as_ref(),
@@ -103,7 +114,7 @@ impl MicrosoftClient {
             device_authorization_url: self.device_authorization_url.clone(),
             token_url: self.token_url.clone(),
             client_id: self.client_id.clone(),
-            client_secret: None,
+            client_secret: self.client_secret.as_ref().map(|s| s.expose().to_string()),
         }
     }
 }
@@ -464,12 +475,15 @@ impl MicrosoftTokens {
         .map_err(|e| self.store_error(e))?;
         let what = format!("token endpoint of account '{}'", self.account);
         let now = Utc::now();
-        let form = [
+        let mut form = vec![
             ("grant_type", "refresh_token"),
             ("client_id", self.client.client_id.as_str()),
             ("refresh_token", refresh.expose()),
             ("scope", scopes),
         ];
+        if let Some(secret) = &self.client.client_secret {
+            form.push(("client_secret", secret.expose()));
+        }
         let response = self
             .http
             .post(self.client.token_url.clone())

@@ -83,6 +83,10 @@ pub struct Expansion {
     pub occurrences: Vec<Occurrence>,
     /// Series that were skipped or cut short, one line each (naming the UID).
     pub warnings: Vec<String>,
+    /// UIDs of the series whose recurrence rule could not be used as written: invalid
+    /// (the series was skipped) or capped (stopped at the occurrence or work limit),
+    /// so that callers can refuse to treat them as real meetings.
+    pub unusable_rules: Vec<String>,
 }
 
 /// Expands `events` (masters, single events and overrides, in any order) into the
@@ -222,7 +226,10 @@ impl SeriesCtx<'_> {
                 single: &override_slots,
                 future: &future,
             };
-            self.expand_master(master, &slots, &mut produced, &mut out.warnings);
+            let usable = self.expand_master(master, &slots, &mut produced, &mut out.warnings);
+            if !usable {
+                out.unusable_rules.push(uid.to_string());
+            }
         }
         for event in &overrides {
             if let Some(occ) = self.override_occurrence(event) {
@@ -243,6 +250,9 @@ impl SeriesCtx<'_> {
                     self.limits.max_per_series
                 ));
             }
+            if !out.unusable_rules.iter().any(|u| u == uid) {
+                out.unusable_rules.push(uid.to_string());
+            }
         }
         out.occurrences.extend(produced);
     }
@@ -262,13 +272,15 @@ impl SeriesCtx<'_> {
         self.is_exdate(&rec.exdates, wall, &calc, is_date)
     }
 
+    /// Expands one master into `produced`; false when its rule could not be used as
+    /// written (invalid, or stopped early).
     fn expand_master(
         &self,
         master: &Event,
         slots: &Slots<'_>,
         produced: &mut Vec<Occurrence>,
         warnings: &mut Vec<String>,
-    ) {
+    ) -> bool {
         let (zone, start_wall) = match &master.start {
             EventTime::Date(d) => (Zone::Floating, d.and_time(NaiveTime::MIN)),
             EventTime::DateTime { local, zone } => (zone.clone(), *local),
@@ -283,7 +295,7 @@ impl SeriesCtx<'_> {
             if self.in_window(&occ) {
                 produced.push(occ);
             }
-            return;
+            return true;
         };
         let span = match length {
             Length::Wall(d) | Length::Exact(d) => d.max(Duration::zero()),
@@ -334,7 +346,7 @@ impl SeriesCtx<'_> {
                 }
                 Err(error) => {
                     warnings.push(format!("{}: series skipped: {error}", master.uid));
-                    return;
+                    return false;
                 }
             }
         }
@@ -396,6 +408,7 @@ impl SeriesCtx<'_> {
                 produced.push(occ);
             }
         }
+        !truncated
     }
 
     fn rule_times(
@@ -982,6 +995,7 @@ mod tests {
         );
         assert!(!out.warnings.is_empty());
         assert!(out.warnings[0].contains("hostile"));
+        assert_eq!(out.unusable_rules, vec!["hostile"]);
     }
 
     #[test]
@@ -1111,5 +1125,8 @@ mod tests {
         );
         assert!(out.occurrences.is_empty());
         assert!(out.warnings[0].contains("FORTNIGHTLY"));
+        assert_eq!(out.unusable_rules.len(), 1, "{:?}", out.unusable_rules);
+        let fine = run(&[weekly_berlin("FREQ=WEEKLY")], (2024, 1, 1), (2024, 2, 1));
+        assert!(fine.unusable_rules.is_empty());
     }
 }

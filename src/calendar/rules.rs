@@ -99,7 +99,12 @@ pub(crate) fn parse_rule(value: &str) -> Result<ParsedRule, RecurrenceError> {
                             return Err(invalid("INTERVAL must be at least 1"));
                         }
                     }
-                    _ => {}
+                    "BYDAY" => check_byday(val).map_err(|reason| invalid(&reason))?,
+                    _ => {
+                        if let Some(max) = ordinal_limit(&key) {
+                            check_ordinals(&key, val, max).map_err(|reason| invalid(&reason))?;
+                        }
+                    }
                 }
                 kept.push(format!("{key}={}", val.to_ascii_uppercase()));
             }
@@ -120,6 +125,64 @@ pub(crate) fn parse_rule(value: &str) -> Result<ParsedRule, RecurrenceError> {
         has_count,
         until,
     })
+}
+
+/// The largest magnitude RFC 5545 §3.3.10 allows in a list part whose values may be
+/// negative (counted from the end) but never zero.
+fn ordinal_limit(key: &str) -> Option<i64> {
+    Some(match key {
+        "BYMONTHDAY" => 31,
+        "BYYEARDAY" | "BYSETPOS" => 366,
+        "BYWEEKNO" => 53,
+        _ => return None,
+    })
+}
+
+/// `[+-]1..=max`, the grammar's ordinal (`[+-]?` then one to three digits).
+fn ordinal(text: &str, max: i64) -> Option<i64> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = text.trim_start_matches('+').parse().ok()?;
+    (n != 0 && n.abs() <= max).then_some(n)
+}
+
+/// Checks every value of a BYMONTHDAY/BYYEARDAY/BYWEEKNO/BYSETPOS list: the rrule crate
+/// would take some out-of-range values as something else rather than refuse them.
+fn check_ordinals(key: &str, list: &str, max: i64) -> Result<(), String> {
+    for item in list.split(',').map(str::trim) {
+        if ordinal(item, max).is_none() {
+            return Err(format!(
+                "{key} value {item:?} is out of range (1 to {max}, or -{max} to -1)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the ordinals of a BYDAY list (`MO`, `2TU`, `-1FR`): 1 to 53 either way
+/// (`BYDAY=99999999999MO` was read as every Monday).
+fn check_byday(list: &str) -> Result<(), String> {
+    for item in list.split(',').map(str::trim) {
+        let split = item.len().saturating_sub(2);
+        let (number, day) = (
+            item.get(..split).unwrap_or(""),
+            item.get(split..).unwrap_or(""),
+        );
+        let known_day = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(day));
+        if !known_day {
+            return Err(format!("BYDAY value {item:?} is not a weekday"));
+        }
+        if !number.is_empty() && ordinal(number, 53).is_none() {
+            return Err(format!(
+                "BYDAY value {item:?} has an ordinal out of range (1 to 53, or -53 to -1)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
@@ -335,6 +398,38 @@ mod tests {
         assert!(parse_rule("BYDAY=MO").is_err());
         assert!(parse_rule("FREQ=FORTNIGHTLY").is_err());
         assert!(parse_rule("FREQ=DAILY;INTERVAL=0").is_err());
+    }
+
+    #[test]
+    fn ordinals_outside_rfc_5545_ranges_are_invalid_rules() {
+        for bad in [
+            "FREQ=MONTHLY;BYDAY=99999999999MO",
+            "FREQ=MONTHLY;BYDAY=54MO",
+            "FREQ=MONTHLY;BYDAY=0MO",
+            "FREQ=MONTHLY;BYDAY=1MO,-54FR",
+            "FREQ=WEEKLY;BYDAY=XX",
+            "FREQ=MONTHLY;BYMONTHDAY=32",
+            "FREQ=MONTHLY;BYMONTHDAY=0",
+            "FREQ=MONTHLY;BYMONTHDAY=-99999999999",
+            "FREQ=YEARLY;BYYEARDAY=367",
+            "FREQ=YEARLY;BYWEEKNO=54",
+            "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=-367",
+        ] {
+            let error = parse_rule(bad).expect_err(bad);
+            assert!(
+                matches!(&error, RecurrenceError::InvalidRule { reason, .. } if reason.contains("BY")),
+                "{bad}: {error}"
+            );
+        }
+        for good in [
+            "FREQ=MONTHLY;BYDAY=53MO,-53FR,+1TU,we",
+            "FREQ=MONTHLY;BYMONTHDAY=31,-31,1",
+            "FREQ=YEARLY;BYYEARDAY=366,-366",
+            "FREQ=YEARLY;BYWEEKNO=53,-1",
+            "FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=-1,366",
+        ] {
+            assert!(parse_rule(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

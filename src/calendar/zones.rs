@@ -44,11 +44,18 @@ pub fn iana_by_name(tzid: &str) -> Option<Tz> {
     None
 }
 
+/// A TZID as it is compared: without surrounding whitespace and quotes. Producers
+/// write `TZID=" Custom Zone "` for a VTIMEZONE whose TZID is `Custom Zone`, and the
+/// meeting must not be lost over the spaces.
+pub fn clean_tzid(tzid: &str) -> &str {
+    tzid.trim().trim_matches('"').trim()
+}
+
 /// Resolves a TZID: IANA name, then Windows id (CLDR), then Outlook display name, then
 /// the file's VTIMEZONE (`vtimezone`, if it has one by that TZID): an IANA zone that
 /// agrees with it over `years`, else its own rules. `None` when nothing fits.
 pub fn resolve_tzid(tzid: &str, vtimezone: Option<&CustomZone>, years: (i32, i32)) -> Option<Zone> {
-    let clean = tzid.trim().trim_matches('"').trim();
+    let clean = clean_tzid(tzid);
     if let Some(tz) = iana_by_name(clean)
         .or_else(|| windows_to_iana(clean))
         .or_else(|| display_name_to_iana(clean))

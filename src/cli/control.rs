@@ -116,7 +116,12 @@ pub fn run(
     }
     let now = parse_now_arg(now, &config)?;
     let store = open_store(&config)?;
-    let session = Session { config, store, now };
+    let session = Session {
+        config,
+        store,
+        now,
+        daemon: None,
+    };
     prepare(&session)?;
     let mut out = String::new();
     let code = execute(&session, request.command, &mut out)?;
@@ -209,6 +214,7 @@ pub fn answer(session: &Session, request: Request) -> Reply {
             config: session.config.clone(),
             store: session.store.clone(),
             now,
+            daemon: session.daemon.clone(),
         },
         Err(error) => {
             return Reply {

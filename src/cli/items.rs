@@ -76,7 +76,7 @@ pub fn execute(
     match action {
         ItemsAction::List { series, json } => {
             let info = lookup(series_lookup, &series)?;
-            let mut items = store.items(&info.id)?;
+            let mut items = store.items(&info.context)?;
             // Open first, then oldest first: what still needs doing leads.
             items.sort_by(|a, b| {
                 b.is_open()
@@ -101,7 +101,7 @@ pub fn execute(
                 return Err(Failure::failed("the item text is empty").into());
             }
             let owner = owner.map(|o| check_owner(&info, &o)).transpose()?;
-            let item = ActionItem::from_cli(&info.id, &text, owner, now);
+            let item = ActionItem::from_cli(&info.context, &text, owner, now);
             match store.add_item(&item)? {
                 None => writeln!(out, "Added {}: {}", item.id, item.text)?,
                 Some(existing) if existing.is_open() => {
@@ -250,6 +250,7 @@ mod tests {
     fn info() -> SeriesInfo {
         SeriesInfo {
             id: SeriesId("3f9a0c21e4".into()),
+            context: SeriesId("3f9a0c21e4".into()),
             title: "Dana / Zoë".into(),
             participants: vec![
                 Person {

@@ -71,7 +71,7 @@ pub fn execute(
             if text.trim().is_empty() {
                 return Err(Failure::failed("the note is empty").into());
             }
-            let note = Note::from_cli(&info.id, &text, &info.owner, private, now);
+            let note = Note::from_cli(&info.context, &text, &info.owner, private, now);
             store.add_note(&note)?;
             let kind = if private {
                 "private note (only you will see it)"
@@ -82,7 +82,7 @@ pub fn execute(
         }
         NotesAction::List { series } => {
             let info = lookup(series_lookup, &series)?;
-            let notes = store.notes(&info.id)?;
+            let notes = store.notes(&info.context)?;
             if notes.is_empty() {
                 writeln!(out, "No notes for \"{}\" ({}) yet.", info.title, info.id)?;
             } else {

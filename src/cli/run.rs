@@ -29,6 +29,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         return crate::daemon::run(config_path, args.now.as_deref());
     }
     let session = Session::open(config_path, args.now.as_deref())?;
+    check_mail_credentials(config_path, &session.config)?;
     let clients = pass::Clients::new()?;
     let report = runtime()?.block_on(pass::run_once(
         &session.config,
@@ -38,6 +39,18 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     ))?;
     super::emit(&describe_pass(&session.config, &report, session.now))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The SMTP password file, read before anything is done: a missing, unreadable or
+/// directory `password_file` is a configuration error (exit 78, so systemd does not
+/// restart into it), named with the config file it comes from.
+pub fn check_mail_credentials(config_path: &Path, config: &Config) -> Result<(), super::Failure> {
+    crate::mail::check_credentials(&config.mail).map_err(|error| {
+        super::Failure::config(format!(
+            "{}: mail.smtp.password_file: {error}",
+            config_path.display()
+        ))
+    })
 }
 
 /// A few readable lines about what a pass did.

@@ -16,6 +16,8 @@ pub struct Session {
     pub store: Store,
     /// "Now": the real clock, or `--now`.
     pub now: DateTime<Utc>,
+    /// How the daemon's rounds go, when the command is answered by the daemon.
+    pub daemon: Option<crate::daemon::DaemonHealth>,
 }
 
 impl Session {
@@ -28,7 +30,12 @@ impl Session {
         crate::logging::init("warn");
         let now = parse_now_arg(now, &config)?;
         let store = open_store(&config)?;
-        Ok(Session { config, store, now })
+        Ok(Session {
+            config,
+            store,
+            now,
+            daemon: None,
+        })
     }
 }
 
@@ -55,6 +62,7 @@ pub fn series_info(
     }
     Some(crate::context::SeriesInfo {
         id: view.id().clone(),
+        context: view.context.clone(),
         title: view.verdict.title.clone(),
         participants: view.verdict.participants.clone(),
         owner: view.verdict.owners.first().cloned().unwrap_or_default(),

@@ -70,7 +70,7 @@ pub fn execute(
     };
     session
         .store
-        .skip_occurrence(view.id(), original_start(meeting))?;
+        .skip_occurrence(&view.context, original_start(meeting))?;
     session.store.flush()?;
     out.push_str(&format!(
         "No brief will be sent for \"{}\" on {}.\n",

@@ -44,6 +44,8 @@ pub struct Status {
     pub next_briefs: Vec<NextBrief>,
     /// The outbox.
     pub outbox: OutboxStatus,
+    /// How the daemon's rounds go (`None` when no daemon answered).
+    pub daemon: Option<crate::daemon::DaemonHealth>,
 }
 
 /// One account's state.
@@ -174,6 +176,7 @@ pub fn gather(session: &Session) -> anyhow::Result<Status> {
             sent: summary.sent,
             next_attempt: summary.next_attempt,
         },
+        daemon: session.daemon.clone(),
     })
 }
 
@@ -191,6 +194,31 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> anyhow::Resul
             .format("%a %-d %b %H:%M")
             .to_string()
     };
+    if let Some(daemon) = &status.daemon {
+        match (&daemon.last_error, daemon.last_round) {
+            (Some(error), _) => {
+                let since = daemon.failing_since.map(local).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "Daemon: PASSES FAILING since {since}: {error}\n  \
+                     (what follows is what the store last recorded; briefs due are not sent)"
+                );
+            }
+            (None, Some(at)) => {
+                let _ = writeln!(out, "Daemon: running, last pass ok {}", local(at));
+            }
+            (None, None) => {
+                let _ = writeln!(out, "Daemon: running, first pass not finished yet");
+            }
+        }
+        if daemon.unrecorded_sends > 0 {
+            let _ = writeln!(
+                out,
+                "  {} sent brief(s) wait to be recorded in the store",
+                daemon.unrecorded_sends
+            );
+        }
+    }
     let _ = writeln!(out, "Accounts:");
     for account in &status.accounts {
         let state = match (&account.error, account.last_attempt) {

@@ -44,6 +44,18 @@ pub const DEFAULT_LEAD_TIME: Duration = Duration::from_secs(18 * 3_600);
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(300);
 /// The shortest `accounts.poll_interval` accepted: polling faster only burns quota.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(30);
+/// The longest `accounts.poll_interval` accepted: a calendar read less than daily
+/// misses the meetings booked for tomorrow, and the bound keeps the schedule's
+/// date arithmetic far from overflow.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(86_400);
+/// The longest `brief.lead_time` accepted: six weeks, past any sensible lead time
+/// (which the horizon must also cover), and far from the dates chrono can represent.
+pub const MAX_LEAD_TIME: Duration = Duration::from_secs(6 * 7 * 86_400);
+/// The longest `detection.horizon` accepted: 104 weeks, two years of expansion ahead
+/// (a daily series is then ~730 occurrences per pass).
+pub const MAX_HORIZON: Duration = Duration::from_secs(104 * 7 * 86_400);
+/// The longest `detection.history` accepted: 260 weeks, five years back.
+pub const MAX_HISTORY: Duration = Duration::from_secs(260 * 7 * 86_400);
 
 /// A validated config and the warnings found while loading it.
 #[derive(Clone, Debug)]

@@ -394,6 +394,59 @@ fn poll_intervals_below_thirty_seconds_are_rejected() {
 }
 
 #[test]
+fn every_duration_key_rejects_values_past_its_maximum_at_their_line() {
+    let huge = "18446744073709551615s";
+    let cases = [
+        (
+            format!("[detection]\nhorizon = \"99999999d\"\n{MINIMAL}"),
+            "detection.horizon",
+            "horizon",
+        ),
+        (
+            format!("[detection]\nhistory = \"99999999d\"\n{MINIMAL}"),
+            "detection.history",
+            "history",
+        ),
+        (
+            format!("[brief]\nlead_time = \"{huge}\"\n{MINIMAL}"),
+            "brief.lead_time",
+            "lead_time",
+        ),
+        (
+            MINIMAL.replace("owner", &format!("poll_interval = \"{huge}\"\nowner")),
+            "accounts[0].poll_interval",
+            "poll_interval",
+        ),
+    ];
+    for (text, key, needle) in cases {
+        let error = one_error(&text);
+        assert_eq!(
+            (error.key_path.as_str(), error.line, error.col),
+            (key, line_of(&text, needle), needle.len() + 4),
+            "{error}"
+        );
+        assert!(error.message.contains("longer than the maximum"), "{error}");
+    }
+}
+
+#[test]
+fn durations_at_their_maximum_are_accepted() {
+    let config = ok(&format!(
+        "[detection]\nhorizon = \"104w\"\nhistory = \"260w\"\n[brief]\nlead_time = \"6w\"\n{}",
+        MINIMAL.replace("owner", "poll_interval = \"1d\"\nowner")
+    ));
+    assert_eq!(config.detection.horizon, MAX_HORIZON);
+    assert_eq!(config.detection.history, MAX_HISTORY);
+    assert_eq!(config.brief.lead_time, MAX_LEAD_TIME);
+    assert_eq!(config.accounts[0].poll_interval, MAX_POLL_INTERVAL);
+    let one_more = format!("[detection]\nhorizon = \"104w1s\"\n{MINIMAL}");
+    assert_eq!(
+        one_error(&one_more).expected.as_deref(),
+        Some("at most \"104w\"")
+    );
+}
+
+#[test]
 fn the_horizon_must_cover_lead_time_and_poll_interval() {
     let text = format!("[detection]\nhorizon = \"1d\"\n[brief]\nlead_time = \"1d\"\n{MINIMAL}");
     let error = one_error(&text);
@@ -786,4 +839,29 @@ fn the_values_the_example_writes_out_are_the_real_defaults() {
     assert_eq!(config.mail.allowed_domains, ["example.com"]);
     let smtp = config.mail.smtp.expect("smtp");
     assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::Starttls));
+}
+
+#[test]
+fn an_empty_allowed_domains_list_is_refused_and_an_ownerless_oauth_account_warns_nothing_false() {
+    let text = MINIMAL.replace("[mail.file]", "allowed_domains = []\n[mail.file]");
+    let found = errors(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key_path, "mail.allowed_domains");
+    assert!(
+        found[0].message.contains("remove the key"),
+        "{}",
+        found[0].message
+    );
+
+    // A Google account without `owner` learns it at sign-in: no "nobody will receive a
+    // brief" warning, which was false (briefs go to the owners' domains).
+    let text = "[mail]\nfrom = \"briefs@example.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"b\"\n\
+                [[accounts]]\nname = \"work\"\nprovider = \"google\"\nclient_id = \"id\"\n\
+                client_secret_file = \"secret\"\n";
+    let loaded = parse_env(text, None).expect("valid");
+    assert!(
+        loaded.warnings.iter().all(|w| !w.contains("nobody")),
+        "{:?}",
+        loaded.warnings
+    );
 }

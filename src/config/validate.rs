@@ -6,8 +6,9 @@ use super::raw::{RawAccount, RawConfig, RawMail, RawSize, RawSmtp, S};
 use super::{
     AccountConfig, BriefConfig, Config, DEFAULT_CACHE_CAPACITY, DEFAULT_HISTORY, DEFAULT_HORIZON,
     DEFAULT_LEAD_TIME, DEFAULT_POLL_INTERVAL, DEFAULT_STATE_DIR, DetectionConfig,
-    FileTransportConfig, Loaded, MIN_POLL_INTERVAL, MailConfig, PersonConfig, Provider, SmtpConfig,
-    SmtpSecurity, StoreConfig, TransportKind,
+    FileTransportConfig, Loaded, MAX_HISTORY, MAX_HORIZON, MAX_LEAD_TIME, MAX_POLL_INTERVAL,
+    MIN_POLL_INTERVAL, MailConfig, PersonConfig, Provider, SmtpConfig, SmtpSecurity, StoreConfig,
+    TransportKind,
 };
 use chrono::NaiveTime;
 use chrono_tz::Tz;
@@ -400,13 +401,34 @@ impl Validator<'_> {
         Some(path)
     }
 
-    /// A duration, or `default` (also when invalid, so later checks can proceed).
-    fn duration(&mut self, value: Option<&S>, key: &str, default: Duration) -> Duration {
+    /// A duration of at most `max`, or `default` (also when invalid, so later checks
+    /// can proceed). Every duration key has a maximum: an absurd one (`"99999999d"`)
+    /// would otherwise pass here and overflow date arithmetic in `run` and `status`.
+    fn duration(
+        &mut self,
+        value: Option<&S>,
+        key: &str,
+        default: Duration,
+        max: Duration,
+    ) -> Duration {
         let Some(value) = value else {
             return default;
         };
         match parse_duration(value.get_ref()) {
-            Ok(duration) => duration,
+            Ok(duration) if duration <= max => duration,
+            Ok(_) => {
+                let max = super::format_duration(max);
+                self.error(
+                    value.span(),
+                    key,
+                    format!(
+                        "\"{}\" is longer than the maximum of {max}",
+                        value.get_ref().trim()
+                    ),
+                    &format!("at most \"{max}\""),
+                );
+                default
+            }
             Err(message) => {
                 self.error(value.span(), key, message, DURATION_EXPECTED);
                 default
@@ -545,10 +567,12 @@ impl Validator<'_> {
             .map(|a| a.poll_interval)
             .max()
             .unwrap_or(DEFAULT_POLL_INTERVAL);
-        if detection.horizon < lead + poll {
-            let needed = super::format_duration(lead + poll);
+        // Saturating although the maxima keep the sum small: no config may panic here.
+        let needed = lead.saturating_add(poll);
+        if detection.horizon < needed {
+            let needed_text = super::format_duration(needed);
             let message = format!(
-                "the horizon ({}) is shorter than the lead time plus the poll interval ({needed}), so briefs would be missed",
+                "the horizon ({}) is shorter than the lead time plus the poll interval ({needed_text}), so briefs would be missed",
                 super::format_duration(detection.horizon)
             );
             let (span, key) = match (horizon_span, lead_span) {
@@ -556,8 +580,8 @@ impl Validator<'_> {
                 (None, Some(span)) => (span, "brief.lead_time"),
                 (None, None) => (0..0, "detection.horizon"),
             };
-            self.error(span, key, message, &format!("at least {needed}"));
-            detection.horizon = lead + poll;
+            self.error(span, key, message, &format!("at least {needed_text}"));
+            detection.horizon = needed;
         }
 
         Config {
@@ -606,8 +630,18 @@ impl Validator<'_> {
             title_exclude: self.texts(d.title_exclude.as_ref(), "detection.title_exclude"),
             skip_domains: self.domains(d.skip_domains.as_ref(), "detection.skip_domains"),
             opt_out_series: self.texts(d.opt_out_series.as_ref(), "detection.opt_out_series"),
-            horizon: self.duration(d.horizon.as_ref(), "detection.horizon", DEFAULT_HORIZON),
-            history: self.duration(d.history.as_ref(), "detection.history", DEFAULT_HISTORY),
+            horizon: self.duration(
+                d.horizon.as_ref(),
+                "detection.horizon",
+                DEFAULT_HORIZON,
+                MAX_HORIZON,
+            ),
+            history: self.duration(
+                d.history.as_ref(),
+                "detection.history",
+                DEFAULT_HISTORY,
+                MAX_HISTORY,
+            ),
         };
         (config, d.horizon.as_ref().map(Spanned::span))
     }
@@ -622,7 +656,12 @@ impl Validator<'_> {
             };
             return (defaults, None);
         };
-        let lead_time = self.duration(b.lead_time.as_ref(), "brief.lead_time", DEFAULT_LEAD_TIME);
+        let lead_time = self.duration(
+            b.lead_time.as_ref(),
+            "brief.lead_time",
+            DEFAULT_LEAD_TIME,
+            MAX_LEAD_TIME,
+        );
         let mut send_at = None;
         if let Some(value) = &b.send_at {
             if b.lead_time.is_some() {
@@ -781,6 +820,7 @@ impl Validator<'_> {
             a.poll_interval.as_ref(),
             &k("poll_interval"),
             DEFAULT_POLL_INTERVAL,
+            MAX_POLL_INTERVAL,
         );
         if poll_interval < MIN_POLL_INTERVAL
             && let Some(value) = &a.poll_interval
@@ -1092,6 +1132,17 @@ impl Validator<'_> {
         }
 
         config.allowed_domains = match &m.allowed_domains {
+            Some(domains) if domains.is_empty() => {
+                // An empty list cannot mean "nobody" (that is no tete at all) and must
+                // not silently mean "anybody": say what to write instead.
+                self.error(
+                    spanned.span(),
+                    "mail.allowed_domains",
+                    "is empty; remove the key to allow the calendar owners' domains, or list the domains briefs may go to",
+                    "[\"example.com\", ...]",
+                );
+                Vec::new()
+            }
             Some(domains) => self.domains(Some(domains), "mail.allowed_domains"),
             None => {
                 let mut domains: Vec<String> = Vec::new();
@@ -1105,13 +1156,9 @@ impl Validator<'_> {
                 domains
             }
         };
-        if config.allowed_domains.is_empty() && !accounts.is_empty() {
-            self.warn(
-                spanned.span(),
-                "mail.allowed_domains",
-                "empty, and no account has an owner to take a domain from: nobody will receive a brief",
-            );
-        }
+        // Without a configured owner (OAuth accounts learn theirs at sign-in) the list
+        // stays empty here; each pass then allows the domains of the calendar owners
+        // it knows, which every 1:1 has (`pass::briefs::policy`).
         config.opt_out = self.emails(m.opt_out.as_ref(), "mail.opt_out");
         config.sign_in_notices = m.sign_in_notices.unwrap_or(true);
         config

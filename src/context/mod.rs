@@ -31,7 +31,7 @@ pub use notes::{
 };
 pub use observe::{OwnerGroups, observe_descriptions, open_items_by_owner};
 pub use prompts::choose_prompt;
-pub use text::{description_to_text, html_to_text};
+pub use text::{description_to_text, html_to_text, html_to_text_with_links};
 
 use crate::model::{Person, SeriesId};
 
@@ -67,6 +67,9 @@ mod tests {
 pub struct SeriesInfo {
     /// The series id.
     pub id: SeriesId,
+    /// Where the context of the series' current pair is kept (items and notes are
+    /// read and written there; see `Store::context_id`).
+    pub context: SeriesId,
     /// Its title.
     pub title: String,
     /// The two people.

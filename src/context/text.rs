@@ -91,10 +91,22 @@ pub fn description_to_text(raw: &str) -> String {
 /// `~~text~~`, non-breaking spaces as spaces. Never fails: if html2text rejects the
 /// input, tags are stripped crudely instead.
 pub fn html_to_text(html: &str) -> String {
+    render_html(html, false)
+}
+
+/// [`html_to_text`], with each link's URL kept as a numbered footnote (for .ics
+/// descriptions, whose links, such as a video call's, are often the point). The only
+/// other way into html2text: both share the bounds on size and nesting.
+pub fn html_to_text_with_links(html: &str) -> String {
+    render_html(html, true)
+}
+
+fn render_html(html: &str, links: bool) -> String {
     let bounded = bound_description(html);
     let prepared = prepare_html(&bounded);
     let config = html2text::config::plain_no_decorate()
         .unicode_strikeout(false)
+        .link_footnotes(links)
         .allow_width_overflow();
     let rendered = config
         .parse_html(prepared.as_bytes())

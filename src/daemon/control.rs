@@ -9,6 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
+use super::DaemonHealth;
 use crate::cli::control::{DaemonInfo, MAX_LINE, Reply, Request, answer, daemon_info_path};
 use crate::cli::session::Session;
 use crate::config::Config;
@@ -68,12 +69,41 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&temp, path)
 }
 
+/// What the control socket answers from; the daemon publishes a new one after each
+/// round, reload and store reopening.
+#[derive(Clone)]
+pub struct ControlState {
+    /// The config in force.
+    pub config: Config,
+    /// The store, `None` while it is being reopened.
+    pub store: Option<Store>,
+    /// How the daemon's rounds go.
+    pub health: DaemonHealth,
+}
+
+impl ControlState {
+    /// The state once the daemon stops: no store, so no request holds it any longer.
+    pub fn stopped(config: &Config) -> ControlState {
+        ControlState {
+            config: config.clone(),
+            store: None,
+            health: DaemonHealth {
+                store_unavailable: Some("the daemon is stopping".into()),
+                ..DaemonHealth::default()
+            },
+        }
+    }
+}
+
+/// How long a request may take before the client is told the daemon is busy (a
+/// request stuck in a failing store must not hold the client for ever).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Serves requests until the task is dropped. Each request runs on a blocking thread
-/// against the daemon's store and current config.
+/// against the daemon's store and config as they are when it arrives.
 pub async fn serve(
     socket: ControlSocket,
-    store: Store,
-    config: watch::Receiver<Config>,
+    state: watch::Receiver<ControlState>,
     clock_offset: TimeDelta,
 ) {
     loop {
@@ -85,46 +115,75 @@ pub async fn serve(
                 continue;
             }
         };
-        let store = store.clone();
-        let config = config.borrow().clone();
+        let state = state.borrow().clone();
         tokio::spawn(async move {
-            if let Err(error) = handle(stream, store, config, clock_offset).await {
+            if let Err(error) = handle(stream, state, clock_offset).await {
                 tracing::debug!("control connection: {error}");
             }
         });
     }
 }
 
+fn failure(code: u8, message: String) -> Reply {
+    Reply {
+        code,
+        stdout: String::new(),
+        stderr: format!("tete: {message}\n"),
+    }
+}
+
 async fn handle(
     stream: UnixStream,
-    store: Store,
-    config: Config,
+    state: ControlState,
     clock_offset: TimeDelta,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_LINE as u64));
     let mut line = String::new();
     reader.read_line(&mut line).await?;
-    let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(request) => {
+    let reply = match (serde_json::from_str::<Request>(&line), state.store) {
+        (Ok(request), Some(store)) => {
             let session = Session {
-                config,
+                config: state.config,
                 store,
                 now: Utc::now() + clock_offset,
+                daemon: Some(state.health),
             };
-            tokio::task::spawn_blocking(move || answer(&session, request))
-                .await
-                .unwrap_or_else(|_| Reply {
-                    code: crate::cli::EXIT_SOFTWARE,
-                    stdout: String::new(),
-                    stderr: "tete: the daemon failed to run the command\n".into(),
-                })
+            let work = tokio::task::spawn_blocking(move || answer(&session, request));
+            match tokio::time::timeout(REQUEST_TIMEOUT, work).await {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(_)) => failure(
+                    crate::cli::EXIT_SOFTWARE,
+                    "the daemon failed to run the command".into(),
+                ),
+                Err(_) => failure(
+                    crate::cli::EXIT_SOFTWARE,
+                    format!("the daemon did not answer within {REQUEST_TIMEOUT:?}"),
+                ),
+            }
         }
-        Err(error) => Reply {
-            code: crate::cli::EXIT_FAILURE,
-            stdout: String::new(),
-            stderr: format!("tete: unreadable request: {error}\n"),
-        },
+        (Ok(_), None) => {
+            let health = state.health;
+            let reason = health
+                .store_unavailable
+                .or(health.last_error)
+                .unwrap_or_else(|| "it is being reopened".into());
+            let since = health
+                .failing_since
+                .map(|at| format!(" since {}", at.format("%Y-%m-%d %H:%M:%S UTC")))
+                .unwrap_or_default();
+            failure(
+                crate::cli::EXIT_FAILURE,
+                format!(
+                    "the daemon cannot use its store{since}: {reason}; it tries again every few \
+                     seconds (see `journalctl -u tete`)"
+                ),
+            )
+        }
+        (Err(error), _) => failure(
+            crate::cli::EXIT_FAILURE,
+            format!("unreadable request: {error}"),
+        ),
     };
     let mut bytes = serde_json::to_vec(&reply).unwrap_or_default();
     bytes.push(b'\n');

@@ -11,10 +11,13 @@
 //! an invalid new config is logged and the old one kept.
 
 mod control;
+mod health;
 mod notify;
 mod schedule;
 
-use std::collections::HashMap;
+pub use health::DaemonHealth;
+
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -24,19 +27,32 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::session::{open_store, parse_now_arg};
 use crate::config::{self, Config};
+use crate::mail::UnrecordedSends;
 use crate::pass::{self, briefs, sync};
-use crate::store::Store;
+use crate::store::{Store, StoreOptions};
+use control::ControlState;
 use schedule::PollSchedule;
 
 /// The longest the daemon sleeps without looking at the clock again (it also
 /// bounds the effect of a wall-clock jump on timers).
 const MAX_SLEEP: Duration = Duration::from_secs(15 * 60);
 
+/// How soon a round is tried again after the store failed (and was reopened, or could
+/// not be): well inside the shortest poll interval, so a disk that has space again is
+/// in use again within one poll interval.
+const STORE_RETRY: Duration = Duration::from_secs(10);
+
+/// How long the blocking threads of control requests may take to end once the daemon
+/// stops (a request stuck in a failing store must not keep the process alive past
+/// systemd's `TimeoutStopSec`).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Runs the daemon until SIGTERM/SIGINT. `now` fixes the clock's starting point
 /// (tests); the daemon then advances with real time from there.
 pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
     let config = config::load_or_exit(config_path)?;
     crate::logging::init(&config.log_level);
+    crate::cli::run::check_mail_credentials(config_path, &config)?;
     let offset = match now {
         Some(_) => parse_now_arg(now, &config)? - Utc::now(),
         None => chrono::TimeDelta::zero(),
@@ -57,12 +73,19 @@ pub fn run(config_path: &Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
     let daemon = Daemon {
         config_path: config_path.to_path_buf(),
         config,
-        store,
+        store: Some(store),
         clients: pass::Clients::new()?,
         clock_offset: offset,
         polls: PollSchedule::default(),
+        health: DaemonHealth::default(),
+        unrecorded: UnrecordedSends::default(),
+        logged_warnings: HashSet::new(),
     };
-    runtime.block_on(daemon.serve())
+    let result = runtime.block_on(daemon.serve());
+    // Dropping a runtime waits for every blocking thread; a control request stuck in
+    // sled would hold the stop forever.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    result
 }
 
 /// How long a stop request waits for the round in progress.
@@ -80,10 +103,16 @@ async fn finish_round(round: impl std::future::Future<Output = Duration>) {
 struct Daemon {
     config_path: PathBuf,
     config: Config,
-    store: Store,
+    /// `None` while the store is being reopened after an engine failure.
+    store: Option<Store>,
     clients: pass::Clients,
     clock_offset: chrono::TimeDelta,
     polls: PollSchedule,
+    health: DaemonHealth,
+    /// Briefs sent whose record the store failed to write; written first next time.
+    unrecorded: UnrecordedSends,
+    /// The analysis warnings logged so far, so each is logged once, not every round.
+    logged_warnings: HashSet<String>,
 }
 
 impl Daemon {
@@ -96,26 +125,21 @@ impl Daemon {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut hangup = signal(SignalKind::hangup())?;
         let watchdog = notify::watchdog_interval();
-        let (config_tx, config_rx) = tokio::sync::watch::channel(self.config.clone());
+        let (state_tx, state_rx) = tokio::sync::watch::channel(self.control_state());
         let socket = control::bind(&self.config).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create the control socket (state dir {}): {e}",
                 self.config.state_dir.display()
             )
         })?;
-        let control = tokio::spawn(control::serve(
-            socket,
-            self.store.clone(),
-            config_rx,
-            self.clock_offset,
-        ));
+        let control = tokio::spawn(control::serve(socket, state_rx, self.clock_offset));
         notify::ready(&format!("{} account(s)", self.config.accounts.len()));
         tracing::info!(accounts = self.config.accounts.len(), "tete started");
         loop {
             // A signal to stop during a round lets the round finish (a send in flight
             // completes and is recorded), bounded so systemd's stop timeout is kept.
             let wake = {
-                let tick = self.tick();
+                let tick = self.tick(&state_tx);
                 tokio::pin!(tick);
                 tokio::select! {
                     wake = &mut tick => Some(wake),
@@ -130,6 +154,7 @@ impl Daemon {
                 }
             };
             let Some(wake) = wake else { break };
+            let _ = state_tx.send(self.control_state());
             let sleep = wake.min(MAX_SLEEP).min(watchdog.unwrap_or(MAX_SLEEP));
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
@@ -137,7 +162,7 @@ impl Daemon {
                 _ = interrupt.recv() => break,
                 _ = hangup.recv() => {
                     self.reload();
-                    let _ = config_tx.send(self.config.clone());
+                    let _ = state_tx.send(self.control_state());
                 }
             }
             if watchdog.is_some() {
@@ -149,13 +174,68 @@ impl Daemon {
         control.abort();
         // Dropping the task drops the socket, which removes it and its pointer file.
         let _ = control.await;
-        self.store.flush()?;
+        let _ = state_tx.send(ControlState::stopped(&self.config));
+        if let Some(store) = &self.store {
+            store.flush()?;
+        }
         Ok(ExitCode::SUCCESS)
+    }
+
+    /// What the control socket answers from: the current config, store and health.
+    fn control_state(&self) -> ControlState {
+        let mut health = self.health.clone();
+        health.unrecorded_sends = self.unrecorded.len();
+        ControlState {
+            config: self.config.clone(),
+            store: self.store.clone(),
+            health,
+        }
+    }
+
+    /// Drops the failed store and opens it again (sled keeps an I/O error for the
+    /// life of a handle, so this is the way back once the disk has space again).
+    /// Returns whether the store is open.
+    fn reopen_store(&mut self, state: &tokio::sync::watch::Sender<ControlState>) -> bool {
+        // Every handle must go before the folder's lock is free: ours, and the control
+        // socket's (requests in flight let go of theirs as they end; opening waits).
+        self.store = None;
+        let _ = state.send(self.control_state());
+        let options = StoreOptions {
+            cache_capacity: self.config.store.cache_capacity,
+        };
+        match Store::open(&self.config.state_dir, &options) {
+            Ok(store) => {
+                tracing::info!("store reopened");
+                self.store = Some(store);
+                self.health.store_unavailable = None;
+            }
+            Err(error) => {
+                tracing::error!(
+                    "cannot reopen the store: {error}; trying again in {STORE_RETRY:?}"
+                );
+                self.health.store_unavailable = Some(error.to_string());
+            }
+        }
+        let _ = state.send(self.control_state());
+        self.store.is_some()
     }
 
     /// One round: poll the accounts that are due, then plan, queue and send. Returns
     /// how long to sleep before the next round.
-    async fn tick(&mut self) -> Duration {
+    ///
+    /// When the store fails underneath (a full disk), the round stops, the store is
+    /// reopened, and the round is tried again after [`STORE_RETRY`]; accounts whose
+    /// sync the store failed stay due, so nothing waits a whole poll interval for it.
+    async fn tick(&mut self, state: &tokio::sync::watch::Sender<ControlState>) -> Duration {
+        if self.store.is_none() && !self.reopen_store(state) {
+            let error = self.health.store_unavailable.clone();
+            self.health.record_round(self.now(), error);
+            notify::status("store unavailable; retrying");
+            return STORE_RETRY;
+        }
+        let Some(store) = self.store.clone() else {
+            return STORE_RETRY;
+        };
         let now = self.now();
         let due_accounts: Vec<_> = self
             .config
@@ -165,27 +245,54 @@ impl Daemon {
             .cloned()
             .collect();
         let mut failures: HashMap<String, String> = HashMap::new();
-        let results = sync::sync_accounts(
-            &self.config,
-            due_accounts.clone(),
-            &self.store,
-            &self.clients,
-        )
-        .await;
+        let mut store_failure: Option<String> = None;
+        let results =
+            sync::sync_accounts(&self.config, due_accounts.clone(), &store, &self.clients).await;
         for (account, result) in due_accounts.iter().zip(results) {
-            let failed = matches!(result.outcome, sync::SyncOutcome::Failed(_));
-            if let sync::SyncOutcome::Failed(error) = &result.outcome {
-                failures.insert(account.name.clone(), error.to_string());
+            match &result.outcome {
+                sync::SyncOutcome::Failed(sync::SyncError::Store(error))
+                    if error.is_engine_failure() =>
+                {
+                    // Not the account's fault: it stays due, and is polled again as
+                    // soon as the store works.
+                    store_failure.get_or_insert_with(|| error.to_string());
+                    continue;
+                }
+                sync::SyncOutcome::Failed(error) => {
+                    failures.insert(account.name.clone(), error.to_string());
+                }
+                _ => {}
             }
+            let failed = failures.contains_key(&account.name);
             self.polls.record(account, now, failed);
         }
-        let next_due = match self.plan_and_send(now).await {
-            Ok(next_due) => next_due,
-            Err(error) => {
-                tracing::error!("pass failed: {error}");
-                None
+        let mut round_error = None;
+        let next_due = if store_failure.is_some() {
+            None
+        } else {
+            match self.plan_and_send(&store, now).await {
+                Ok(next_due) => next_due,
+                Err(error) => {
+                    tracing::error!("pass failed: {error}");
+                    match error.store_error() {
+                        Some(store_error) if store_error.is_engine_failure() => {
+                            store_failure = Some(store_error.to_string());
+                        }
+                        _ => round_error = Some(error.to_string()),
+                    }
+                    None
+                }
             }
         };
+        if let Some(error) = store_failure {
+            tracing::error!("the store failed: {error}; reopening it");
+            self.health.record_round(self.now(), Some(error));
+            notify::status("store failing; reopening it");
+            drop(store);
+            self.reopen_store(state);
+            return STORE_RETRY;
+        }
+        self.health.record_round(self.now(), round_error);
         let next_poll = self.polls.next_poll(&self.config.accounts);
         let wake = [next_poll, next_due].into_iter().flatten().min();
         let status = match (failures.len(), next_due) {
@@ -201,16 +308,25 @@ impl Daemon {
     }
 
     async fn plan_and_send(
-        &self,
+        &mut self,
+        store: &Store,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
-        let analysis = pass::analyze_store(&self.config, &self.store, now)?;
-        briefs::refresh_context(&self.store, &analysis, now)?;
-        let queue = briefs::queue_due(&self.config, &self.store, &analysis, now)?;
-        let owners = pass::account_owners(&self.config, &self.store)?;
-        pass::notices::queue_sign_in_notices(&self.config, &self.store, &owners, now)
+        let analysis =
+            pass::analyze_store_logging_new(&self.config, store, now, &mut self.logged_warnings)?;
+        briefs::refresh_context(store, &analysis, now)?;
+        let queue = briefs::queue_due(&self.config, store, &analysis, now)?;
+        let owners = pass::account_owners(&self.config, store)?;
+        pass::notices::queue_sign_in_notices(&self.config, store, &owners, now)
             .map_err(pass::BriefStepError::from)?;
-        let delivery = briefs::deliver(&self.config, &self.store, &self.clients, now).await?;
+        let delivery = briefs::deliver(
+            &self.config,
+            store,
+            &self.clients,
+            now,
+            &mut self.unrecorded,
+        )
+        .await?;
         if delivery.sent + delivery.retried + delivery.dead + delivery.expired > 0 {
             tracing::info!(
                 sent = delivery.sent,
@@ -220,13 +336,24 @@ impl Daemon {
                 "outbox drained"
             );
         }
-        let retry = self.store.outbox_summary()?.next_attempt;
+        let retry = store.outbox_summary()?.next_attempt;
         Ok([queue.next_due, retry].into_iter().flatten().min())
     }
 
+    /// SIGHUP: the new config replaces the running one only when everything `check`
+    /// runs and everything a round derives from it succeeds; otherwise the old one
+    /// stays, with the problems logged and in the unit's status line.
     fn reload(&mut self) {
         notify::reloading();
-        match config::load_checked(&self.config_path) {
+        let candidate = config::load_checked(&self.config_path)
+            .map_err(|errors| errors.lines())
+            .and_then(
+                |loaded| match derived_problems(&loaded.config, self.now()) {
+                    problems if problems.is_empty() => Ok(loaded),
+                    problems => Err(problems),
+                },
+            );
+        match candidate {
             Ok(loaded) => {
                 for warning in &loaded.warnings {
                     tracing::warn!("{warning}");
@@ -237,14 +364,103 @@ impl Daemon {
                 self.config = loaded.config;
                 self.polls = PollSchedule::default();
                 tracing::info!("config reloaded");
+                notify::ready("config reloaded");
             }
-            Err(errors) => {
-                for line in errors.lines() {
+            Err(problems) => {
+                for line in &problems {
                     tracing::error!("{line}");
                 }
                 tracing::error!("new config is invalid; keeping the old one");
+                notify::ready(&format!(
+                    "config reload failed ({} problem(s)); running with the old config",
+                    problems.len()
+                ));
             }
         }
-        notify::ready("reloaded");
+    }
+}
+
+/// The dates a round derives from `config` at `now`, computed checked: the
+/// expansion window (history back, horizon ahead), the earliest brief (lead time
+/// before the horizon's end) and the latest poll (eight poll intervals with backoff).
+/// Validation bounds every duration, so this finds nothing for a config `check`
+/// accepts; it is the reload's guard against a gap there, which would otherwise
+/// panic in the next round and take the daemon down.
+fn derived_problems(config: &Config, now: DateTime<Utc>) -> Vec<String> {
+    let delta = |duration: Duration| chrono::TimeDelta::from_std(duration).ok();
+    let later = |at: DateTime<Utc>, duration: Duration, times: i32| {
+        delta(duration)
+            .and_then(|d| d.checked_mul(times))
+            .and_then(|d| at.checked_add_signed(d))
+    };
+    let earlier = |at: DateTime<Utc>, duration: Duration| {
+        delta(duration).and_then(|d| at.checked_sub_signed(d))
+    };
+    let mut problems = Vec::new();
+    let mut out_of_range = |key: &str, duration: Duration| {
+        problems.push(format!(
+            "{}: {key}: {} reaches past the dates tete can compute with",
+            config.source_path.display(),
+            config::format_duration(duration)
+        ));
+    };
+    if earlier(now, config.detection.history).is_none() {
+        out_of_range("detection.history", config.detection.history);
+    }
+    match later(now, config.detection.horizon, 1) {
+        Some(end) if earlier(end, config.brief.lead_time).is_none() => {
+            out_of_range("brief.lead_time", config.brief.lead_time);
+        }
+        Some(_) => {}
+        None => out_of_range("detection.horizon", config.detection.horizon),
+    }
+    for account in &config.accounts {
+        if later(now, account.poll_interval, 8).is_none() {
+            out_of_range(
+                &format!("accounts.{}.poll_interval", account.name),
+                account.poll_interval,
+            );
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let text = "[mail]\nfrom = \"b@example.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"b\"\n\
+                    [[accounts]]\nname = \"a\"\nprovider = \"ics\"\nurl = \"a.ics\"\nowner = \"a@example.com\"\n";
+        config::parse(text, Path::new("/etc/tete/tete.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_valid_config_derives_without_problems() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        assert_eq!(derived_problems(&config(), now), Vec::<String>::new());
+    }
+
+    #[test]
+    fn durations_past_chronos_range_are_problems_naming_their_key() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut config = config();
+        config.detection.history = Duration::from_secs(99_999_999 * 86_400);
+        config.detection.horizon = Duration::from_secs(u64::MAX);
+        config.accounts[0].poll_interval = Duration::from_secs(u64::MAX / 2);
+        let problems = derived_problems(&config, now);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].contains(": detection.history: "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains(": detection.horizon: "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].contains(": accounts.a.poll_interval: "),
+            "{problems:?}"
+        );
     }
 }

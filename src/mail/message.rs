@@ -65,9 +65,29 @@ fn recipient_mailbox(to: &Person) -> Result<Mailbox, MailError> {
         Some(prefix) if prefix.eq_ignore_ascii_case("mailto:") => &written[7..],
         _ => written,
     };
-    let address: Address = bare.parse().map_err(|_| MailError::InvalidRecipient {
+    let invalid = |reason: &str| MailError::InvalidRecipient {
         address: to.email.clone(),
-    })?;
+        reason: reason.to_string(),
+    };
+    // Checked before the parser: these are addresses lettre would accept as a header
+    // and then refuse as an envelope ("missing destination address"), or accept after
+    // a lossy decoding turned bytes into U+FFFD, which would send to a repaired guess.
+    if bare.contains('\u{FFFD}') {
+        return Err(invalid(
+            "it held bytes that are not valid UTF-8; an address is refused, never repaired",
+        ));
+    }
+    if bare.starts_with('"') || bare.chars().any(|c| c.is_whitespace() || c == '"') {
+        return Err(invalid(
+            "a quoted local part or an address with spaces cannot be sent to (use the person's plain address)",
+        ));
+    }
+    if bare.chars().any(char::is_control) {
+        return Err(invalid("it contains control characters"));
+    }
+    let address: Address = bare
+        .parse()
+        .map_err(|error| invalid(&format!("not an address ({error})")))?;
     let name = to
         .name
         .as_deref()
@@ -291,6 +311,27 @@ mod tests {
                 matches!(error, MailError::InvalidRecipient { .. }),
                 "{email}: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn repaired_or_quoted_addresses_are_refused_naming_the_address_and_why() {
+        for (email, why) in [
+            ("d\u{FFFD}na@example.com", "not valid UTF-8"),
+            ("\"dana kim\"@example.com", "quoted local part"),
+        ] {
+            let person = Person {
+                email: email.into(),
+                name: None,
+            };
+            let key = BriefKey {
+                recipient: email.to_lowercase(),
+                ..key("dana@example.com")
+            };
+            let error = build_message("briefs@example.com", &brief(), &person, &key, date())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(email) && error.contains(why), "{error}");
         }
     }
 

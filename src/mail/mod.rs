@@ -13,9 +13,10 @@ pub mod transport;
 pub use file::FileTransport;
 pub use message::{build_message, message_id};
 pub use outbox::{
-    DrainReport, OutboxEntry, OutboxState, OutboxSummary, SentRecord, drain, queue_brief,
+    DrainReport, OutboxEntry, OutboxState, OutboxSummary, SentRecord, UnrecordedSends, drain,
+    drain_with, queue_brief,
 };
-pub use smtp::{SmtpAuth, SmtpTransport, transport_from_config};
+pub use smtp::{SmtpAuth, SmtpTransport, check_credentials, transport_from_config};
 pub use transport::{SendError, SendFuture, Transport};
 
 use std::path::PathBuf;
@@ -29,10 +30,12 @@ pub enum MailError {
     #[error("mail.from is not a valid mailbox: {0}")]
     InvalidFrom(String),
     /// A recipient address is not a valid address.
-    #[error("invalid recipient address '{address}'")]
+    #[error("invalid recipient address '{address}': {reason}")]
     InvalidRecipient {
         /// The address as given.
         address: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The brief's key names someone else than the person it is addressed to.
     #[error("brief {key} cannot be addressed to {address}: its key names another recipient")]

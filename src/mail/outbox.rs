@@ -172,6 +172,7 @@ pub fn queue_brief(
         .map(ToString::to_string)
         .ok_or_else(|| MailError::InvalidRecipient {
             address: to.email.clone(),
+            reason: "the message has no envelope recipient".into(),
         })?;
     let entry = OutboxEntry {
         key: key.clone(),
@@ -206,16 +207,61 @@ pub fn backoff(attempts: u32, key: &BriefKey) -> TimeDelta {
     base - TimeDelta::milliseconds(jitter_ms)
 }
 
-/// Sends every entry that needs it as of `now`, most urgent meeting first.
-///
-/// An entry whose meeting started is never sent: it dies as expired. Temporary failures
-/// are retried with [`backoff`] until the meeting starts; permanent ones die at once.
-/// A store error stops the drain (the entry it concerned stays as it was).
+/// Briefs the transport accepted whose "sent" record the store failed to write (a
+/// full disk, an I/O error). The process keeps them and writes them before it sends
+/// anything else, so a store that fails between a send and its record costs no
+/// duplicate as long as the process lives (a crash in that window still can: RFC 1047).
+#[derive(Debug, Default)]
+pub struct UnrecordedSends {
+    sent: Vec<(BriefKey, DateTime<Utc>)>,
+}
+
+impl UnrecordedSends {
+    /// True when every accepted brief is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.sent.is_empty()
+    }
+
+    /// How many accepted briefs wait for their record.
+    pub fn len(&self) -> usize {
+        self.sent.len()
+    }
+
+    /// Writes the records that failed before; stops at the first that fails again.
+    pub fn settle(&mut self, store: &Store) -> Result<(), StoreError> {
+        while let Some((key, at)) = self.sent.first() {
+            store.mark_sent(key, *at)?;
+            tracing::info!(key = %key, "recorded a brief sent before the store failed");
+            self.sent.remove(0);
+        }
+        Ok(())
+    }
+}
+
+/// Sends every entry that needs it as of `now`, most urgent meeting first, with no
+/// memory of earlier drains (see [`drain_with`]).
 pub async fn drain(
     store: &Store,
     transport: &dyn Transport,
     now: DateTime<Utc>,
 ) -> Result<DrainReport, StoreError> {
+    drain_with(store, transport, now, &mut UnrecordedSends::default()).await
+}
+
+/// Sends every entry that needs it as of `now`, most urgent meeting first.
+///
+/// An entry whose meeting started is never sent: it dies as expired. Temporary failures
+/// are retried with [`backoff`] until the meeting starts; permanent ones die at once.
+/// A store error stops the drain (the entry it concerned stays as it was). Records in
+/// `unrecorded` are written first, and nothing is sent while that fails; a brief the
+/// transport accepted but the store could not record joins them.
+pub async fn drain_with(
+    store: &Store,
+    transport: &dyn Transport,
+    now: DateTime<Utc>,
+    unrecorded: &mut UnrecordedSends,
+) -> Result<DrainReport, StoreError> {
+    unrecorded.settle(store)?;
     let mut report = DrainReport::default();
     let mut entries = store.due_outbox(now)?;
     entries.sort_by_key(|e| (e.not_after, e.created));
@@ -235,7 +281,12 @@ pub async fn drain(
         }
         match transport.send(&entry.recipient, &entry.raw).await {
             Ok(()) => {
-                store.mark_sent(key, now)?;
+                if let Err(error) = store.mark_sent(key, now) {
+                    tracing::error!(key = %key, message_id = %entry.message_id, "brief sent, but the store cannot record it: {error}");
+                    unrecorded.sent.push((key.clone(), now));
+                    transport.close().await;
+                    return Err(error);
+                }
                 tracing::info!(key = %key, message_id = %entry.message_id, "brief sent");
                 report.sent += 1;
             }

@@ -288,6 +288,18 @@ impl Transport for SmtpTransport {
     }
 }
 
+/// Reads the SMTP password file now, so that a missing, unreadable or wrong file is
+/// reported as the configuration problem it is before a pass starts (exit 78), not as a
+/// failed delivery. Nothing to read for the file transport or XOAUTH2.
+pub fn check_credentials(mail: &MailConfig) -> Result<(), MailError> {
+    match &mail.smtp {
+        Some(smtp) if mail.transport == TransportKind::Smtp && smtp.xoauth2_account.is_none() => {
+            SmtpAuth::from_config(smtp).map(|_| ())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The transport `mail` asks for.
 pub fn transport_from_config(mail: &MailConfig) -> Result<Box<dyn Transport>, MailError> {
     match mail.transport {

@@ -7,9 +7,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::calendar::{self, Limits, Window};
-use crate::config::Config;
+use crate::config::{Config, MAX_HISTORY, MAX_HORIZON};
 use crate::detect::{self, SeriesCandidate, Verdict};
-use crate::model::{Event, EventStatus, Occurrence, SeriesId};
+use crate::model::{Event, EventStatus, Occurrence, Pair, SeriesId};
 use crate::pass::series::{SeriesEvents, group_by_series};
 use crate::store::StoredEvent;
 
@@ -30,9 +30,27 @@ pub struct SeriesView {
     pub occurrences: Vec<Occurrence>,
     /// Start of the series (its master's first occurrence), for counting meetings.
     pub first_start: Option<DateTime<Utc>>,
+    /// The id under which the context (items, notes, history, skips) of this series'
+    /// current pair is kept: the series id until the pass binds it with
+    /// `Store::context_id` (a series whose second person changed has a fresh one).
+    pub context: SeriesId,
 }
 
 impl SeriesView {
+    /// Whether `occurrence` is a meeting of this series' two people (cancelled ones
+    /// count as theirs). An override that brought in someone else is not: what was
+    /// written or held there belongs to another pair's context.
+    pub fn is_current_pair(&self, occurrence: &Occurrence) -> bool {
+        if occurrence.status == EventStatus::Cancelled {
+            return true;
+        }
+        let Some(pair) = Pair::of(&self.verdict.participants) else {
+            return false;
+        };
+        detect::meeting_people(&occurrence.attendees, occurrence.organizer.as_ref())
+            .is_ok_and(|people| Pair::of(&people) == Some(pair))
+    }
+
     /// The series id.
     pub fn id(&self) -> &SeriesId {
         &self.verdict.id
@@ -46,12 +64,14 @@ impl SeriesView {
             .min_by_key(|o| o.start_utc)
     }
 
-    /// Occurrences that started before `now` and were not cancelled, oldest first.
+    /// Occurrences that started before `now`, were not cancelled and were meetings of
+    /// the series' current pair, oldest first.
     pub fn held_before(&self, now: DateTime<Utc>) -> Vec<&Occurrence> {
         let mut held: Vec<&Occurrence> = self
             .occurrences
             .iter()
             .filter(|o| o.start_utc < now && o.status != EventStatus::Cancelled)
+            .filter(|o| self.is_current_pair(o))
             .collect();
         held.sort_by_key(|o| o.start_utc);
         held
@@ -98,12 +118,25 @@ impl Analysis {
     }
 }
 
-/// The expansion window of a pass: history behind, horizon ahead.
+/// The expansion window of a pass: history behind, horizon ahead. Validation caps
+/// both durations; they are capped again here, and the arithmetic checked, because a
+/// `Config` can also be built in code, and an overflow here would panic every pass.
 pub fn window(config: &Config, now: DateTime<Utc>) -> Window {
-    let back = TimeDelta::from_std(config.detection.history).unwrap_or(TimeDelta::days(180));
-    let ahead = TimeDelta::from_std(config.detection.horizon).unwrap_or(TimeDelta::days(35));
-    Window::instants(now - back, now + ahead)
+    let span = |duration: std::time::Duration, max: std::time::Duration| {
+        TimeDelta::from_std(duration.min(max)).unwrap_or(TimeDelta::zero())
+    };
+    let back = span(config.detection.history, MAX_HISTORY);
+    let ahead = span(config.detection.horizon, MAX_HORIZON);
+    Window::instants(
+        now.checked_sub_signed(back)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        now.checked_add_signed(ahead)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    )
 }
+
+/// The verdict reason of a series whose recurrence rule is invalid or had to be capped.
+pub const UNUSABLE_RULE_REASON: &str = "invalid recurrence rule";
 
 /// Expands and classifies every series in `stored` (taken over: the events end up in
 /// the series views, not copied). `owners` maps account names to their owners'
@@ -164,14 +197,24 @@ fn view_of(
     if !recurring && expansion.occurrences.is_empty() {
         return None;
     }
-    let verdict = detect::classify(
+    let mut verdict = detect::classify(
         &SeriesCandidate {
             master: &master,
             owners: group.owners.clone(),
         },
         &config.detection,
     );
-    warnings.extend(expansion.warnings);
+    // A rule that could not be expanded as written (invalid, or stopped at the
+    // occurrence limit like FREQ=SECONDLY) is no meeting anyone holds: never brief it,
+    // and say why instead of calling it a 1:1 "every second; next: none".
+    if !expansion.unusable_rules.is_empty() {
+        verdict.one_on_one = false;
+        verdict.reason = UNUSABLE_RULE_REASON.to_string();
+    }
+    // One warning per series: the engine may have several lines about it.
+    if let Some(first) = expansion.warnings.into_iter().next() {
+        warnings.push(first);
+    }
     let cadence = match &master.recurrence {
         Some(rule) if recurring => calendar::describe_cadence(rule),
         _ => "once".to_string(),
@@ -197,6 +240,7 @@ fn view_of(
         (Vec::new(), next.into_iter().collect())
     };
     Some(SeriesView {
+        context: verdict.id.clone(),
         verdict,
         cadence,
         accounts: group.accounts,
@@ -265,5 +309,27 @@ impl SeriesView {
                 .next(now)
                 .map(|o| o.start_utc.with_timezone(&zone).to_rfc3339()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::WindowBound;
+    use std::path::Path;
+
+    #[test]
+    fn the_window_of_absurd_durations_is_capped_instead_of_overflowing() {
+        let text = "[mail]\nfrom = \"b@example.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"b\"\n\
+                    [[accounts]]\nname = \"a\"\nprovider = \"ics\"\nurl = \"a.ics\"\nowner = \"a@example.com\"\n";
+        let mut config = crate::config::parse(text, Path::new("/etc/tete/tete.toml")).unwrap();
+        config.detection.history = std::time::Duration::from_secs(99_999_999 * 86_400);
+        config.detection.horizon = std::time::Duration::MAX;
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let window = window(&config, now);
+        let back = TimeDelta::from_std(MAX_HISTORY).unwrap();
+        let ahead = TimeDelta::from_std(MAX_HORIZON).unwrap();
+        assert!(matches!(window.start, WindowBound::Instant(at) if at == now - back));
+        assert!(matches!(window.end, WindowBound::Instant(at) if at == now + ahead));
     }
 }

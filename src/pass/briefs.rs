@@ -11,7 +11,6 @@ use crate::context::{
     description_notes, description_to_text, notes::notes_for_recipient, parse_description,
     talking_points_for,
 };
-use crate::detect;
 use crate::mail::{self, DrainReport, MailError};
 use crate::model::{EventStatus, EventTime, Occurrence, Person, Zone};
 use crate::pass::analyze::{Analysis, SeriesView};
@@ -35,7 +34,21 @@ pub enum BriefStepError {
     Render(#[from] brief::BriefError),
 }
 
+impl BriefStepError {
+    /// The store error behind this one, if a store error caused it.
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            BriefStepError::Store(error) | BriefStepError::Mail(MailError::Store(error)) => {
+                Some(error)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The descriptions of a series' occurrences up to and including the next one, parsed.
+/// Only meetings of the current pair are read: an occurrence someone else attended
+/// belongs to another pair's context.
 fn observed_descriptions(
     view: &SeriesView,
     now: DateTime<Utc>,
@@ -46,6 +59,7 @@ fn observed_descriptions(
         .iter()
         .filter(|o| o.status != EventStatus::Cancelled)
         .filter(|o| o.start_utc < now || Some(o.start_utc) == next_start)
+        .filter(|o| view.is_current_pair(o))
         .map(|o| {
             (
                 o.start_utc,
@@ -63,7 +77,8 @@ pub fn refresh_context(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     for view in analysis.one_on_ones() {
-        let series = view.id();
+        // The context of the series' current pair, not of whoever met in it before.
+        let series = &view.context;
         let observed = observed_descriptions(view, now);
         let existing = store.items(series)?;
         let harvested = context::harvest(series, &existing, &observed, now);
@@ -84,7 +99,7 @@ pub fn refresh_context(
         let meetings: Vec<Meeting> = view
             .occurrences
             .iter()
-            .filter(|o| o.start_utc < now)
+            .filter(|o| o.start_utc < now && view.is_current_pair(o))
             .map(Meeting::from)
             .collect();
         store.record_meetings(series, &meetings)?;
@@ -144,11 +159,12 @@ pub fn planned_series(analysis: &Analysis) -> Vec<PlannedSeries> {
             // Only the next meeting of a series is briefed: the brief of the one after
             // depends on what happens in this one (items done, notes taken).
             let next = view.next(analysis.now).map(|o| o.start_utc);
+            // A meeting whose own attendees are no longer the two people is left out.
             let occurrences = view
                 .occurrences
                 .iter()
                 .filter(|o| o.status == EventStatus::Cancelled || Some(o.start_utc) == next)
-                .filter(|o| same_pair(o, &pair))
+                .filter(|o| view.is_current_pair(o))
                 .cloned()
                 .collect();
             Some(PlannedSeries {
@@ -161,23 +177,6 @@ pub fn planned_series(analysis: &Analysis) -> Vec<PlannedSeries> {
         .collect()
 }
 
-fn same_pair(occurrence: &Occurrence, pair: &[Person; 2]) -> bool {
-    if occurrence.status == EventStatus::Cancelled {
-        // Keep cancelled occurrences: the planner records why they get no brief.
-        return true;
-    }
-    match detect::meeting_people(&occurrence.attendees, occurrence.organizer.as_ref()) {
-        Ok(people) => {
-            let mut have: Vec<String> = people.iter().map(Person::key).collect();
-            let mut want: Vec<String> = pair.iter().map(Person::key).collect();
-            have.sort();
-            want.sort();
-            have == want
-        }
-        Err(_) => false,
-    }
-}
-
 /// Plans the briefs at `now` against the store's ledger (queued, sent, skipped).
 pub fn make_plan(
     store: &Store,
@@ -186,12 +185,19 @@ pub fn make_plan(
     now: DateTime<Utc>,
 ) -> plan::Plan {
     let series = planned_series(analysis);
+    // Skips are kept with the context of the series' current pair.
+    let contexts: std::collections::HashMap<&crate::model::SeriesId, &crate::model::SeriesId> =
+        analysis
+            .one_on_ones()
+            .map(|view| (view.id(), &view.context))
+            .collect();
     // A store error here must not read as "not sent": treat it as sent, so nothing is
     // sent twice; the error surfaces on the next store call of the pass.
     let is_done = |key: &plan::BriefKey| store.was_queued_or_sent(key).unwrap_or(true);
     let is_skipped = |series: &crate::model::SeriesId, occurrence: &Occurrence| {
+        let context = contexts.get(series).copied().unwrap_or(series);
         store
-            .is_skipped(series, original_start(occurrence))
+            .is_skipped(context, original_start(occurrence))
             .unwrap_or(true)
     };
     let ledger = Ledger {
@@ -253,7 +259,7 @@ pub fn compose(
 
     let recipient = due.recipient.key();
     let other = due.other.key();
-    for item in store.items(view.id())?.iter().filter(|i| i.is_open()) {
+    for item in store.items(&view.context)?.iter().filter(|i| i.is_open()) {
         let shown = item_view(item, &held, meeting.start_utc, zone);
         match item.owner.as_deref() {
             Some(owner) if owner == recipient => input.items_mine.push(shown),
@@ -270,7 +276,7 @@ pub fn compose(
 
     // The one way briefs get notes: shared ones for both, private ones only for
     // their author.
-    let notes = store.notes(view.id())?;
+    let notes = store.notes(&view.context)?;
     let visible = notes_for_recipient(
         &notes,
         &held,
@@ -289,7 +295,7 @@ pub fn compose(
     input.prompt = choose_prompt(&config.brief.prompts, view.id(), index)
         .and_then(|i| config.brief.prompts.get(i).cloned());
 
-    let meetings = store.meetings(view.id())?;
+    let meetings = store.meetings(&view.context)?;
     let consistency = consistency_of(&meetings, meeting.start_utc, CONSISTENCY_WINDOW);
     input.consistency = Some(consistency.sentence_in(zone));
     Ok(input)
@@ -397,19 +403,23 @@ fn render(input: &BriefInput) -> Result<RenderedBrief, BriefStepError> {
     Ok(brief::render(input)?)
 }
 
-/// Sends what is due in the outbox through the configured transport.
+/// Sends what is due in the outbox through the configured transport, after writing
+/// the records that `unrecorded` holds from a drain the store failed (see
+/// [`mail::UnrecordedSends`]).
 pub async fn deliver(
     config: &Config,
     store: &Store,
     clients: &crate::pass::Clients,
     now: DateTime<Utc>,
+    unrecorded: &mut mail::UnrecordedSends,
 ) -> Result<DrainReport, BriefStepError> {
+    unrecorded.settle(store)?;
     if store.due_outbox(now)?.is_empty() {
         // Nothing to send: no transport (and no token refresh for XOAUTH2).
         return Ok(DrainReport::default());
     }
     let transport = crate::pass::xoauth2::transport(config, store, &clients.api).await?;
-    Ok(mail::drain(store, transport.as_ref(), now).await?)
+    Ok(mail::drain_with(store, transport.as_ref(), now, unrecorded).await?)
 }
 
 #[cfg(test)]

@@ -10,12 +10,12 @@ pub mod series;
 pub mod sync;
 pub mod xoauth2;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::mail::DrainReport;
+use crate::mail::{self, DrainReport};
 use crate::store::{Store, StoreError};
 
 pub use analyze::{Analysis, SeriesView, analyze};
@@ -44,6 +44,16 @@ pub enum PassError {
     /// Composing, queueing or sending failed as a whole.
     #[error(transparent)]
     Briefs(#[from] BriefStepError),
+}
+
+impl PassError {
+    /// The store error that stopped the pass, if a store error did.
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            PassError::Store(error) => Some(error),
+            PassError::Briefs(error) => error.store_error(),
+        }
+    }
 }
 
 /// An HTTP client for the sources: rustls, bounded timeouts, an honest user agent.
@@ -84,16 +94,66 @@ pub fn analyze_store(
     store: &Store,
     now: DateTime<Utc>,
 ) -> Result<Analysis, StoreError> {
+    analyze_store_logging_new(config, store, now, &mut HashSet::new())
+}
+
+/// [`analyze_store`] for a long-running caller: logs only the warnings that are not
+/// in `logged` (what the previous rounds logged), so the daemon says each once rather
+/// than every round. `logged` then holds the current warnings, so a problem that goes
+/// away and comes back is logged again.
+pub fn analyze_store_logging_new(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+    logged: &mut HashSet<String>,
+) -> Result<Analysis, StoreError> {
     let owners = account_owners(config, store)?;
     let mut failed = None;
     let stored = store
         .events()
         .map_while(|event| event.map_err(|error| failed = Some(error)).ok());
-    let analysis = analyze(config, stored, &owners, now);
-    match failed {
-        Some(error) => Err(error),
-        None => Ok(analysis),
+    let mut analysis = analyze(config, stored, &owners, now);
+    if let Some(error) = failed {
+        return Err(error);
     }
+    let new: Vec<&String> = analysis
+        .warnings
+        .iter()
+        .filter(|w| !logged.contains(*w))
+        .collect();
+    let (shown, hidden) = capped(&new);
+    for warning in shown {
+        tracing::warn!("{warning}");
+    }
+    if hidden > 0 {
+        tracing::warn!("{hidden} more series with recurrence problems not shown");
+    }
+    *logged = analysis.warnings.iter().cloned().collect();
+    bind_contexts(store, &mut analysis)?;
+    Ok(analysis)
+}
+
+/// Points each 1:1 series at the context of its current pair (see
+/// [`Store::context_id`]), so a series whose second person changed shows the new pair
+/// none of the old pair's items or notes.
+fn bind_contexts(store: &Store, analysis: &mut Analysis) -> Result<(), StoreError> {
+    for view in analysis.series.iter_mut().filter(|v| v.verdict.one_on_one) {
+        if let Some(pair) = crate::model::Pair::of(&view.verdict.participants) {
+            view.context = store.context_id(view.id(), &pair)?;
+        }
+    }
+    Ok(())
+}
+
+/// Most warnings about one file (or one analysis) logged in a pass: one malformed
+/// file once wrote 200,000 lines (29 MB) to the log on every change.
+pub const MAX_WARNINGS_LOGGED: usize = 20;
+
+/// The first [`MAX_WARNINGS_LOGGED`] of `warnings`, and how many are left out (to be
+/// logged as one line with that count).
+pub fn capped<T>(warnings: &[T]) -> (&[T], usize) {
+    let shown = warnings.len().min(MAX_WARNINGS_LOGGED);
+    (&warnings[..shown], warnings.len() - shown)
 }
 
 /// Syncs, then analyzes the store at `now` (what `series` and `preview` need).
@@ -119,7 +179,14 @@ pub async fn run_once(
     let queue = briefs::queue_due(config, store, &analysis, now)?;
     let owners = account_owners(config, store)?;
     notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
-    let delivery = briefs::deliver(config, store, clients, now).await?;
+    let delivery = briefs::deliver(
+        config,
+        store,
+        clients,
+        now,
+        &mut mail::UnrecordedSends::default(),
+    )
+    .await?;
     store.flush()?;
     Ok(PassReport {
         syncs,

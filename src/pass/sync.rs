@@ -301,11 +301,16 @@ async fn sync_ics(
     match fetch_ics(http, url, previous.as_ref()).await? {
         FetchOutcome::Unchanged => Ok(SyncOutcome::Unchanged),
         FetchOutcome::Changed { text, validators } => {
-            let parsed = parse_ics(&text, &crate::sources::redact_url(url));
-            for warning in &parsed.warnings {
+            let origin = crate::sources::redact_url(url);
+            let parsed = parse_ics(&text, &origin);
+            let (shown, hidden) = super::capped(&parsed.warnings);
+            for warning in shown {
                 tracing::warn!(account = %account.name, "{warning}");
-                warnings.push(warning.to_string());
             }
+            if hidden > 0 {
+                tracing::warn!(account = %account.name, "{origin}: {hidden} more warnings about this file not shown");
+            }
+            warnings.extend(parsed.warnings.iter().map(ToString::to_string));
             let events = parsed.events.len();
             let cursor = serde_json::to_string(&validators).ok();
             let mut changes = CalendarChanges {

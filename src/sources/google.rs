@@ -23,6 +23,7 @@ use crate::auth::google::{API_BASE_URL, AccountTokens, OAuthClient};
 use crate::auth::{AuthError, TokenKey};
 use crate::calendar::parse_recurrence_lines;
 use crate::config::AccountConfig;
+use crate::context::text::{html_to_text, looks_like_html};
 use crate::model::{
     Attendee, CuType, Event, EventKind, EventStatus, EventTime, PartStat, Person, Role, Zone,
 };
@@ -174,10 +175,12 @@ async fn list<C: Credentials>(
                 query.append_pair("syncToken", &cursor.sync_token);
             }
             None => {
+                // Checked: an absurd history means "from the beginning", never a panic.
                 if let Some(history) = options.history
                     && let Ok(back) = chrono::Duration::from_std(history)
+                    && let Some(since) = now.checked_sub_signed(back)
                 {
-                    let since = (now - back).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                     query.append_pair("timeMin", &since);
                 }
             }
@@ -475,21 +478,13 @@ fn map_kind(kind: Option<&str>) -> EventKind {
 }
 
 /// Google descriptions are often HTML; text without markup is kept as written
-/// (running it through the converter would reflow its lines).
+/// (running it through the converter would reflow its lines). HTML goes through the
+/// context module's converter, which bounds size and nesting before html2text.
 fn description_text(text: &str) -> String {
-    let looks_like_html = text.contains("</")
-        || text.contains("<br")
-        || text.contains("<p>")
-        || text.contains("&amp;")
-        || text.contains("&nbsp;")
-        || text.contains("&lt;");
-    if !looks_like_html {
+    if !looks_like_html(text) {
         return text.to_string();
     }
-    html2text::config::plain_no_decorate()
-        .string_from_read(text.as_bytes(), 400)
-        .map(|t| t.trim_end().to_string())
-        .unwrap_or_else(|_| text.to_string())
+    html_to_text(text).trim_end().to_string()
 }
 
 /// Google EventDateTime → [`EventTime`]: `date` is all-day; `dateTime` with
@@ -955,6 +950,37 @@ mod tests {
         let text = description_text("<b>Agenda</b><br>in the <a href=\"https://x.test\">doc</a>");
         assert!(text.contains("Agenda"), "{text}");
         assert!(!text.contains("<b>"), "{text}");
+    }
+
+    #[test]
+    fn json_nested_a_hundred_thousand_deep_is_refused_without_deep_recursion() {
+        // serde_json stops at 128 levels unless its `unbounded_depth` feature is on:
+        // this fails (aborting on the small stack) if a dependency ever turns it on.
+        let body = format!(
+            "{{\"items\":[{{\"id\":\"x\",\"description\":{}1{}}}]}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let refused = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                serde_json::from_str::<EventsPage>(&body).is_err()
+                    && serde_json::from_str::<serde_json::Value>(&body).is_err()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(refused);
+    }
+
+    #[test]
+    fn html_nested_a_hundred_thousand_deep_becomes_text_without_overflowing_the_stack() {
+        let html = format!(
+            "{}deep text{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        assert_eq!(description_text(&html), "deep text");
     }
 
     #[test]

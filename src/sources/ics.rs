@@ -13,7 +13,8 @@ use crate::calendar::expand::THIS_AND_FUTURE_MARK;
 use crate::calendar::lines::{event_time_from_raw, parse_time_values};
 use crate::calendar::values::{RawTime, parse_duration, parse_raw_time};
 use crate::calendar::windows_zones::windows_to_iana;
-use crate::calendar::zones::{iana_by_name, resolve_tzid};
+use crate::calendar::zones::{clean_tzid, iana_by_name, resolve_tzid};
+use crate::context::text::{html_to_text_with_links, looks_like_html};
 use crate::model::{
     Attendee, CuType, CustomZone, Event, EventKind, EventStatus, EventTime, Observance, PartStat,
     Person, Recurrence, Role, Zone,
@@ -131,7 +132,7 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
                 if let Some(zone) =
                     parse_component(raw, origin, &mut warnings).and_then(|c| vtimezone(&c))
                 {
-                    vtimezones.insert(zone.tzid.clone(), zone);
+                    vtimezones.insert(clean_tzid(&zone.tzid).to_string(), zone);
                 }
             }
             "VEVENT" => parsed_events.push(raw),
@@ -143,6 +144,8 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
         vtimezones,
         resolved: HashMap::new(),
         x_wr_timezone,
+        line: 0,
+        warnings: Vec::new(),
     };
     let mut events = Vec::new();
     let mut event_lines = Vec::new();
@@ -150,7 +153,10 @@ pub fn parse_ics(text: &str, origin: &str) -> ParsedIcs {
         let Some(component) = parse_component(raw, origin, &mut warnings) else {
             continue;
         };
-        match ctx.event(&component, raw, &mut warnings) {
+        ctx.line = raw.line;
+        let event = ctx.event(&component, raw, &mut warnings);
+        warnings.append(&mut ctx.warnings);
+        match event {
             Ok(event) => {
                 events.push(event);
                 event_lines.push(raw.line);
@@ -217,12 +223,36 @@ fn delimiter(line: &str) -> Option<(bool, String)> {
     ))
 }
 
+/// Deepest sub-component nesting kept below a top-level component (VEVENT > VALARM is
+/// 1; nothing in RFC 5545 or its extensions goes beyond 2). Deeper blocks are dropped
+/// before any parser sees them: the `icalendar` parser recurses once per level, and a
+/// 36 KB file nesting 1,500 levels overflows a tokio worker's stack, which aborts the
+/// whole daemon.
+pub const MAX_SUB_COMPONENT_DEPTH: usize = 4;
+
 /// A top-level component's lines, as cut out of the file.
 #[derive(Debug)]
 struct RawComponent {
     name: String,
     line: usize,
     lines: Vec<Line>,
+    /// How many levels below [`MAX_SUB_COMPONENT_DEPTH`] the cut currently is (their
+    /// lines are dropped); 0 when not inside a too-deep block.
+    too_deep: usize,
+    /// Whether the one warning about dropped deep blocks was given for this component.
+    warned_too_deep: bool,
+}
+
+impl RawComponent {
+    fn starting(name: String, number: usize, line: &str) -> Self {
+        RawComponent {
+            name,
+            line: number,
+            lines: vec![(number, line.to_string())],
+            too_deep: 0,
+            warned_too_deep: false,
+        }
+    }
 }
 
 impl RawComponent {
@@ -274,8 +304,45 @@ fn split_components(lines: &[Line], origin: &str, warnings: &mut Vec<IcsWarning>
             ),
         });
     };
+    // Levels are counted, not remembered, below the cap, so neither memory nor the
+    // search for a mismatched END grows with the depth of the input.
     for (number, line) in lines {
-        match (delimiter(line), current.as_mut()) {
+        let found = delimiter(line);
+        if let Some(raw) = current.as_mut() {
+            // Only the component's own END (or the calendar's) ends a dropped block early,
+            // as it ends an unclosed sub-component in the normal cut.
+            let closes_outer = match &found {
+                Some((begin, name)) => name == "VCALENDAR" || (!begin && *name == raw.name),
+                None => false,
+            };
+            let begins = matches!(&found, Some((true, _)));
+            if raw.too_deep > 0 && !closes_outer {
+                raw.too_deep = match found {
+                    Some((true, _)) => raw.too_deep + 1,
+                    Some((false, _)) => raw.too_deep - 1,
+                    None => raw.too_deep,
+                };
+                continue;
+            }
+            raw.too_deep = 0;
+            if begins && !closes_outer && nest.len() >= MAX_SUB_COMPONENT_DEPTH {
+                raw.too_deep = 1;
+                if raw.warned_too_deep {
+                    continue;
+                }
+                raw.warned_too_deep = true;
+                warnings.push(IcsWarning {
+                    origin: origin.to_string(),
+                    line: *number,
+                    message: format!(
+                        "{}: sub-components nested deeper than {MAX_SUB_COMPONENT_DEPTH} levels dropped",
+                        raw.name
+                    ),
+                });
+                continue;
+            }
+        }
+        match (found, current.as_mut()) {
             (Some((true, name)), _) if name == "VCALENDAR" => {
                 if let Some(raw) = current.take() {
                     unterminated(&raw, warnings);
@@ -283,22 +350,14 @@ fn split_components(lines: &[Line], origin: &str, warnings: &mut Vec<IcsWarning>
             }
             (Some((true, name)), None) => {
                 nest.clear();
-                current = Some(RawComponent {
-                    name,
-                    line: *number,
-                    lines: vec![(*number, line.clone())],
-                });
+                current = Some(RawComponent::starting(name, *number, line));
             }
             (Some((true, name)), Some(raw)) => {
                 if nest.is_empty() && name == raw.name {
                     if let Some(raw) = current.take() {
                         unterminated(&raw, warnings);
                     }
-                    current = Some(RawComponent {
-                        name,
-                        line: *number,
-                        lines: vec![(*number, line.clone())],
-                    });
+                    current = Some(RawComponent::starting(name, *number, line));
                 } else {
                     nest.push(name);
                     raw.lines.push((*number, line.clone()));
@@ -375,8 +434,36 @@ impl Comp {
     }
 }
 
+/// Properties whose values are dates or date-times, which never contain a colon.
+const TIME_PROPERTIES: &[&str] = &["DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE"];
+
 impl Prop {
     fn from_parsed(prop: &Property<'_>) -> Self {
+        let mut parsed = Self::copied(prop);
+        parsed.rejoin_unquoted_colon();
+        parsed
+    }
+
+    /// An unquoted TZID with a colon (`DTSTART;TZID=tzone://Microsoft/Custom:2024...`,
+    /// as Exchange writes it) is cut at its colon by the parser; a date-time value
+    /// never holds one, so the part before the value's last colon goes back to the
+    /// last parameter.
+    fn rejoin_unquoted_colon(&mut self) {
+        if !TIME_PROPERTIES.contains(&self.name.as_str()) {
+            return;
+        }
+        let Some(colon) = self.value.rfind(':') else {
+            return;
+        };
+        let Some((_, last)) = self.params.last_mut() else {
+            return;
+        };
+        last.push(':');
+        last.push_str(&self.value[..colon]);
+        self.value = self.value[colon + 1..].to_string();
+    }
+
+    fn copied(prop: &Property<'_>) -> Self {
         Prop {
             name: prop.name.as_str().to_ascii_uppercase(),
             value: prop.val.as_str().to_string(),
@@ -558,27 +645,57 @@ fn parse_offset(text: &str) -> Option<i32> {
 
 struct EventCtx<'a> {
     origin: &'a str,
+    /// The file's VTIMEZONEs by [`clean_tzid`] of their TZID.
     vtimezones: HashMap<String, CustomZone>,
-    resolved: HashMap<String, Option<Zone>>,
+    /// Each TZID met so far (cleaned), as resolved or fallen back to.
+    resolved: HashMap<String, Zone>,
     x_wr_timezone: Option<chrono_tz::Tz>,
+    /// Line of the VEVENT being read, for warnings.
+    line: usize,
+    /// Warnings about the VEVENT being read, collected by the caller after each one.
+    warnings: Vec<IcsWarning>,
 }
 
 impl EventCtx<'_> {
     /// The zone of a date-time property: its TZID resolved, or floating (which
     /// X-WR-TIMEZONE turns into that zone, as Google and Apple exports mean it).
-    fn zone_of(&mut self, prop: &Prop, year: i32) -> Result<Zone, String> {
-        let Some(tzid) = prop.param("TZID") else {
-            return Ok(match self.x_wr_timezone {
+    ///
+    /// A TZID nothing resolves (Exchange's `tzone://Microsoft/Custom` without a
+    /// VTIMEZONE) falls back to the calendar's X-WR-TIMEZONE, else to floating time,
+    /// which the pass reads in the configured `timezone`: an hour off at worst, where
+    /// dropping the event would lose the meeting. One warning per TZID and file.
+    fn zone_of(&mut self, prop: &Prop, year: i32) -> Zone {
+        let Some(tzid) = prop.param("TZID").map(clean_tzid).filter(|t| !t.is_empty()) else {
+            return match self.x_wr_timezone {
                 Some(tz) => Zone::Iana(tz),
                 None => Zone::Floating,
-            });
+            };
         };
         if let Some(cached) = self.resolved.get(tzid) {
-            return cached.clone().ok_or_else(|| unknown_zone(tzid));
+            return cached.clone();
         }
-        let zone = resolve_tzid(tzid, self.vtimezones.get(tzid), (year, year + 5));
+        let zone = match resolve_tzid(tzid, self.vtimezones.get(tzid), (year, year + 5)) {
+            Some(zone) => zone,
+            None => {
+                let (zone, instead) = match self.x_wr_timezone {
+                    Some(tz) => (
+                        Zone::Iana(tz),
+                        format!("the calendar's X-WR-TIMEZONE {}", tz.name()),
+                    ),
+                    None => (Zone::Floating, "the configured timezone".to_string()),
+                };
+                self.warnings.push(IcsWarning {
+                    origin: self.origin.to_string(),
+                    line: self.line,
+                    message: format!(
+                        "unknown time zone {tzid:?} (not IANA, not a Windows name, no VTIMEZONE in the file); its times are read in {instead}"
+                    ),
+                });
+                zone
+            }
+        };
         self.resolved.insert(tzid.to_string(), zone.clone());
-        zone.ok_or_else(|| unknown_zone(tzid))
+        zone
     }
 
     fn time(&mut self, prop: &Prop) -> Result<EventTime, String> {
@@ -593,7 +710,7 @@ impl EventCtx<'_> {
             .param("VALUE")
             .is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
         let zone = match raw {
-            RawTime::Local(t) if !as_date => self.zone_of(prop, chrono::Datelike::year(&t))?,
+            RawTime::Local(t) if !as_date => self.zone_of(prop, chrono::Datelike::year(&t)),
             _ => Zone::Floating,
         };
         Ok(self.in_calendar_zone(event_time_from_raw(raw, as_date, &zone)))
@@ -626,7 +743,7 @@ impl EventCtx<'_> {
             .and_then(parse_raw_time)
             .map(|t| chrono::Datelike::year(&t.naive()))
             .unwrap_or(2000);
-        let zone = self.zone_of(prop, year)?;
+        let zone = self.zone_of(prop, year);
         parse_time_values(&prop.value, prop.param("VALUE"), &zone)
             .map_err(|e| format!("{}: {e}", prop.name))
     }
@@ -755,10 +872,6 @@ impl EventCtx<'_> {
     }
 }
 
-fn unknown_zone(tzid: &str) -> String {
-    format!("unknown time zone {tzid:?} (not IANA, not a Windows name, no VTIMEZONE in the file)")
-}
-
 fn utc_of(raw: RawTime) -> DateTime<Utc> {
     raw.naive().and_utc()
 }
@@ -777,15 +890,12 @@ fn add_duration(start: &EventTime, length: Duration) -> EventTime {
     }
 }
 
-/// DESCRIPTION as plain text: some producers put HTML in it.
+/// DESCRIPTION as plain text: some producers put HTML in it. The conversion is the
+/// context module's, which bounds size and nesting before html2text (whose recursion
+/// per element would otherwise overflow the stack on deeply nested tags).
 fn plain_text(value: &str) -> String {
-    let looks_html = ["</", "<br", "<p>", "<div", "<a "]
-        .iter()
-        .any(|t| value.to_ascii_lowercase().contains(t));
-    // No markdown-ish decoration; links kept as numbered footnotes with their URLs.
-    let config = html2text::config::plain_no_decorate().link_footnotes(true);
-    if looks_html && let Ok(text) = config.string_from_read(value.as_bytes(), 10_000) {
-        return text.trim_end().to_string();
+    if looks_like_html(value) {
+        return html_to_text_with_links(value).trim_end().to_string();
     }
     value.to_string()
 }
@@ -1134,6 +1244,16 @@ mod tests {
     }
 
     #[test]
+    fn html_nested_a_hundred_thousand_deep_becomes_text_without_overflowing_the_stack() {
+        let html = format!(
+            "{}deep text{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        assert_eq!(plain_text(&html), "deep text");
+    }
+
+    #[test]
     fn an_override_without_dtstart_keeps_its_slot_and_odd_calendar_zones_warn() {
         let text = wrap(
             "X-WR-TIMEZONE:Nowhere/Special\r\nBEGIN:VEVENT\r\nUID:o\r\n\
@@ -1194,17 +1314,76 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_tzid_skips_the_event_with_a_warning() {
+    fn an_unknown_tzid_falls_back_to_floating_time_with_one_warning_per_file() {
         let text = wrap(
-            "BEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=Mars/Olympus:20240105T100000\r\nEND:VEVENT\r\n",
+            "BEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=\"tzone://Microsoft/Custom\":20240105T100000\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:y\r\nDTSTART;TZID=tzone://Microsoft/Custom:20240106T100000\r\nEND:VEVENT\r\n",
         );
         let parsed = parse_ics(&text, "t.ics");
-        assert!(parsed.events.is_empty());
-        assert_eq!(parsed.warnings[0].line, 3);
+        let uids: Vec<&str> = parsed.events.iter().map(|e| e.uid.as_str()).collect();
+        assert_eq!(uids, vec!["z", "y"]);
+        assert_eq!(
+            parsed.events[0].start,
+            EventTime::DateTime {
+                local: at(2024, 1, 5, 10, 0),
+                zone: Zone::Floating
+            }
+        );
+        let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            vec![
+                "t.ics:3: unknown time zone \"tzone://Microsoft/Custom\" (not IANA, not a Windows name, \
+                 no VTIMEZONE in the file); its times are read in the configured timezone"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_tzid_falls_back_to_the_calendars_x_wr_timezone() {
+        let text = wrap(
+            "X-WR-TIMEZONE:Europe/Paris\r\nBEGIN:VEVENT\r\nUID:z\r\n\
+             DTSTART;TZID=tzone://Microsoft/Custom:20240105T100000\r\n\
+             DTEND;TZID=tzone://Microsoft/Custom:20240105T103000\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        let paris = Zone::Iana(chrono_tz::Europe::Paris);
+        assert_eq!(
+            parsed.events[0].start,
+            EventTime::DateTime {
+                local: at(2024, 1, 5, 10, 0),
+                zone: paris.clone()
+            }
+        );
+        assert_eq!(
+            parsed.events[0].end,
+            Some(EventTime::DateTime {
+                local: at(2024, 1, 5, 10, 30),
+                zone: paris
+            })
+        );
+        assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+        assert_eq!(parsed.warnings[0].line, 4);
         assert!(
             parsed.warnings[0]
-                .to_string()
-                .contains("t.ics:3: VEVENT skipped: unknown time zone \"Mars/Olympus\"")
+                .message
+                .ends_with("read in the calendar's X-WR-TIMEZONE Europe/Paris")
+        );
+    }
+
+    #[test]
+    fn a_tzid_with_stray_whitespace_matches_its_vtimezone() {
+        let text = wrap(
+            "BEGIN:VTIMEZONE\r\nTZID:Custom Zone\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n\
+             TZOFFSETFROM:+0517\r\nTZOFFSETTO:+0517\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n\
+             BEGIN:VEVENT\r\nUID:c\r\nDTSTART;TZID=\" Custom Zone \":20240105T100000\r\nEND:VEVENT\r\n",
+        );
+        let parsed = parse_ics(&text, "t.ics");
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        assert!(
+            matches!(&parsed.events[0].start, EventTime::DateTime { zone: Zone::Custom(c), .. } if c.tzid == "Custom Zone"),
+            "{:?}",
+            parsed.events[0].start
         );
     }
 
@@ -1218,6 +1397,61 @@ mod tests {
         let uids: Vec<&str> = parsed.events.iter().map(|e| e.uid.as_str()).collect();
         assert_eq!(uids, vec!["a", "b"], "{:?}", parsed.warnings);
         assert!(!parsed.warnings.is_empty());
+    }
+
+    /// A weekly event whose VEVENT holds `depth` nested `X-FOO` blocks (after its
+    /// properties, as the adversarial file had them).
+    fn deeply_nested(depth: usize) -> String {
+        let mut body = String::from(
+            "BEGIN:VEVENT\r\nUID:deep\r\nDTSTART:20240105T100000Z\r\nRRULE:FREQ=WEEKLY\r\n",
+        );
+        body.push_str(&"BEGIN:X-FOO\r\nX-A:1\r\n".repeat(depth));
+        body.push_str(&"END:X-FOO\r\n".repeat(depth));
+        body.push_str(
+            "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:after\r\nDTSTART:20240106T100000Z\r\nEND:VEVENT\r\n",
+        );
+        wrap(&body)
+    }
+
+    #[test]
+    fn deeply_nested_sub_components_are_dropped_with_one_warning_and_the_events_kept() {
+        for depth in [1_500, 10_000] {
+            let parsed = parse_ics(&deeply_nested(depth), "deep.ics");
+            let uids: Vec<&str> = parsed.events.iter().map(|e| e.uid.as_str()).collect();
+            assert_eq!(uids, vec!["deep", "after"], "{:?}", parsed.warnings);
+            assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+            // Line 3 + 4 lines of properties + 4 kept levels of 2 lines: the 5th BEGIN.
+            assert_eq!(
+                parsed.warnings[0].to_string(),
+                "deep.ics:15: VEVENT: sub-components nested deeper than 4 levels dropped"
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_up_to_the_cap_is_kept_and_unclosed_deep_blocks_end_with_their_event() {
+        let parsed = parse_ics(&deeply_nested(MAX_SUB_COMPONENT_DEPTH), "ok.ics");
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        assert_eq!(parsed.events.len(), 2);
+        let unclosed = wrap(&format!(
+            "BEGIN:VEVENT\r\nUID:u\r\nDTSTART:20240105T100000Z\r\n{}END:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:v\r\nDTSTART:20240106T100000Z\r\nEND:VEVENT\r\n",
+            "BEGIN:X-FOO\r\n".repeat(50)
+        ));
+        let parsed = parse_ics(&unclosed, "unclosed.ics");
+        let uids: Vec<&str> = parsed.events.iter().map(|e| e.uid.as_str()).collect();
+        assert!(uids.contains(&"v"), "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn deep_nesting_parses_on_a_small_stack() {
+        // 256 KB is an eighth of a tokio worker's stack: if anything recursed per level
+        // of the input, 10,000 levels would overflow it and abort the test binary.
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| parse_ics(&deeply_nested(10_000), "deep.ics").events.len())
+            .unwrap();
+        assert_eq!(handle.join().unwrap(), 2);
     }
 
     #[test]

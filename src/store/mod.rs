@@ -8,6 +8,7 @@
 //! **One process at a time**: sled takes an exclusive lock on its folder. While the
 //! daemon runs, other `tete` commands must talk to it instead of opening the store.
 
+mod bindings;
 mod codec;
 mod events;
 mod items;
@@ -99,6 +100,13 @@ fn open_hint(source: &sled::Error) -> &'static str {
 }
 
 impl StoreError {
+    /// True when the storage engine itself failed (an I/O error such as a full disk)
+    /// rather than a value being unreadable. sled keeps such an error for the life of
+    /// the handle, so the only way back is to reopen the store once the cause is gone.
+    pub fn is_engine_failure(&self) -> bool {
+        matches!(self, StoreError::Sled(error) if !matches!(error, sled::Error::Corruption { .. }))
+    }
+
     /// True when the store's contents are not trustworthy and the daemon must not
     /// start from them (starting empty would re-send every brief).
     pub fn is_corruption(&self) -> bool {
@@ -142,6 +150,8 @@ pub(crate) struct Trees {
     pub(crate) outbox: sled::Tree,
     pub(crate) sent: sled::Tree,
     pub(crate) syncs: sled::Tree,
+    /// Series id → the pair that first met in it (see `bindings.rs`).
+    pub(crate) bindings: sled::Tree,
 }
 
 /// The open store.
@@ -194,6 +204,7 @@ impl Store {
             outbox: open("outbox")?,
             sent: open("sent")?,
             syncs: open("syncs")?,
+            bindings: open("bindings")?,
         };
         let store = Store { db, path, trees };
         store.check_schema()?;

@@ -178,3 +178,42 @@ fn the_example_config_passes_check() {
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     assert_eq!(stdout(&output).lines().count(), 1);
 }
+
+#[test]
+fn a_missing_or_directory_smtp_password_file_is_a_configuration_error_exit_78() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::support::demo_config_in(dir.path());
+    let demo = std::fs::read_to_string(&config).unwrap();
+    let with_smtp = |password_file: &Path| {
+        demo.replace("transport = \"file\"", "transport = \"smtp\"")
+            .replace(
+                "[mail.file]",
+                &format!(
+                    "[mail.smtp]\nhost = \"127.0.0.1\"\nport = 2525\nsecurity = \"none\"\n\
+                     username = \"briefs\"\npassword_file = {:?}\n\n[mail.file]",
+                    password_file.display().to_string()
+                ),
+            )
+    };
+    for (what, password_file) in [
+        ("missing", dir.path().join("no-such-password")),
+        ("a directory", dir.path().to_path_buf()),
+    ] {
+        std::fs::write(&config, with_smtp(&password_file)).unwrap();
+        for args in [&["run", "--once"][..], &["run"][..]] {
+            let output = tete()
+                .arg("--config")
+                .arg(&config)
+                .args(args)
+                .output()
+                .unwrap();
+            let stderr = stderr(&output);
+            assert_eq!(output.status.code(), Some(78), "{what}, {args:?}: {stderr}");
+            assert!(
+                stderr.contains("mail.smtp.password_file")
+                    && stderr.contains(&password_file.display().to_string()),
+                "{what}: names the key and the file: {stderr}"
+            );
+        }
+    }
+}

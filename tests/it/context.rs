@@ -21,6 +21,7 @@ const REPORT: &str = "zoe@example.com";
 fn info() -> SeriesInfo {
     SeriesInfo {
         id: SeriesId(SERIES.into()),
+        context: SeriesId(SERIES.into()),
         title: "Dana / Zoë".into(),
         participants: vec![
             Person {

@@ -190,6 +190,70 @@ fn daemon_notifies_ready_answers_the_cli_reloads_and_stops_cleanly() {
 }
 
 #[test]
+fn a_reload_with_an_overflowing_duration_keeps_the_old_config_and_the_daemon_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config_in(dir.path());
+    let config_arg = config.to_str().unwrap();
+    let good = std::fs::read_to_string(&config).unwrap();
+    let mut daemon = Daemon::start(&config, dir.path());
+    daemon.wait_for("READY=1", Duration::from_secs(20));
+    let first_pass =
+        |l: &str| l.starts_with("STATUS=next brief") || l.starts_with("STATUS=no brief");
+    daemon.wait_until(
+        first_pass,
+        "STATUS after the first pass",
+        Duration::from_secs(20),
+    );
+
+    // `check` used to accept this history, and the next round then panicked on
+    // `DateTime - TimeDelta`, killing the daemon right after "config reloaded".
+    let bad = good.replace("[detection]\n", "[detection]\nhistory = \"99999999d\"\n");
+    assert_ne!(bad, good, "the demo config has a [detection] table");
+    std::fs::write(&config, &bad).unwrap();
+    daemon.signal("HUP");
+    daemon.wait_until(
+        |l| l.starts_with("STATUS=config reload failed"),
+        "STATUS=config reload failed",
+        Duration::from_secs(10),
+    );
+    // The round after the reload runs with the old config and reports as usual.
+    daemon.wait_until(
+        first_pass,
+        "STATUS after the reload",
+        Duration::from_secs(20),
+    );
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "the daemon is still running"
+    );
+
+    // The CLI reads the file too, so ask the daemon with the good one back in place.
+    std::fs::write(&config, &good).unwrap();
+    let status = tete(&["--config", config_arg, "status"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(
+        stdout(&status).contains("demo (ics): ok"),
+        "{}",
+        stdout(&status)
+    );
+
+    daemon.signal("TERM");
+    let exit = daemon.wait_exit(Duration::from_secs(10));
+    assert!(exit.success(), "exit status {exit:?}");
+    let mut log = String::new();
+    if let Some(mut err) = daemon.child.stderr.take() {
+        use std::io::Read;
+        let _ = err.read_to_string(&mut log);
+    }
+    assert!(log.contains("detection.history"), "{log}");
+    assert!(
+        log.contains("new config is invalid; keeping the old one"),
+        "{log}"
+    );
+    assert!(!log.contains("config reloaded"), "{log}");
+}
+
+#[test]
 fn a_bad_config_stops_the_daemon_with_exit_78() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tete.toml");

@@ -221,3 +221,39 @@ fn a_missing_file_or_a_bad_date_exits_1_with_a_clear_message() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_exchange_custom_tzid_falls_back_to_the_calendar_zone_instead_of_dropping_the_meeting() {
+    let (items, stderr) = expand_json("unknown_tzid.ics", "2027-01-01", "2027-02-01");
+    assert_eq!(
+        starts(&items),
+        vec![
+            "2027-01-04T10:00:00+01:00",
+            "2027-01-05T09:00:00+01:00",
+            "2027-01-11T10:00:00+01:00",
+            "2027-01-18T10:00:00+01:00",
+        ]
+    );
+    // One warning for the file, at the first event using the TZID, quoted or not.
+    let path = fixture("unknown_tzid.ics");
+    let warnings: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        warnings,
+        vec![format!(
+            "warning: {}:5: unknown time zone \"tzone://Microsoft/Custom\" (not IANA, not a Windows name, \
+             no VTIMEZONE in the file); its times are read in the calendar's X-WR-TIMEZONE Europe/Berlin",
+            path.display()
+        )]
+    );
+}
+
+#[test]
+fn a_tzid_with_stray_whitespace_is_read_in_its_vtimezone() {
+    let (items, stderr) = expand_json("tzid_whitespace.ics", "2027-01-01", "2027-02-01");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(
+        starts(&items),
+        vec!["2027-01-04T10:00:00+05:30", "2027-01-11T10:00:00+05:30"]
+    );
+    assert_eq!(items[0]["end"], "2027-01-04T10:30:00+05:30");
+}

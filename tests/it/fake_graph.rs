@@ -84,6 +84,9 @@ struct Inner {
     forbidden_masters: HashSet<String>,
     in_flight: usize,
     max_in_flight: usize,
+    /// Set for a confidential client (a web-platform app registration): every token
+    /// request must carry this `client_secret`.
+    client_secret: Option<String>,
 }
 
 /// The running fake. Dropping it stops nothing (the server task ends with the test's runtime).
@@ -217,6 +220,25 @@ async fn token(
             28000,
             "Provided value for the input parameter scope is not valid because it contains more than one resource.",
         );
+    }
+    if let Some(expected) = &inner.client_secret {
+        match form.get("client_secret") {
+            None => {
+                return oauth_error(
+                    "invalid_client",
+                    7000218,
+                    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                );
+            }
+            Some(given) if given != expected => {
+                return oauth_error(
+                    "invalid_client",
+                    7000215,
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '11111111-2222-3333-4444-555555555555'.",
+                );
+            }
+            Some(_) => {}
+        }
     }
     match form.get("grant_type").map(String::as_str) {
         Some("urn:ietf:params:oauth:grant-type:device_code") => {
@@ -776,6 +798,12 @@ impl FakeGraph {
         inner.throttle = count;
         inner.throttle_status = status;
         inner.retry_after = seconds;
+    }
+
+    /// Turns the app into a confidential client: token requests without `secret` are
+    /// refused as the identity platform refuses them (AADSTS7000218 / 7000215).
+    pub fn require_client_secret(&self, secret: &str) {
+        self.lock().client_secret = Some(secret.to_string());
     }
 
     /// Every Graph request (`/me`, `/me/events/{id}`, the calendar views) is answered

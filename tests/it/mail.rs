@@ -53,6 +53,14 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder whose server accepts AUTH PLAIN for `user` and `password` only.
+    pub(crate) fn with_credentials(user: &str, password: &str) -> Self {
+        Recorder {
+            credentials: Some((user.into(), password.into())),
+            ..Recorder::default()
+        }
+    }
+
     pub(crate) fn messages(&self) -> Vec<Received> {
         self.inbox.lock().unwrap().clone()
     }
@@ -215,7 +223,7 @@ fn xoauth2_session(stream: TcpStream, recorder: Recorder, token: &str) -> std::i
 }
 
 /// A server that offers AUTH PLAIN without TLS (loopback only, for tests).
-fn start_auth_server(recorder: &Recorder) -> u16 {
+pub(crate) fn start_auth_server(recorder: &Recorder) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     serve(recorder, listener, true);

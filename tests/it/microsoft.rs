@@ -1488,3 +1488,54 @@ async fn series_masters_are_read_four_at_a_time() {
     assert_eq!(s.fake.max_in_flight(), 4);
     assert_eq!(s.events("primary").len(), 8);
 }
+
+#[tokio::test]
+async fn a_confidential_client_sends_its_client_secret_on_every_token_request() {
+    let mut s = setup(&[]).await;
+    s.fake.put(
+        "primary",
+        single("S1", "Dentist", next_week(), 60, &[OWNER, REPORT]),
+    );
+    s.fake.require_client_secret("web-app-secret");
+    s.fake.expire_access_tokens();
+    // Without the secret configured, the identity platform refuses the refresh.
+    let refused = s
+        .account(WindowPolicy::default())
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await;
+    assert!(refused.is_err(), "a public-client refresh is refused");
+
+    let secret = s._dir.path().join("client-secret");
+    std::fs::write(&secret, "web-app-secret\n").unwrap();
+    s.config.client_secret_file = Some(secret);
+    let (access, refresh) = s.fake.sign_in();
+    let granted: DeviceTokens = serde_json::from_value(json!({
+        "access_token": access, "refresh_token": refresh, "expires_in": 3599,
+        "scope": "https://graph.microsoft.com/Calendars.Read offline_access"
+    }))
+    .unwrap();
+    tokens(&s.config, &s.store)
+        .save_sign_in(&granted, Utc::now())
+        .unwrap();
+    s.fake.expire_access_tokens();
+    s.account(WindowPolicy::default())
+        .sync_calendar(&s.store, "primary", Utc::now())
+        .await
+        .expect("the refresh carries the secret");
+    let refreshes: Vec<_> = s
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.path == "/token"
+                && r.form.get("grant_type").map(String::as_str) == Some("refresh_token")
+        })
+        .collect();
+    assert!(
+        refreshes.last().is_some_and(
+            |r| r.form.get("client_secret").map(String::as_str) == Some("web-app-secret")
+        ),
+        "{refreshes:?}"
+    );
+    assert_eq!(s.events("primary").len(), 1);
+}

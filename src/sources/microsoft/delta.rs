@@ -62,9 +62,15 @@ impl WindowPolicy {
     /// on one day ask for the same view.
     pub fn window_at(&self, now: DateTime<Utc>) -> Window {
         let day = now.duration_trunc(Duration::days(1)).unwrap_or(now);
+        // Checked, like every date computed from config values: clamped, never a panic.
         Window {
-            start: day - self.back,
-            end: day + self.ahead + Duration::days(1),
+            start: day
+                .checked_sub_signed(self.back)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            end: day
+                .checked_add_signed(self.ahead)
+                .and_then(|end| end.checked_add_signed(Duration::days(1)))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         }
     }
 

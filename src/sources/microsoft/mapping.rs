@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::recurrence::{PatternedRecurrence, to_rrule};
 use super::uid::series_uid;
 use crate::calendar::{local_to_utc, resolve_tzid, utc_to_local};
+use crate::context::html_to_text;
 use crate::model::{
     Attendee, CuType, Event, EventKind, EventStatus, EventTime, PartStat, Person, Recurrence, Role,
     Zone, normalize_email,
@@ -366,7 +367,7 @@ fn attendee(graph: &GraphAttendee, owner: Option<&str>) -> Option<Attendee> {
     })
 }
 
-/// Body as plain text: HTML through html2text, private events left empty.
+/// Body as plain text: HTML through [`html_to_text`], private events left empty.
 fn description(event: &GraphEvent) -> String {
     if event.is_private() {
         return String::new();
@@ -380,9 +381,9 @@ fn description(event: &GraphEvent) -> String {
         .as_deref()
         .is_none_or(|t| t.eq_ignore_ascii_case("html"));
     if html {
-        html2text::from_read(content.as_bytes(), 100)
-            .map(|text| text.trim().to_string())
-            .unwrap_or_else(|_| event.body_preview.clone().unwrap_or_default())
+        // The context module's converter bounds size and nesting before html2text,
+        // whose recursion per element would overflow the stack on deep markup.
+        html_to_text(content).trim().to_string()
     } else {
         content.trim().to_string()
     }
@@ -654,6 +655,20 @@ mod tests {
         );
         e.sensitivity = Some("private".into());
         assert_eq!(map_event(&e, None, None).unwrap().description, "");
+    }
+
+    #[test]
+    fn html_bodies_nested_a_hundred_thousand_deep_become_text_without_overflowing_the_stack() {
+        let html = format!(
+            "{}deep text{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        let e = graph(serde_json::json!({
+            "id": "A5", "start": {"dateTime": "2024-01-02T17:00:00", "timeZone": "UTC"},
+            "body": {"contentType": "html", "content": html}
+        }));
+        assert_eq!(map_event(&e, None, None).unwrap().description, "deep text");
     }
 
     #[test]
