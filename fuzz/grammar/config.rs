@@ -236,7 +236,16 @@ const ZONES: &[&str] = &[
     "utc",
     "Etc/GMT+12",
 ];
-const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace", "INFO", "tete=debug", "loud"];
+const LEVELS: &[&str] = &[
+    "error",
+    "warn",
+    "info",
+    "debug",
+    "trace",
+    "INFO",
+    "tete=debug",
+    "loud",
+];
 const EMAILS: &[&str] = &[
     "ana@example.com",
     "me@example.com",
@@ -285,8 +294,7 @@ impl Word {
     fn render_key(self, out: &mut String) {
         let w = self.as_str();
         if !w.is_empty()
-            && w
-                .chars()
+            && w.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             out.push_str(w);

@@ -800,7 +800,11 @@ impl Param {
             }
             Param::Range(future) => {
                 out.push_str("RANGE=");
-                out.push_str(if *future { "THISANDFUTURE" } else { "THISANDPRIOR" });
+                out.push_str(if *future {
+                    "THISANDFUTURE"
+                } else {
+                    "THISANDPRIOR"
+                });
             }
             Param::Cn(t) => {
                 out.push_str("CN=\"");
@@ -947,10 +951,7 @@ impl Writer {
             }
             Prop::Rdate(params, list) => {
                 l.push_str("RDATE");
-                if list
-                    .iter()
-                    .any(|v| !matches!(v, RdateValue::At(_)))
-                {
+                if list.iter().any(|v| !matches!(v, RdateValue::At(_))) {
                     l.push_str(";VALUE=PERIOD");
                 }
                 for p in params {

@@ -215,7 +215,8 @@ impl CustomRules {
     /// century since 1900 (an Outlook-style zone starts in 1601).
     fn for_years(zone: &CustomZone, from_year: i32, until_year: i32) -> Self {
         let year_start = |year: i32| {
-            NaiveDate::from_ymd_opt(year.clamp(1900, 2200), 1, 1).map(|d| d.and_time(NaiveTime::MIN))
+            NaiveDate::from_ymd_opt(year.clamp(1900, 2200), 1, 1)
+                .map(|d| d.and_time(NaiveTime::MIN))
         };
         let limit = year_start(until_year).unwrap_or(NaiveDateTime::MAX);
         let mut transitions = Vec::new();
@@ -481,7 +482,10 @@ mod tests {
         }
         let mut ended = berlin_like("Ended");
         for o in &mut ended.observances {
-            o.rrule = o.rrule.as_ref().map(|r| format!("{r};UNTIL=20101231T000000Z"));
+            o.rrule = o
+                .rrule
+                .as_ref()
+                .map(|r| format!("{r};UNTIL=20101231T000000Z"));
         }
         let mut sparse = berlin_like("Sparse");
         for o in &mut sparse.observances {
@@ -509,7 +513,11 @@ mod tests {
         }
         // Rules from 2023 on: a few onsets, not the ~125 per observance since 1900.
         let few = CustomRules::for_years(&outlook, 2023, 2030);
-        assert!(few.transitions.len() <= 2 + 2 * 8, "{}", few.transitions.len());
+        assert!(
+            few.transitions.len() <= 2 + 2 * 8,
+            "{}",
+            few.transitions.len()
+        );
         let tz = matching_iana(&outlook, (2024, 2029)).unwrap();
         let summer = tz
             .offset_from_utc_datetime(&at(2026, 7, 1, 12, 0))
