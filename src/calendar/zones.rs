@@ -247,10 +247,13 @@ impl CustomRules {
                 let mut found = from_floor(year_start(from_year));
                 // Without an onset in `from_year`, an earlier one may still be in force
                 // (a rule that ended, or one with a longer period): expand from 1900.
+                let onset_in_from_year = match (found.first(), year_start(from_year + 1)) {
+                    (Some(first), Some(next)) => *first < next,
+                    _ => false,
+                };
                 if from_year > 1900
                     && year_start(from_year).is_some_and(|floor| obs.start < floor)
-                    && !year_start(from_year + 1)
-                        .is_some_and(|next| found.first().is_some_and(|t| *t < next))
+                    && !onset_in_from_year
                 {
                     found = from_floor(year_start(1900));
                 }
