@@ -25,6 +25,13 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config_parse", config_parse),
 ];
 
+/// Folders of `tests/fixtures/fuzz-regressions/` that hold what a structure-aware target
+/// (`fuzz/grammar/`) rendered, run through the byte-level target that takes that text.
+pub const RENDERED: &[(&str, Target)] = &[
+    ("ics_grammar", ics_expand),
+    ("config_grammar", config_parse),
+];
+
 /// `.ics` bytes → events → occurrences in a bounded window (and the cadence of each).
 pub fn ics_expand(data: &[u8]) {
     let parsed = tete::sources::ics::parse_ics_bytes(data, "fuzz.ics");
@@ -37,6 +44,9 @@ pub fn ics_expand(data: &[u8]) {
         max_per_series: 500,
         max_steps_per_series: 20_000,
         max_time_per_series: std::time::Duration::from_millis(50),
+        // A feed of thousands of hostile series (the grammar's count bombs) stops
+        // after this, well inside libFuzzer's -timeout.
+        max_time_total: std::time::Duration::from_secs(2),
         ..tete::core::calendar::Limits::timed(std::time::Instant::now)
     };
     let expansion = tete::core::calendar::expand(&parsed.events, &window, chrono_tz::UTC, &limits);

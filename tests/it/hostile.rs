@@ -204,7 +204,7 @@ mod fuzz_logic;
 fn fuzz_regressions_stay_fixed() {
     let root = repo_root().join("tests/fixtures/fuzz-regressions");
     let mut ran = 0;
-    for (name, target) in fuzz_logic::TARGETS {
+    for (name, target) in fuzz_logic::TARGETS.iter().chain(fuzz_logic::RENDERED) {
         let Ok(entries) = std::fs::read_dir(root.join(name)) else {
             continue;
         };

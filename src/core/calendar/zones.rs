@@ -107,7 +107,7 @@ fn fixed_offset_name(tzid: &str) -> Option<Tz> {
 /// city appears in the TZID, then every other zone.
 pub fn matching_iana(custom: &CustomZone, years: (i32, i32)) -> Option<Tz> {
     let (first, last) = (years.0.max(1900), years.1.min(2100).max(years.0.max(1900)));
-    let rules = CustomRules::new(custom, last + 1);
+    let rules = CustomRules::for_years(custom, first - 1, last + 1);
     let mut samples: Vec<i64> = Vec::new();
     for year in first..=last {
         for month in 1..=12 {
@@ -205,9 +205,20 @@ impl CustomRules {
     /// Computes the onsets of every observance up to the start of `until_year`
     /// (bounded: at most a few hundred per observance).
     pub fn new(zone: &CustomZone, until_year: i32) -> Self {
-        let limit = NaiveDate::from_ymd_opt(until_year.clamp(1900, 2200), 1, 1)
-            .map(|d| d.and_time(NaiveTime::MIN))
-            .unwrap_or(NaiveDateTime::MAX);
+        Self::for_years(zone, 1900, until_year)
+    }
+
+    /// Like [`CustomRules::new`], but exact only for instants from the start of
+    /// `from_year + 1` on: repeating onsets before `from_year` are left out when a
+    /// later one of the same rule supersedes them. Comparing a VTIMEZONE with IANA
+    /// zones over a few years then costs a few years of rule expansion, not the
+    /// century since 1900 (an Outlook-style zone starts in 1601).
+    fn for_years(zone: &CustomZone, from_year: i32, until_year: i32) -> Self {
+        let year_start = |year: i32| {
+            NaiveDate::from_ymd_opt(year.clamp(1900, 2200), 1, 1)
+                .map(|d| d.and_time(NaiveTime::MIN))
+        };
+        let limit = year_start(until_year).unwrap_or(NaiveDateTime::MAX);
         let mut transitions = Vec::new();
         for obs in &zone.observances {
             let mut onsets = vec![obs.start];
@@ -220,22 +231,33 @@ impl CustomRules {
                     until_to_wall(u, |utc| utc + Duration::seconds(i64::from(obs.offset_from)))
                 });
                 let mut budget = Budget::steps(20_000);
+                let mut from_floor = |floor: Option<NaiveDateTime>| {
+                    let floor = floor.unwrap_or(obs.start).max(obs.start);
+                    let bounds = Bounds {
+                        from: floor,
+                        count_from: floor,
+                        to: limit,
+                    };
+                    rule_wall_times(&rule, obs.start, until, &bounds, 600, &mut budget)
+                        .map(|found| found.times)
+                        .unwrap_or_default()
+                };
                 // Onsets before 1900 do not matter to a calendar; starting there lets
                 // the expansion skip the centuries after an Outlook-style 1601 start.
-                let floor = NaiveDate::from_ymd_opt(1900, 1, 1)
-                    .map(|d| d.and_time(NaiveTime::MIN))
-                    .unwrap_or(obs.start)
-                    .max(obs.start);
-                let bounds = Bounds {
-                    from: floor,
-                    count_from: floor,
-                    to: limit,
+                let mut found = from_floor(year_start(from_year));
+                // Without an onset in `from_year`, an earlier one may still be in force
+                // (a rule that ended, or one with a longer period): expand from 1900.
+                let onset_in_from_year = match (found.first(), year_start(from_year + 1)) {
+                    (Some(first), Some(next)) => *first < next,
+                    _ => false,
                 };
-                if let Ok(found) =
-                    rule_wall_times(&rule, obs.start, until, &bounds, 600, &mut budget)
+                if from_year > 1900
+                    && year_start(from_year).is_some_and(|floor| obs.start < floor)
+                    && !onset_in_from_year
                 {
-                    onsets.extend(found.times);
+                    found = from_floor(year_start(1900));
                 }
+                onsets.extend(found);
             }
             for onset in onsets {
                 let utc = onset - Duration::seconds(i64::from(obs.offset_from));
@@ -451,6 +473,60 @@ mod tests {
             .fix()
             .local_minus_utc();
         assert_eq!((winter, summer), (3600, 7200));
+    }
+
+    #[test]
+    fn rules_for_a_few_years_agree_with_the_full_table_in_those_years() {
+        // Outlook-style 1601 start; DST rules that ended (2010) with a later standard
+        // observance; a rule with a three-year period; an RDATE-only zone.
+        let mut outlook = berlin_like("Outlook");
+        for o in &mut outlook.observances {
+            o.start = at(1601, 1, 1, chrono::Timelike::hour(&o.start), 0);
+        }
+        let mut ended = berlin_like("Ended");
+        for o in &mut ended.observances {
+            o.rrule = o
+                .rrule
+                .as_ref()
+                .map(|r| format!("{r};UNTIL=20101231T000000Z"));
+        }
+        let mut sparse = berlin_like("Sparse");
+        for o in &mut sparse.observances {
+            o.rrule = o.rrule.as_ref().map(|r| format!("{r};INTERVAL=3"));
+        }
+        let mut counted = berlin_like("Counted");
+        counted.observances[0].rrule = Some("FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU;COUNT=45".into());
+        for zone in [berlin_like("Berlin"), outlook, ended, sparse, counted] {
+            let full = CustomRules::new(&zone, 2100);
+            let few = CustomRules::for_years(&zone, 2023, 2027);
+            let mut t = at(2024, 1, 1, 0, 0);
+            while t < at(2027, 1, 1, 0, 0) {
+                let s = t.and_utc().timestamp();
+                assert_eq!(few.offset_at(s), full.offset_at(s), "{} at {t}", zone.tzid);
+                t += Duration::hours(7);
+            }
+        }
+    }
+
+    #[test]
+    fn an_outlook_style_vtimezone_is_matched_without_expanding_centuries() {
+        let mut outlook = berlin_like("Customized Time Zone");
+        for o in &mut outlook.observances {
+            o.start = at(1601, 1, 1, chrono::Timelike::hour(&o.start), 0);
+        }
+        // Rules from 2023 on: a few onsets, not the ~125 per observance since 1900.
+        let few = CustomRules::for_years(&outlook, 2023, 2030);
+        assert!(
+            few.transitions.len() <= 2 + 2 * 8,
+            "{}",
+            few.transitions.len()
+        );
+        let tz = matching_iana(&outlook, (2024, 2029)).unwrap();
+        let summer = tz
+            .offset_from_utc_datetime(&at(2026, 7, 1, 12, 0))
+            .fix()
+            .local_minus_utc();
+        assert_eq!(summer, 7200);
     }
 
     #[test]
