@@ -150,6 +150,9 @@ fn seeds(target: &str, root: &Path) -> Vec<Vec<u8>> {
             files_under(&root.join("tests/fixtures/config"), &["toml"], &mut paths);
             files_under(&root.join("config"), &["toml"], &mut paths);
         }
+        "reply" => {
+            files_under(&root.join("tests/fixtures/replies"), &["eml"], &mut paths);
+        }
         "description" | "html_to_text" => {
             if let Some(corpus) = &corpus {
                 files_under(&corpus.join("api-json"), &["json"], &mut paths);

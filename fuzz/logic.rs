@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("google_map_event", google_map_event),
     ("graph_map_event", graph_map_event),
     ("config_parse", config_parse),
+    ("reply", reply),
 ];
 
 /// Folders of `tests/fixtures/fuzz-regressions/` that hold what a structure-aware target
@@ -105,4 +106,20 @@ pub fn config_parse(data: &[u8]) {
         &text(data),
         Path::new("/nonexistent/fuzz.toml"),
     ));
+}
+
+/// A message as a mailbox delivers it → what tete would make of it as a reply to a brief
+/// (robot check, binding token, visible text, commands).
+pub fn reply(data: &[u8]) {
+    let Some(message) = mail_parser::MessageParser::default().parse(data) else {
+        return;
+    };
+    let person = |email: &str| tete::model::Person {
+        email: email.into(),
+        name: None,
+    };
+    let people = [person("alex@example.com"), person("dana@example.com")];
+    let now = DateTime::<Utc>::from_timestamp(1_796_000_000, 0).unwrap_or_default();
+    let report = tete::core::reply::examine(&message, &[7u8; 32], now, |_| Some(people));
+    std::hint::black_box(report);
 }

@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift 2>/dev/null || true
-targets=${*:-"ics_expand ics_grammar description html_to_text google_map_event graph_map_event config_parse config_grammar"}
+targets=${*:-"ics_expand ics_grammar description html_to_text google_map_event graph_map_event config_parse config_grammar reply"}
 nice=""
 [ -n "${TETE_FUZZ_NICE:-}" ] && nice="nice -n 19"
 for t in $targets; do
@@ -42,6 +42,7 @@ for t in $targets; do
         google_map_event) extra="$extra ${TETE_CORPUS:+$TETE_CORPUS/api-json/google}" ;;
         graph_map_event) extra="$extra ${TETE_CORPUS:+$TETE_CORPUS/api-json/graph}" ;;
         config_parse) extra="$extra tests/fixtures/config" ;;
+        reply) extra="$extra tests/fixtures/replies" ;;
     esac
     echo "== $t: $secs s"
     dirs="../$work $(for d in $seeds $extra; do case $d in (/*) printf '%s ' "$d" ;; (*) printf '../%s ' "$d" ;; esac; done)"
