@@ -191,7 +191,7 @@ fn main() {
     let policy = briefs::policy(&config, &analysis);
     let planned = briefs::planned_series(&analysis);
     let is_done = |_: &plan::BriefKey| false;
-    let is_skipped = |_: &tete::model::SeriesId, _: &tete::model::Occurrence| false;
+    let is_skipped = |_: &tete::model::SeriesId, _: &tete::model::Occurrence, _: &str| false;
     let ledger = Ledger {
         is_done: &is_done,
         is_skipped: &is_skipped,

@@ -22,12 +22,16 @@ use std::time::Duration;
 
 mod duration;
 mod errors;
+mod inbox;
 mod now;
 mod raw;
 mod validate;
 
 pub use duration::{format_duration, parse_duration, parse_size};
 pub use errors::{ConfigError, ConfigErrors};
+pub use inbox::{
+    Confirmations, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_TOKEN_LIFETIME, InboxConfig, SenderCheck,
+};
 pub use now::parse_now;
 pub use validate::{DEFAULT_PROMPTS, parse_zone};
 
@@ -163,6 +167,8 @@ pub struct Config {
     pub people: Vec<PersonConfig>,
     /// Calendars to read.
     pub accounts: Vec<AccountConfig>,
+    /// Replies by email (`[inbox]`), when configured.
+    pub inbox: Option<InboxConfig>,
 }
 
 impl Config {
@@ -264,7 +270,7 @@ pub enum TransportKind {
     File,
 }
 
-/// How the SMTP connection is secured.
+/// How a connection to a mail server (SMTP, IMAP) is secured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SmtpSecurity {
     /// STARTTLS on a plain connection (port 587).

@@ -25,6 +25,7 @@ pub(crate) struct RawConfig {
     pub mail: Option<Spanned<RawMail>>,
     pub people: Option<Vec<Spanned<RawPerson>>>,
     pub accounts: Option<Vec<Spanned<RawAccount>>>,
+    pub inbox: Option<Spanned<RawInbox>>,
 }
 
 /// `[store]`
@@ -109,6 +110,28 @@ pub(crate) struct RawSmtp {
     pub username: Option<S>,
     pub password_file: Option<S>,
     pub xoauth2_account: Option<S>,
+}
+
+/// `[inbox]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInbox {
+    pub address: Option<S>,
+    pub host: Option<S>,
+    pub port: Option<Spanned<i64>>,
+    pub security: Option<S>,
+    pub username: Option<S>,
+    pub password_file: Option<S>,
+    pub xoauth2_account: Option<S>,
+    pub ca_file: Option<S>,
+    pub mailbox: Option<S>,
+    pub secret_file: Option<S>,
+    pub token_lifetime: Option<S>,
+    pub verify_sender: Option<S>,
+    pub authserv_id: Option<S>,
+    pub confirmations: Option<S>,
+    pub poll_interval: Option<S>,
+    pub max_message_size: Option<Spanned<RawSize>>,
 }
 
 /// `[mail.file]`

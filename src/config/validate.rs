@@ -333,7 +333,7 @@ fn check_http_url(text: &str) -> Result<String, String> {
 
 /// Collects problems while turning a [`RawConfig`] into a [`Config`]. Every check
 /// records its error and carries on with a stand-in value, so one run reports all.
-struct Validator<'a> {
+pub(super) struct Validator<'a> {
     src: Source<'a>,
     dir: PathBuf,
     errors: Vec<ConfigError>,
@@ -343,13 +343,19 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn error(&mut self, span: Range<usize>, key: &str, message: impl Into<String>, expected: &str) {
+    pub(super) fn error(
+        &mut self,
+        span: Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+        expected: &str,
+    ) {
         let expected = (!expected.is_empty()).then(|| expected.to_string());
         let error = self.src.error_at(span.start, key, message, expected);
         self.errors.push(error);
     }
 
-    fn warn(&mut self, span: Range<usize>, key: &str, message: impl AsRef<str>) {
+    pub(super) fn warn(&mut self, span: Range<usize>, key: &str, message: impl AsRef<str>) {
         let (line, col) = self.src.line_col(span.start);
         let text = format!(
             "{}:{line}:{col}: {key}: {}",
@@ -365,7 +371,7 @@ impl Validator<'_> {
     }
 
     /// A non-empty string, trimmed.
-    fn text(&mut self, value: &S, key: &str) -> Option<String> {
+    pub(super) fn text(&mut self, value: &S, key: &str) -> Option<String> {
         let text = value.get_ref().trim();
         if text.is_empty() {
             self.error(value.span(), key, "must not be empty", "");
@@ -385,13 +391,13 @@ impl Validator<'_> {
     }
 
     /// A path, relative to the config file's folder, made absolute.
-    fn path(&mut self, value: &S, key: &str) -> Option<PathBuf> {
+    pub(super) fn path(&mut self, value: &S, key: &str) -> Option<PathBuf> {
         let text = self.text(value, key)?;
         Some(resolve(&self.dir, Path::new(&text)))
     }
 
     /// A file whose existence [`file_warnings`] checks later.
-    fn checked_path(&mut self, value: &S, key: &str, secret: bool) -> Option<PathBuf> {
+    pub(super) fn checked_path(&mut self, value: &S, key: &str, secret: bool) -> Option<PathBuf> {
         let path = self.path(value, key)?;
         self.checks.push(PathCheck {
             location: self.location(&value.span(), key),
@@ -404,7 +410,7 @@ impl Validator<'_> {
     /// A duration of at most `max`, or `default` (also when invalid, so later checks
     /// can proceed). Every duration key has a maximum: an absurd one (`"99999999d"`)
     /// would otherwise pass here and overflow date arithmetic in `run` and `status`.
-    fn duration(
+    pub(super) fn duration(
         &mut self,
         value: Option<&S>,
         key: &str,
@@ -446,7 +452,7 @@ impl Validator<'_> {
         }
     }
 
-    fn email(&mut self, value: &S, key: &str) -> Option<String> {
+    pub(super) fn email(&mut self, value: &S, key: &str) -> Option<String> {
         match check_email(value.get_ref()) {
             Ok(email) => Some(email),
             Err(message) => {
@@ -495,7 +501,12 @@ impl Validator<'_> {
     }
 
     /// One of `options`, exactly as written there.
-    fn choice<'o>(&mut self, value: &S, key: &str, options: &[&'o str]) -> Option<&'o str> {
+    pub(super) fn choice<'o>(
+        &mut self,
+        value: &S,
+        key: &str,
+        options: &[&'o str],
+    ) -> Option<&'o str> {
         let text = value.get_ref().trim();
         if let Some(option) = options.iter().find(|o| **o == text) {
             return Some(option);
@@ -552,6 +563,10 @@ impl Validator<'_> {
         let accounts = self.accounts(raw.accounts.as_ref());
         let people = self.people(raw.people.as_ref());
         let mail = self.mail(raw.mail.as_ref(), &accounts);
+        let inbox = raw
+            .inbox
+            .as_ref()
+            .and_then(|inbox| self.inbox(inbox, &mail, &accounts));
 
         // The horizon must reach past the next brief's meeting even when a poll comes
         // just after the moment the brief became due.
@@ -596,24 +611,34 @@ impl Validator<'_> {
             mail,
             people,
             accounts,
+            inbox,
         }
     }
 
     fn store(&mut self, raw: &RawConfig) -> StoreConfig {
-        let mut cache_capacity = DEFAULT_CACHE_CAPACITY;
-        if let Some(value) = raw.store.as_ref().and_then(|s| s.cache_capacity.as_ref()) {
-            let key = "store.cache_capacity";
-            let parsed = match value.get_ref() {
-                RawSize::Bytes(n) if *n > 0 => u64::try_from(*n).map_err(|e| e.to_string()),
-                RawSize::Bytes(n) => Err(format!("size {n} must be positive")),
-                RawSize::Text(text) => parse_size(text),
-            };
-            match parsed {
-                Ok(bytes) => cache_capacity = bytes,
-                Err(message) => self.error(value.span(), key, message, SIZE_EXPECTED),
+        let cache_capacity = raw
+            .store
+            .as_ref()
+            .and_then(|s| s.cache_capacity.as_ref())
+            .and_then(|value| self.size(value, "store.cache_capacity"))
+            .unwrap_or(DEFAULT_CACHE_CAPACITY);
+        StoreConfig { cache_capacity }
+    }
+
+    /// A positive size: a byte count or a string with a unit.
+    pub(super) fn size(&mut self, value: &Spanned<RawSize>, key: &str) -> Option<u64> {
+        let parsed = match value.get_ref() {
+            RawSize::Bytes(n) if *n > 0 => u64::try_from(*n).map_err(|e| e.to_string()),
+            RawSize::Bytes(n) => Err(format!("size {n} must be positive")),
+            RawSize::Text(text) => parse_size(text),
+        };
+        match parsed {
+            Ok(bytes) => Some(bytes),
+            Err(message) => {
+                self.error(value.span(), key, message, SIZE_EXPECTED);
+                None
             }
         }
-        StoreConfig { cache_capacity }
     }
 
     fn detection(&mut self, raw: &RawConfig) -> (DetectionConfig, Option<Range<usize>>) {
@@ -1170,75 +1195,15 @@ impl Validator<'_> {
         span: Range<usize>,
         accounts: &[AccountConfig],
     ) -> Option<SmtpConfig> {
-        let security = match &s.security {
-            None => Some(SmtpSecurity::Starttls),
-            Some(value) => {
-                match self.choice(value, "mail.smtp.security", &["starttls", "tls", "none"]) {
-                    Some("starttls") => Some(SmtpSecurity::Starttls),
-                    Some("tls") => Some(SmtpSecurity::Tls),
-                    Some(_) => Some(SmtpSecurity::None),
-                    None => None,
-                }
-            }
-        };
-        let host = match &s.host {
-            None => {
-                self.error(
-                    span.clone(),
-                    "mail.smtp",
-                    "missing `host`",
-                    "host = \"smtp.example.com\"",
-                );
-                None
-            }
-            Some(value) => self.text(value, "mail.smtp.host").and_then(|host| {
-                // A colon is fine inside an IPv6 address, but "host:port" is a mistake
-                // that would otherwise only surface as a DNS failure at send time.
-                let bare = host.trim_start_matches('[').trim_end_matches(']');
-                let malformed = host.contains(|c: char| c.is_whitespace() || c == '/')
-                    || (host.contains(':') && bare.parse::<IpAddr>().is_err());
-                if malformed {
-                    self.error(
-                        value.span(),
-                        "mail.smtp.host",
-                        format!("\"{host}\" is not a host name (put the port in `port`)"),
-                        "a host name or IP address, such as \"smtp.example.com\"",
-                    );
-                    return None;
-                }
-                Some(bare.to_string())
-            }),
-        };
-        if let (Some(SmtpSecurity::None), Some(host), Some(value)) = (security, &host, &s.security)
-            && !is_loopback_host(host)
-        {
-            self.error(
-                value.span(),
-                "mail.smtp.security",
-                format!("\"none\" would send mail and passwords in clear text to {host}; it is allowed only to a loopback host"),
-                "\"starttls\" or \"tls\", or host = \"localhost\", \"127.0.0.1\" or \"::1\"",
-            );
-        }
+        let security = self.security(s.security.as_ref(), "mail.smtp.security", "starttls");
+        let host = self.host(s.host.as_ref(), &span, "mail.smtp", "smtp.example.com");
+        self.refuse_clear_text(security, &host, s.security.as_ref(), "mail.smtp.security");
         let default_port = match security {
             Some(SmtpSecurity::Tls) => 465,
             Some(SmtpSecurity::None) => 25,
             _ => 587,
         };
-        let port = match &s.port {
-            None => default_port,
-            Some(value) => match u16::try_from(*value.get_ref()) {
-                Ok(port) if port > 0 => port,
-                _ => {
-                    self.error(
-                        value.span(),
-                        "mail.smtp.port",
-                        format!("{} is not a port", value.get_ref()),
-                        "1 to 65535",
-                    );
-                    default_port
-                }
-            },
-        };
+        let port = self.port(s.port.as_ref(), "mail.smtp.port", default_port);
         let mut username = s
             .username
             .as_ref()
@@ -1248,65 +1213,14 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|value| self.checked_path(value, "mail.smtp.password_file", true));
         let xoauth2_account = s.xoauth2_account.as_ref().and_then(|value| {
-            let name = value.get_ref().trim();
-            match accounts.iter().find(|a| a.name == name) {
-                Some(a) if a.provider != Provider::Ics => {
-                    // XOAUTH2 logs in as a mailbox: the account's owner unless a
-                    // username says otherwise.
-                    if username.is_none() {
-                        username = a.owner.clone();
-                    }
-                    if username.is_none() {
-                        self.error(
-                            value.span(),
-                            "mail.smtp.xoauth2_account",
-                            format!("XOAUTH2 needs the mailbox to log in as, and account \"{name}\" has no owner"),
-                            "username = \"briefs@example.com\", or owner on that account",
-                        );
-                    }
-                    Some(name.to_string())
-                }
-                Some(_) => {
-                    self.error(
-                        value.span(),
-                        "mail.smtp.xoauth2_account",
-                        format!("account \"{name}\" is an ics account and has no OAuth token"),
-                        "the name of a google or microsoft account",
-                    );
-                    None
-                }
-                None => {
-                    self.error(
-                        value.span(),
-                        "mail.smtp.xoauth2_account",
-                        format!("no account named \"{name}\""),
-                        "the name of a google or microsoft account",
-                    );
-                    None
-                }
-            }
+            self.xoauth2_account(value, "mail.smtp.xoauth2_account", accounts, &mut username)
         });
-        if let (Some(p), Some(x)) = (&s.password_file, &s.xoauth2_account) {
-            let later = if p.span().start > x.span().start {
-                p
-            } else {
-                x
-            };
-            self.error(
-                later.span(),
-                "mail.smtp",
-                "set either password_file or xoauth2_account, not both",
-                "",
-            );
-        }
-        if let (Some(p), None) = (&s.password_file, &s.username) {
-            self.error(
-                p.span(),
-                "mail.smtp.password_file",
-                "a password needs a username",
-                "username = \"briefs@example.com\"",
-            );
-        }
+        self.one_login(
+            "mail.smtp",
+            s.username.is_some(),
+            &s.password_file,
+            &s.xoauth2_account,
+        );
         if let (Some(u), None, None) = (&s.username, &s.password_file, &s.xoauth2_account) {
             self.warn(
                 u.span(),
@@ -1322,6 +1236,179 @@ impl Validator<'_> {
             password_file,
             xoauth2_account,
         })
+    }
+
+    /// `security` of a mail server: "starttls", "tls" or "none" (`default` when unset).
+    pub(super) fn security(
+        &mut self,
+        value: Option<&S>,
+        key: &str,
+        default: &str,
+    ) -> Option<SmtpSecurity> {
+        let chosen = match value {
+            None => Some(default),
+            Some(value) => self.choice(value, key, &["starttls", "tls", "none"]),
+        };
+        match chosen? {
+            "starttls" => Some(SmtpSecurity::Starttls),
+            "tls" => Some(SmtpSecurity::Tls),
+            _ => Some(SmtpSecurity::None),
+        }
+    }
+
+    /// A server's `host` (required in `table`): a name or an IP address, never
+    /// "host:port".
+    pub(super) fn host(
+        &mut self,
+        value: Option<&S>,
+        table_span: &Range<usize>,
+        table: &str,
+        example: &str,
+    ) -> Option<String> {
+        let Some(value) = value else {
+            self.error(
+                table_span.clone(),
+                table,
+                "missing `host`",
+                &format!("host = \"{example}\""),
+            );
+            return None;
+        };
+        let key = format!("{table}.host");
+        let host = self.text(value, &key)?;
+        // A colon is fine inside an IPv6 address, but "host:port" is a mistake
+        // that would otherwise only surface as a DNS failure at connect time.
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let malformed = host.contains(|c: char| c.is_whitespace() || c == '/')
+            || (host.contains(':') && bare.parse::<IpAddr>().is_err());
+        if malformed {
+            self.error(
+                value.span(),
+                &key,
+                format!("\"{host}\" is not a host name (put the port in `port`)"),
+                &format!("a host name or IP address, such as \"{example}\""),
+            );
+            return None;
+        }
+        Some(bare.to_string())
+    }
+
+    /// Refuses `security = "none"` towards anything but a loopback host.
+    pub(super) fn refuse_clear_text(
+        &mut self,
+        security: Option<SmtpSecurity>,
+        host: &Option<String>,
+        value: Option<&S>,
+        key: &str,
+    ) {
+        if let (Some(SmtpSecurity::None), Some(host), Some(value)) = (security, host, value)
+            && !is_loopback_host(host)
+        {
+            self.error(
+                value.span(),
+                key,
+                format!("\"none\" would send mail and passwords in clear text to {host}; it is allowed only to a loopback host"),
+                "\"starttls\" or \"tls\", or host = \"localhost\", \"127.0.0.1\" or \"::1\"",
+            );
+        }
+    }
+
+    /// A TCP port, or `default`.
+    pub(super) fn port(&mut self, value: Option<&Spanned<i64>>, key: &str, default: u16) -> u16 {
+        let Some(value) = value else {
+            return default;
+        };
+        match u16::try_from(*value.get_ref()) {
+            Ok(port) if port > 0 => port,
+            _ => {
+                self.error(
+                    value.span(),
+                    key,
+                    format!("{} is not a port", value.get_ref()),
+                    "1 to 65535",
+                );
+                default
+            }
+        }
+    }
+
+    /// `xoauth2_account`: a google or microsoft account whose token logs in. Sets
+    /// `username` to the account's owner when it is unset.
+    pub(super) fn xoauth2_account(
+        &mut self,
+        value: &S,
+        key: &str,
+        accounts: &[AccountConfig],
+        username: &mut Option<String>,
+    ) -> Option<String> {
+        let name = value.get_ref().trim();
+        match accounts.iter().find(|a| a.name == name) {
+            Some(a) if a.provider != Provider::Ics => {
+                // XOAUTH2 logs in as a mailbox: the account's owner unless a
+                // username says otherwise.
+                if username.is_none() {
+                    username.clone_from(&a.owner);
+                }
+                if username.is_none() {
+                    self.error(
+                        value.span(),
+                        key,
+                        format!("XOAUTH2 needs the mailbox to log in as, and account \"{name}\" has no owner"),
+                        "username = \"briefs@example.com\", or owner on that account",
+                    );
+                }
+                Some(name.to_string())
+            }
+            Some(_) => {
+                self.error(
+                    value.span(),
+                    key,
+                    format!("account \"{name}\" is an ics account and has no OAuth token"),
+                    "the name of a google or microsoft account",
+                );
+                None
+            }
+            None => {
+                self.error(
+                    value.span(),
+                    key,
+                    format!("no account named \"{name}\""),
+                    "the name of a google or microsoft account",
+                );
+                None
+            }
+        }
+    }
+
+    /// A password needs a username, and a password and XOAUTH2 exclude each other.
+    pub(super) fn one_login(
+        &mut self,
+        table: &str,
+        has_username: bool,
+        password_file: &Option<S>,
+        xoauth2_account: &Option<S>,
+    ) {
+        if let (Some(p), Some(x)) = (password_file, xoauth2_account) {
+            let later = if p.span().start > x.span().start {
+                p
+            } else {
+                x
+            };
+            self.error(
+                later.span(),
+                table,
+                "set either password_file or xoauth2_account, not both",
+                "",
+            );
+        }
+        if let (Some(p), false) = (password_file, has_username) {
+            self.error(
+                p.span(),
+                &format!("{table}.password_file"),
+                "a password needs a username",
+                "username = \"briefs@example.com\"",
+            );
+        }
     }
 }
 

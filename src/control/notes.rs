@@ -83,6 +83,7 @@ fn note_line(note: &Note) -> String {
     let source = match note.source {
         NoteSource::Description => " (from the event description)",
         NoteSource::Cli => "",
+        NoteSource::Reply => " (from a reply)",
     };
     format!(
         "{}  {private}{}{source}",

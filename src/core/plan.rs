@@ -297,10 +297,11 @@ impl Plan {
 pub struct Ledger<'a> {
     /// True when this brief was already queued or sent (it is then left alone).
     pub is_done: &'a dyn Fn(&BriefKey) -> bool,
-    /// True when this occurrence of the series was skipped (`tete skip`). The store keys
+    /// True when this recipient's brief for this occurrence of the series is skipped
+    /// (`tete skip` skips it for both, a reply's `skip` for its sender). The store keys
     /// skips by an instant: pass [`original_start`] of the occurrence, so a skip survives
     /// a move of the meeting.
-    pub is_skipped: &'a dyn Fn(&SeriesId, &Occurrence) -> bool,
+    pub is_skipped: &'a dyn Fn(&SeriesId, &Occurrence, &str) -> bool,
 }
 
 impl Ledger<'_> {
@@ -308,7 +309,7 @@ impl Ledger<'_> {
     pub fn empty() -> Ledger<'static> {
         Ledger {
             is_done: &|_| false,
-            is_skipped: &|_, _| false,
+            is_skipped: &|_, _, _| false,
         }
     }
 }
@@ -343,7 +344,7 @@ pub fn plan(
                 }
                 let reason = if occurrence.status == EventStatus::Cancelled {
                     Some(WithheldReason::Cancelled)
-                } else if (ledger.is_skipped)(&one.series, occurrence) {
+                } else if (ledger.is_skipped)(&one.series, occurrence, &recipient.key()) {
                     Some(WithheldReason::Skipped)
                 } else {
                     policy.refusal(recipient)
@@ -493,7 +494,7 @@ mod tests {
         let is_done = |key: &BriefKey| sent.contains(key);
         let ledger = Ledger {
             is_done: &is_done,
-            is_skipped: &|_, _| false,
+            is_skipped: &|_, _, _| false,
         };
         let input = series(vec![moved.clone()]);
         let after = plan(&input, at("2026-12-03T20:00:00Z"), &policy(), &ledger);
@@ -616,7 +617,7 @@ mod tests {
         moved.recurrence_id = Some(EventTime::utc(at("2026-12-03T09:00:00Z")));
         let input = series(vec![moved, occurrence("2026-12-10T09:00:00Z")]);
         let is_skipped =
-            |_: &SeriesId, o: &Occurrence| original_start(o) == at("2026-12-03T09:00:00Z");
+            |_: &SeriesId, o: &Occurrence, _: &str| original_start(o) == at("2026-12-03T09:00:00Z");
         let ledger = Ledger {
             is_done: &|_| false,
             is_skipped: &is_skipped,
@@ -638,7 +639,7 @@ mod tests {
         let is_done = |key: &BriefKey| key.recipient == "alex@example.com";
         let ledger = Ledger {
             is_done: &is_done,
-            is_skipped: &|_, _| false,
+            is_skipped: &|_, _, _| false,
         };
         let plan = plan(&input, at("2026-12-03T08:00:00Z"), &policy(), &ledger);
         assert_eq!(plan.due.len(), 1);

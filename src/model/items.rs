@@ -58,6 +58,8 @@ pub enum Source {
     Description,
     /// `tete items done|reopen|add`.
     Cli,
+    /// A reply to a brief, by one of the two people.
+    Reply,
 }
 
 /// Open or done.
@@ -95,6 +97,11 @@ pub enum ItemOrigin {
     /// With `tete items add`.
     Cli {
         /// When it was added.
+        added_at: DateTime<Utc>,
+    },
+    /// In a reply to a brief.
+    Reply {
+        /// When the reply was applied.
         added_at: DateTime<Utc>,
     },
 }
@@ -191,6 +198,8 @@ pub enum NoteSource {
     Description,
     /// `tete notes add`.
     Cli,
+    /// A reply to a brief (`private: …`).
+    Reply,
 }
 
 /// One note of a series.
@@ -235,6 +244,38 @@ impl Note {
             created: now,
             occurrence_start: None,
             source: NoteSource::Cli,
+        }
+    }
+}
+
+/// A topic one of the two people put on the agenda of the next meeting by replying
+/// to a brief. It shows in both briefs of the first meeting that starts after it was
+/// added, and not after that meeting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TalkingPoint {
+    /// Stable id (same scheme as notes).
+    pub id: NoteId,
+    /// The series (its pair's context id).
+    pub series: SeriesId,
+    /// The topic.
+    pub text: String,
+    /// Who raised it (lower-case address).
+    pub author: String,
+    /// When it was added.
+    pub created: DateTime<Utc>,
+}
+
+impl TalkingPoint {
+    /// A talking point `author` raised at `now`.
+    pub fn new(series: &SeriesId, text: &str, author: &str, now: DateTime<Utc>) -> Self {
+        let text = collapse_whitespace(text);
+        let anchor = format!("topic {} {}", normalize_email(author), now.to_rfc3339());
+        TalkingPoint {
+            id: NoteId::new(series, &anchor, &text),
+            series: series.clone(),
+            text,
+            author: normalize_email(author),
+            created: now,
         }
     }
 }

@@ -9,6 +9,7 @@
 pub(crate) mod fixtures;
 pub mod items;
 pub mod outbox;
+pub mod replies;
 pub mod stored;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};

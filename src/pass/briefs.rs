@@ -185,10 +185,10 @@ pub fn make_plan(
     // A store error here must not read as "not sent": treat it as sent, so nothing is
     // sent twice; the error surfaces on the next store call of the pass.
     let is_done = |key: &plan::BriefKey| store.was_queued_or_sent(key).unwrap_or(true);
-    let is_skipped = |series: &crate::model::SeriesId, occurrence: &Occurrence| {
+    let is_skipped = |series: &crate::model::SeriesId, occurrence: &Occurrence, person: &str| {
         let context = contexts.get(series).copied().unwrap_or(series);
         store
-            .is_skipped(context, original_start(occurrence))
+            .is_skipped_for(context, original_start(occurrence), person)
             .unwrap_or(true)
     };
     let ledger = Ledger {

@@ -12,15 +12,29 @@ use super::{Store, StoreError, decode, encode};
 use crate::model::SeriesId;
 use crate::model::items::{ActionItem, ItemState, Meeting, Note};
 
-fn series_prefix(series: &SeriesId) -> Vec<u8> {
+pub(super) fn series_prefix(series: &SeriesId) -> Vec<u8> {
     format!("{}/", series.0).into_bytes()
 }
 
-fn entry_key(series: &SeriesId, id: &str) -> Vec<u8> {
+pub(super) fn entry_key(series: &SeriesId, id: &str) -> Vec<u8> {
     format!("{}/{}", series.0, id).into_bytes()
 }
 
-fn instant_key(series: &SeriesId, occurrence: DateTime<Utc>) -> Vec<u8> {
+/// The key of one person's skip of an occurrence: `series/<start>/<address>`. It
+/// shares the occurrence's prefix but not its key, so a skip for both and a skip for
+/// one are told apart.
+pub(super) fn personal_skip_key(
+    series: &SeriesId,
+    occurrence: DateTime<Utc>,
+    person: &str,
+) -> Vec<u8> {
+    let mut key = instant_key(series, occurrence);
+    key.push(b'/');
+    key.extend_from_slice(person.as_bytes());
+    key
+}
+
+pub(super) fn instant_key(series: &SeriesId, occurrence: DateTime<Utc>) -> Vec<u8> {
     format!(
         "{}/{}",
         series.0,
@@ -212,7 +226,7 @@ impl Store {
             .is_some())
     }
 
-    /// True when that occurrence was skipped.
+    /// True when that occurrence was skipped (for both people).
     pub fn is_skipped(
         &self,
         series: &SeriesId,
@@ -222,6 +236,22 @@ impl Store {
             .trees
             .skips
             .contains_key(instant_key(series, occurrence_key))?)
+    }
+
+    /// True when `person`'s brief for that occurrence is skipped: the occurrence was
+    /// skipped for both, or `person` skipped it by reply.
+    pub fn is_skipped_for(
+        &self,
+        series: &SeriesId,
+        occurrence_key: DateTime<Utc>,
+        person: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.is_skipped(series, occurrence_key)?
+            || self.trees.skips.contains_key(personal_skip_key(
+                series,
+                occurrence_key,
+                &crate::model::normalize_email(person),
+            ))?)
     }
 
     /// Records past meetings of a series (call once they have started), so history
@@ -261,14 +291,18 @@ impl Store {
             .collect()
     }
 
-    /// The skipped occurrences of a series, in chronological order.
+    /// The occurrences of a series skipped for both people, in chronological order
+    /// (one person's skips by reply are not listed).
     pub fn skips(&self, series: &SeriesId) -> Result<Vec<DateTime<Utc>>, StoreError> {
-        self.trees
-            .skips
-            .scan_prefix(series_prefix(series))
-            .values()
-            .map(|value| decode("skips", &value?))
-            .collect()
+        let prefix = series_prefix(series);
+        let mut skips = Vec::new();
+        for entry in self.trees.skips.scan_prefix(&prefix) {
+            let (key, value) = entry?;
+            if !key[prefix.len()..].contains(&b'/') {
+                skips.push(decode("skips", &value)?);
+            }
+        }
+        Ok(skips)
     }
 }
 

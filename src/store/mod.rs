@@ -13,11 +13,13 @@ mod codec;
 mod events;
 mod items;
 mod outbox;
+mod replies;
 mod syncs;
 mod tokens;
 
 pub use codec::{decode, encode};
 pub use events::{CalendarChanges, CalendarRef, StoredEvent};
+pub use replies::{PersonalSkip, Recorded, ReplyWrites};
 pub use syncs::SyncRecord;
 pub use tokens::{AccountState, SignInNeeded, StoredSecret, TokenRecord};
 
@@ -167,6 +169,10 @@ pub(crate) struct Trees {
     pub(crate) notes: sled::Tree,
     pub(crate) history: sled::Tree,
     pub(crate) skips: sled::Tree,
+    /// Talking points raised by reply (`series/id`).
+    pub(crate) topics: sled::Tree,
+    /// Messages read from the reply mailbox (see `replies.rs`).
+    pub(crate) replies: sled::Tree,
     pub(crate) outbox: sled::Tree,
     pub(crate) sent: sled::Tree,
     pub(crate) syncs: sled::Tree,
@@ -224,6 +230,8 @@ impl Store {
             notes: open("notes")?,
             history: open("history")?,
             skips: open("skips")?,
+            topics: open("topics")?,
+            replies: open("replies")?,
             outbox: open("outbox")?,
             sent: open("sent")?,
             syncs: open("syncs")?,
