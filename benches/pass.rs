@@ -125,6 +125,7 @@ fn brief_input(n: usize) -> BriefInput {
         prompt: Some("What is motivating you lately?".into()),
         consistency: Some("You met 9 of the last 10 weeks.".into()),
         opt_out_hint: "Reply \"unsubscribe\" to stop these briefs.".into(),
+        replies: false,
     }
 }
 

@@ -100,10 +100,24 @@ fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
 
+/// What ties a message into a conversation with tete (replies by email). The
+/// default is none of it: a brief with its key-derived Message-ID and no Reply-To.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Threading {
+    /// `Reply-To` address (`briefs+TOKEN@example.com`).
+    pub reply_to: Option<String>,
+    /// Message-ID to use instead of the key-derived one, `<…@…>`.
+    pub message_id: Option<String>,
+    /// The message this one answers (`In-Reply-To` and `References`), `<…@…>`.
+    pub in_reply_to: Option<String>,
+}
+
 /// Builds the message of one brief to one person: multipart/alternative with the text
 /// part first and the HTML part last, exactly one `To:`, the deterministic Message-ID
 /// (domain from the From address), `Auto-Submitted: auto-generated`,
 /// `X-Auto-Response-Suppress: All`, a mailto `List-Unsubscribe` and `Date: date`.
+///
+/// `threading` adds a Reply-To, replaces the Message-ID, or answers a message.
 ///
 /// Refuses to address a brief to anyone but the recipient its key names.
 pub fn build_message(
@@ -112,6 +126,7 @@ pub fn build_message(
     to: &Person,
     key: &BriefKey,
     date: DateTime<Utc>,
+    threading: &Threading,
 ) -> Result<Message, MailError> {
     let from = parse_from(from)?;
     let to_mailbox = recipient_mailbox(to)?;
@@ -122,13 +137,27 @@ pub fn build_message(
         });
     }
     let unsubscribe = format!("<mailto:{}?subject=unsubscribe>", from.email);
-    let id = message_id(key, from.email.domain());
-    let message = Message::builder()
+    let id = threading
+        .message_id
+        .clone()
+        .unwrap_or_else(|| message_id(key, from.email.domain()));
+    let mut builder = Message::builder()
         .from(from)
         .to(to_mailbox)
         .subject(crate::core::brief::one_line(&brief.subject))
         .message_id(Some(id))
-        .date(date.into())
+        .date(date.into());
+    if let Some(reply_to) = &threading.reply_to {
+        let address: Address = reply_to
+            .parse()
+            .map_err(|e| MailError::InvalidFrom(format!("reply address '{reply_to}': {e}")))?;
+        builder = builder.reply_to(Mailbox::new(None, address));
+    }
+    if let Some(answered) = &threading.in_reply_to {
+        let answered = crate::core::brief::one_line(answered);
+        builder = builder.in_reply_to(answered.clone()).references(answered);
+    }
+    let message = builder
         .raw_header(header("Auto-Submitted", "auto-generated".into()))
         .raw_header(header("X-Auto-Response-Suppress", "All".into()))
         .raw_header(header("List-Unsubscribe", unsubscribe))
@@ -193,8 +222,15 @@ mod tests {
     }
 
     fn formatted(to: &Person, key: &BriefKey) -> String {
-        let message =
-            build_message("1:1 briefs <briefs@example.com>", &brief(), to, key, date()).unwrap();
+        let message = build_message(
+            "1:1 briefs <briefs@example.com>",
+            &brief(),
+            to,
+            key,
+            date(),
+            &Threading::default(),
+        )
+        .unwrap();
         String::from_utf8(message.formatted()).unwrap()
     }
 
@@ -252,6 +288,7 @@ mod tests {
             &eve,
             &key("dana@example.com"),
             date(),
+            &Threading::default(),
         )
         .unwrap();
         let recipients: Vec<String> = message
@@ -305,8 +342,15 @@ mod tests {
                 email: email.into(),
                 name: None,
             };
-            let error = build_message("briefs@example.com", &brief(), &person, &key(email), date())
-                .unwrap_err();
+            let error = build_message(
+                "briefs@example.com",
+                &brief(),
+                &person,
+                &key(email),
+                date(),
+                &Threading::default(),
+            )
+            .unwrap_err();
             assert!(
                 matches!(error, MailError::InvalidRecipient { .. }),
                 "{email}: {error}"
@@ -328,9 +372,16 @@ mod tests {
                 recipient: email.to_lowercase(),
                 ..key("dana@example.com")
             };
-            let error = build_message("briefs@example.com", &brief(), &person, &key, date())
-                .unwrap_err()
-                .to_string();
+            let error = build_message(
+                "briefs@example.com",
+                &brief(),
+                &person,
+                &key,
+                date(),
+                &Threading::default(),
+            )
+            .unwrap_err()
+            .to_string();
             assert!(error.contains(email) && error.contains(why), "{error}");
         }
     }
@@ -347,6 +398,7 @@ mod tests {
             &eve,
             &key("dana@example.com"),
             date(),
+            &Threading::default(),
         )
         .unwrap_err();
         assert!(

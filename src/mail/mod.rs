@@ -11,10 +11,10 @@ pub mod smtp;
 pub mod transport;
 
 pub use file::FileTransport;
-pub use message::{build_message, message_id};
+pub use message::{Threading, build_message, message_id};
 pub use outbox::{
     DrainReport, OutboxEntry, OutboxState, OutboxSummary, SentRecord, UnrecordedSends, drain,
-    drain_with, queue_brief,
+    drain_with, outbox_entry, queue_brief,
 };
 pub use smtp::{SmtpAuth, SmtpTransport, check_credentials, transport_from_config};
 pub use transport::{SendError, SendFuture, Transport};

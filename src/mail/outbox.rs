@@ -65,8 +65,28 @@ pub fn queue_brief(
     key: &BriefKey,
     not_after: DateTime<Utc>,
     now: DateTime<Utc>,
+    threading: &message::Threading,
 ) -> Result<bool, MailError> {
-    let message = message::build_message(from, brief, to, key, now)?;
+    let entry = outbox_entry(from, brief, to, key, not_after, now, threading)?;
+    let queued = store.enqueue(&entry)?;
+    if queued {
+        tracing::info!(key = %entry.key, message_id = %entry.message_id, "brief queued");
+    }
+    Ok(queued)
+}
+
+/// The outbox entry of one message, formatted but not queued (a reply's
+/// confirmation is queued inside the reply's own store transaction).
+pub fn outbox_entry(
+    from: &str,
+    brief: &RenderedBrief,
+    to: &Person,
+    key: &BriefKey,
+    not_after: DateTime<Utc>,
+    now: DateTime<Utc>,
+    threading: &message::Threading,
+) -> Result<OutboxEntry, MailError> {
+    let message = message::build_message(from, brief, to, key, now, threading)?;
     let raw = message.formatted();
     let message_id = message::message_id_of(&raw).unwrap_or_default();
     let recipient = message
@@ -78,7 +98,7 @@ pub fn queue_brief(
             address: to.email.clone(),
             reason: "the message has no envelope recipient".into(),
         })?;
-    let entry = OutboxEntry {
+    Ok(OutboxEntry {
         key: key.clone(),
         message_id,
         recipient,
@@ -86,12 +106,7 @@ pub fn queue_brief(
         not_after,
         state: OutboxState::Queued,
         created: now,
-    };
-    let queued = store.enqueue(&entry)?;
-    if queued {
-        tracing::info!(key = %entry.key, message_id = %entry.message_id, "brief queued");
-    }
-    Ok(queued)
+    })
 }
 
 /// The delay before retry number `attempts` (1-based): 1m, 2m, 4m … capped at 30m,

@@ -249,8 +249,8 @@ impl Note {
 }
 
 /// A topic one of the two people put on the agenda of the next meeting by replying
-/// to a brief. It shows in both briefs of the first meeting that starts after it was
-/// added, and not after that meeting.
+/// to a brief. It shows in both briefs of the meeting it was raised for: the first
+/// one whose brief to its author had not gone out yet when it was raised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TalkingPoint {
     /// Stable id (same scheme as notes).
@@ -263,11 +263,21 @@ pub struct TalkingPoint {
     pub author: String,
     /// When it was added.
     pub created: DateTime<Utc>,
+    /// The original start of the occurrence it is for (as skips are keyed, so it
+    /// follows the meeting when it moves).
+    pub for_meeting: DateTime<Utc>,
 }
 
 impl TalkingPoint {
-    /// A talking point `author` raised at `now`.
-    pub fn new(series: &SeriesId, text: &str, author: &str, now: DateTime<Utc>) -> Self {
+    /// A talking point `author` raised at `now` for the meeting originally starting at
+    /// `for_meeting`.
+    pub fn new(
+        series: &SeriesId,
+        text: &str,
+        author: &str,
+        now: DateTime<Utc>,
+        for_meeting: DateTime<Utc>,
+    ) -> Self {
         let text = collapse_whitespace(text);
         let anchor = format!("topic {} {}", normalize_email(author), now.to_rfc3339());
         TalkingPoint {
@@ -276,6 +286,7 @@ impl TalkingPoint {
             text,
             author: normalize_email(author),
             created: now,
+            for_meeting,
         }
     }
 }

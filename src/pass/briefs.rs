@@ -211,6 +211,7 @@ pub fn load_context(store: &Store, view: &SeriesView) -> Result<SeriesContext, S
         items: store.items(&view.context)?,
         notes: store.notes(&view.context)?,
         meetings: store.meetings(&view.context)?,
+        topics: store.topics(&view.context)?,
     })
 }
 
@@ -259,6 +260,7 @@ pub fn queue_due(
     };
     // Each series' context is read once, and each meeting's position in its series
     // (an expansion from the series' start) computed once, for both recipients.
+    let secret = crate::pass::replies::secret_for_briefs(config);
     let mut contexts: HashMap<&SeriesId, SeriesContext> = HashMap::new();
     let mut indexes: HashMap<(&SeriesId, DateTime<Utc>), u64> = HashMap::new();
     for due in &plan.due {
@@ -284,6 +286,12 @@ pub fn queue_due(
                 continue;
             }
         };
+        let threading = crate::pass::replies::brief_threading(
+            config.inbox.as_ref(),
+            secret.as_ref(),
+            &due.key,
+            due.occurrence.start_utc,
+        );
         let queued = mail::queue_brief(
             store,
             &config.mail.from,
@@ -292,6 +300,7 @@ pub fn queue_due(
             &due.key,
             due.occurrence.start_utc,
             now,
+            &threading,
         );
         match queued {
             Ok(true) => report.queued += 1,

@@ -7,6 +7,7 @@
 
 pub mod briefs;
 pub mod notices;
+pub mod replies;
 pub mod sync;
 pub mod xoauth2;
 

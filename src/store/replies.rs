@@ -338,6 +338,7 @@ mod tests {
                 "on-call rota",
                 "dana@example.com",
                 now,
+                at("2026-12-08T09:00:00Z"),
             )],
             skips: vec![PersonalSkip {
                 series: series(),

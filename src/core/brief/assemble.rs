@@ -16,6 +16,7 @@ use crate::core::context::{
     notes::notes_for_recipient, open_items_by_owner, parse_description, talking_points_for,
 };
 use crate::core::plan::{BriefPolicy, DueBrief, original_start};
+use crate::model::items::TalkingPoint;
 use crate::model::{EventTime, Occurrence, Zone};
 
 /// How many past meetings the consistency line looks at.
@@ -30,6 +31,8 @@ pub struct SeriesContext {
     pub notes: Vec<Note>,
     /// The meetings history recorded.
     pub meetings: Vec<Meeting>,
+    /// Talking points raised by reply, for any meeting.
+    pub topics: Vec<TalkingPoint>,
 }
 
 /// The view model of `due` with its meeting filled in and every context section empty.
@@ -52,6 +55,7 @@ pub fn base_input(due: &DueBrief, policy: &BriefPolicy, opt_out_hint: &str) -> B
         prompt: None,
         consistency: None,
         opt_out_hint: opt_out_hint.to_string(),
+        replies: false,
     }
 }
 
@@ -103,6 +107,7 @@ pub fn assemble(
     {
         input.recipient_zone = *tz;
     }
+    input.replies = config.inbox.is_some();
     let zone = input.recipient_zone;
     let meeting = &due.occurrence;
     let held: Vec<DateTime<Utc>> = view
@@ -132,6 +137,12 @@ pub fn assemble(
         &view.verdict.participants,
     );
     input.talking_points = talking_points_for(meeting.start_utc, &[(meeting.start_utc, parsed)]);
+    let slot = original_start(meeting);
+    for topic in context.topics.iter().filter(|t| t.for_meeting == slot) {
+        if !input.talking_points.contains(&topic.text) {
+            input.talking_points.push(topic.text.clone());
+        }
+    }
 
     // The one way briefs get notes: shared ones for both, private ones only for
     // their author.

@@ -47,6 +47,8 @@ pub struct BriefInput {
     pub consistency: Option<String>,
     /// How to stop receiving briefs (shown at the bottom).
     pub opt_out_hint: String,
+    /// Whether a reply to the brief is read (`[inbox]`): the brief then says how.
+    pub replies: bool,
 }
 
 /// One open action item as a brief shows it.
@@ -75,6 +77,7 @@ pub(crate) struct BriefView {
     pub prompt: Option<String>,
     pub consistency: Option<String>,
     pub opt_out_hint: String,
+    pub replies: bool,
 }
 
 /// One non-empty group of open items under its heading.
@@ -153,6 +156,7 @@ impl BriefInput {
                 .map(one_line)
                 .filter(|c| !c.is_empty()),
             opt_out_hint: one_line(&self.opt_out_hint),
+            replies: self.replies,
         }
     }
 

@@ -123,6 +123,7 @@ mod tests {
             prompt: Some("What is motivating you lately?".into()),
             consistency: Some("You met 9 of the last 10 weeks.".into()),
             opt_out_hint: "Reply with \"unsubscribe\" to stop these briefs.".into(),
+            replies: false,
         }
     }
 

@@ -21,6 +21,7 @@
 //! (and the server's DKIM/DMARC verdict agrees), then sends the confirmation.
 //! See `docs/replies.md` for the token format, the Message-ID form and `skip`.
 
+pub mod authres;
 pub mod commands;
 pub mod confirm;
 pub mod extract;
