@@ -19,6 +19,7 @@ pub mod items;
 pub mod man;
 pub mod notes;
 pub mod preview;
+pub mod reply;
 pub mod run;
 pub mod series;
 pub mod session;
@@ -109,6 +110,8 @@ pub enum Command {
     Notes(notes::Args),
     /// Skip the brief of one occurrence.
     Skip(skip::Args),
+    /// Show what tete makes of a reply to a brief (.eml), changing nothing.
+    Reply(reply::Args),
     /// Print the manual page (roff), or write all pages to a folder; for packagers.
     #[command(hide = true)]
     Man(man::Args),
@@ -145,6 +148,7 @@ pub fn main() -> ExitCode {
         Command::Items(args) => items::run(&config_path, args),
         Command::Notes(args) => notes::run(&config_path, args),
         Command::Skip(args) => skip::run(&config_path, args),
+        Command::Reply(args) => reply::run(&config_path, args),
         Command::Man(args) => man::run(args),
         Command::Completions(args) => completions::run(args),
     };

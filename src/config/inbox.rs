@@ -53,8 +53,9 @@ pub enum Confirmations {
 pub struct InboxConfig {
     /// The address replies go to; briefs carry `Reply-To: local+TOKEN@domain`.
     pub address: String,
-    /// IMAP server.
-    pub host: String,
+    /// IMAP server; `None` when replies arrive only through `tete reply --apply`
+    /// (a pipe from the mail server).
+    pub host: Option<String>,
     /// IMAP port (993 for "tls", 143 otherwise).
     pub port: u16,
     /// Connection security ("none" only to a loopback host).
@@ -121,7 +122,12 @@ impl Validator<'_> {
             }
         };
         let security = self.security(raw.security.as_ref(), "inbox.security", "tls");
-        let host = self.host(raw.host.as_ref(), &span, "inbox", "imap.example.com");
+        // Without a host, replies come in through `tete reply --apply` only.
+        let host = match &raw.host {
+            Some(_) => self.host(raw.host.as_ref(), &span, "inbox", "imap.example.com"),
+            None => None,
+        };
+        let host_failed = raw.host.is_some() && host.is_none();
         self.refuse_clear_text(security, &host, raw.security.as_ref(), "inbox.security");
         let default_port = if security == Some(SmtpSecurity::Tls) {
             993
@@ -141,7 +147,7 @@ impl Validator<'_> {
             self.xoauth2_account(value, "inbox.xoauth2_account", accounts, &mut username)
         });
         self.one_login("inbox", true, &raw.password_file, &raw.xoauth2_account);
-        if raw.password_file.is_none() && raw.xoauth2_account.is_none() {
+        if raw.host.is_some() && raw.password_file.is_none() && raw.xoauth2_account.is_none() {
             self.error(
                 span.clone(),
                 "inbox",
@@ -249,10 +255,13 @@ impl Validator<'_> {
             },
         };
         let address = address?;
+        if host_failed {
+            return None;
+        }
         Some(InboxConfig {
             username: username.unwrap_or_else(|| address.clone()),
             address,
-            host: host?,
+            host,
             port,
             security: security?,
             password_file,

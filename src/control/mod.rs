@@ -27,6 +27,7 @@ mod health;
 pub mod items;
 pub mod notes;
 pub mod preview;
+pub mod reply;
 pub mod series;
 pub mod server;
 pub mod session;
@@ -130,6 +131,15 @@ pub enum Forwarded {
         /// HTML instead of text.
         html: bool,
     },
+    /// `tete reply FILE.eml`
+    Reply {
+        /// The message, base64.
+        raw: String,
+        /// JSON output.
+        json: bool,
+        /// Apply it (exactly once), not only examine it.
+        apply: bool,
+    },
     /// `tete skip ...`
     Skip {
         /// Series id or UID.
@@ -224,6 +234,7 @@ pub fn execute(
         Forwarded::Preview { series, to, html } => {
             preview::execute(session, &series, to.as_deref(), html, out)?
         }
+        Forwarded::Reply { raw, json, apply } => reply::execute(session, &raw, json, apply, out)?,
         Forwarded::Skip { series, date } => skip::execute(session, &series, date.as_deref(), out)?,
     };
     Ok(code)
