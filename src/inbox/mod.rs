@@ -228,9 +228,9 @@ impl Mailbox {
         // Read the CA file before connecting: a bad file is the caller's error, not the
         // network's, and should say so even when the server is down.
         let connector = match settings.security {
-            ImapSecurity::Tls | ImapSecurity::StartTls => Some(transport::tls_connector(
-                settings.ca_file.as_deref(),
-            )?),
+            ImapSecurity::Tls | ImapSecurity::StartTls => {
+                Some(transport::tls_connector(settings.ca_file.as_deref())?)
+            }
             ImapSecurity::None => None,
         };
         let budget = Budget::default();
@@ -261,8 +261,12 @@ impl Mailbox {
             imap("STARTTLS", started)?;
             // No greeting follows the upgrade (RFC 3501, 6.2.1), and the capabilities are
             // asked again after the login below, over TLS, as the RFC wants.
-            let conn = within(limit, "TLS handshake", client.into_inner().upgrade(tls, host))
-                .await??;
+            let conn = within(
+                limit,
+                "TLS handshake",
+                client.into_inner().upgrade(tls, host),
+            )
+            .await??;
             client = async_imap::Client::new(conn);
         }
         budget.set(CONTROL_BUDGET);
@@ -439,7 +443,7 @@ impl Mailbox {
         let limit = self.timeout;
         let mut session = self.session.take().ok_or(InboxError::Closed)?;
         // News announced during earlier commands (an EXISTS in a FETCH's answer) counts.
-        if drain_news(&mut session) {
+        if drain_news(&session) {
             self.session = Some(session);
             return Ok(true);
         }
@@ -447,7 +451,7 @@ impl Mailbox {
         if !self.idle {
             tokio::time::sleep(timeout).await;
             imap("NOOP", within(limit, "NOOP", session.noop()).await?)?;
-            let news = drain_news(&mut session);
+            let news = drain_news(&session);
             self.session = Some(session);
             return Ok(news);
         }
@@ -462,8 +466,8 @@ impl Mailbox {
                 Ok(response) => matches!(imap("IDLE", response)?, IdleResponse::NewData(_)),
             }
         };
-        let mut session = imap("DONE", within(limit, "DONE", handle.done()).await?)?;
-        let news = drain_news(&mut session) || news;
+        let session = imap("DONE", within(limit, "DONE", handle.done()).await?)?;
+        let news = drain_news(&session) || news;
         self.session = Some(session);
         Ok(news)
     }
@@ -477,10 +481,7 @@ impl Mailbox {
     }
 
     /// Closes the session after an error that may leave it out of step with the server.
-    fn close_unless_usable<T>(
-        &mut self,
-        result: Result<T, InboxError>,
-    ) -> Result<T, InboxError> {
+    fn close_unless_usable<T>(&mut self, result: Result<T, InboxError>) -> Result<T, InboxError> {
         if let Err(e) = &result
             && !matches!(e, InboxError::Refused { .. })
         {
@@ -507,8 +508,7 @@ async fn greeting(
         })?;
     match response.parsed() {
         Response::Data {
-            status: Status::Ok,
-            ..
+            status: Status::Ok, ..
         } => Ok(()),
         Response::Data {
             status: Status::Bye,
@@ -534,14 +534,24 @@ async fn login(
     let (command, user, secret, result) = match &settings.auth {
         ImapAuth::Password(password) => {
             let result = within(limit, "LOGIN", client.login(&settings.username, password));
-            ("LOGIN", settings.username.as_str(), password.as_str(), result.await?)
+            (
+                "LOGIN",
+                settings.username.as_str(),
+                password.as_str(),
+                result.await?,
+            )
         }
         ImapAuth::XOAuth2 { user, access_token } => {
             let response = xoauth2_response(user, access_token)
                 .ok_or(InboxError::Unsendable("XOAUTH2 user or token"))?;
             let auth = XOAuth2(Some(response));
             let result = within(limit, "AUTHENTICATE", client.authenticate("XOAUTH2", auth));
-            ("AUTHENTICATE", user.as_str(), access_token.as_str(), result.await?)
+            (
+                "AUTHENTICATE",
+                user.as_str(),
+                access_token.as_str(),
+                result.await?,
+            )
         }
     };
     result.map_err(|(error, _client)| match error {
@@ -583,7 +593,7 @@ impl async_imap::Authenticator for XOAuth2 {
 /// Takes the news the server sent among other answers: true when it announced mail
 /// (EXISTS or RECENT). The channel holds at most 100 and drops the rest, so it is emptied
 /// before every wait and every search.
-fn drain_news(session: &mut Session) -> bool {
+fn drain_news(session: &Session) -> bool {
     let mut news = false;
     while let Ok(response) = session.unsolicited_responses.try_recv() {
         news |= matches!(
@@ -750,6 +760,9 @@ mod tests {
             }
         );
         assert!(!password.contains("hunter2"), "{password}");
-        assert!(!token.contains("ya29.secret") && token.contains("a@example.org"), "{token}");
+        assert!(
+            !token.contains("ya29.secret") && token.contains("a@example.org"),
+            "{token}"
+        );
     }
 }

@@ -215,7 +215,10 @@ mod tests {
     #[test]
     fn a_missing_ca_file_is_an_error_naming_it() {
         let err = load_pem_certs(Path::new("/nonexistent/tete-ca.pem")).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/tete-ca.pem"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/tete-ca.pem"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -225,7 +228,10 @@ mod tests {
         std::fs::write(&path, "not a certificate\n").unwrap();
         let err = load_pem_certs(&path).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("empty.pem") && text.contains("no PEM"), "{text}");
+        assert!(
+            text.contains("empty.pem") && text.contains("no PEM"),
+            "{text}"
+        );
     }
 
     #[test]
