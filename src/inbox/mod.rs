@@ -261,6 +261,8 @@ impl Mailbox {
             imap("STARTTLS", started)?;
             // No greeting follows the upgrade (RFC 3501, 6.2.1), and the capabilities are
             // asked again after the login below, over TLS, as the RFC wants.
+            // `into_inner` drops whatever plaintext arrived after the OK, so nothing a
+            // man in the middle injected before the handshake is read as a TLS answer.
             let conn = within(
                 limit,
                 "TLS handshake",
