@@ -10,6 +10,7 @@ pub mod config;
 pub mod control;
 pub mod core;
 pub mod daemon;
+pub mod inbox;
 pub mod logging;
 pub mod mail;
 pub mod model;

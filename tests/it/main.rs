@@ -10,6 +10,7 @@ mod corpus;
 mod crash;
 mod daemon;
 mod disk_full;
+mod dovecot;
 mod expand;
 mod fake_google;
 mod fake_graph;
