@@ -23,6 +23,8 @@ pub struct Status {
     pub next_briefs: Vec<NextBrief>,
     /// The outbox.
     pub outbox: OutboxStatus,
+    /// Replies read from the mailbox (`None` without `[inbox]`).
+    pub replies: Option<crate::model::replies::ReplySummary>,
     /// How the daemon's rounds go (`None` when no daemon answered).
     pub daemon: Option<DaemonHealth>,
 }
@@ -155,6 +157,10 @@ pub fn gather(session: &Session) -> Result<Status, CommandError> {
             sent: summary.sent,
             next_attempt: summary.next_attempt,
         },
+        replies: match session.config.inbox {
+            Some(_) => Some(session.store.reply_summary()?),
+            None => None,
+        },
         daemon: session.daemon.clone(),
     })
 }
@@ -265,6 +271,32 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, Co
     );
     for dead in &outbox.dead {
         let _ = writeln!(out, "  not sent: {} — {}", dead.key, dead.reason);
+    }
+    if let Some(replies) = &status.replies {
+        let _ = writeln!(
+            out,
+            "Replies: {} applied, {} ignored, {} could not be read",
+            replies.applied,
+            replies.ignored,
+            replies.failed.len()
+        );
+        let shown = |record: &crate::model::replies::ReplyRecord| {
+            format!(
+                "{} from {}",
+                record.at,
+                record.sender.as_deref().unwrap_or("(unknown sender)")
+            )
+        };
+        for record in &replies.failed {
+            if let crate::model::replies::ReplyOutcome::Failed { reason } = &record.outcome {
+                let _ = writeln!(out, "  kept in the mailbox: {} — {reason}", shown(record));
+            }
+        }
+        for record in &replies.recently_ignored {
+            if let crate::model::replies::ReplyOutcome::Ignored { reason } = &record.outcome {
+                let _ = writeln!(out, "  ignored: {} — {reason}", shown(record));
+            }
+        }
     }
     Ok(0)
 }

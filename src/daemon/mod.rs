@@ -13,6 +13,7 @@
 //! a send in flight finish (a pass is never interrupted halfway), flushes the store
 //! and ends cleanly; a reload with an invalid new config is logged and the old one kept.
 
+mod inbox;
 mod notify;
 mod schedule;
 
@@ -233,6 +234,8 @@ struct Daemon {
     health: DaemonHealth,
     /// What the pass keeps between rounds (warnings logged, sends to record).
     pass: PassState,
+    /// Rung by the reply reader when a reply queued a confirmation.
+    wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Daemon {
@@ -265,6 +268,7 @@ impl Daemon {
             polls: PollSchedule::default(),
             health: DaemonHealth::default(),
             pass: PassState::default(),
+            wake: std::sync::Arc::default(),
         })
     }
 
@@ -289,6 +293,12 @@ impl Daemon {
         let socket_path = socket.path().to_path_buf();
         let offset = self.clock_offset;
         let clock: control::Clock = std::sync::Arc::new(move || Utc::now() + offset);
+        let replies = tokio::spawn(inbox::run(
+            state_rx.clone(),
+            self.clients.api.clone(),
+            clock.clone(),
+            self.wake.clone(),
+        ));
         let control = tokio::spawn(control::serve(socket, state_rx, clock));
         notify::ready(&format!("{} account(s)", self.config.accounts.len()));
         tracing::info!(accounts = self.config.accounts.len(), "tete started");
@@ -322,6 +332,8 @@ impl Daemon {
                 let sleep = wake.min(MAX_SLEEP).min(watchdog.unwrap_or(MAX_SLEEP));
                 tokio::select! {
                     _ = tokio::time::sleep(sleep) => {}
+                    // A reply queued a confirmation: send it now.
+                    _ = self.wake.notified() => {}
                     request = requests.recv() => match request {
                         Some(Request::Reload) => reload = true,
                         Some(Request::Stop) | None => break,
@@ -338,6 +350,8 @@ impl Daemon {
         }
         notify::stopping();
         tracing::info!("stopping");
+        replies.abort();
+        let _ = replies.await;
         control.abort();
         // Dropping the task drops the socket, which removes it and its pointer file.
         let _ = control.await;

@@ -1,5 +1,5 @@
-//! Reading the replies to tete's emails from an IMAP mailbox (library code; the daemon
-//! does not use it yet).
+//! Reading the replies to tete's emails from an IMAP mailbox (the daemon's reply
+//! reader, `daemon/inbox.rs`, drives it; `pass::replies` applies what it reads).
 //!
 //! One [`Mailbox`] is one IMAP session on one selected mailbox: [`Mailbox::connect`]
 //! (TCP, TLS or STARTTLS, LOGIN or XOAUTH2, SELECT), then [`Mailbox::new_messages`] above

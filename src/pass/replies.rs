@@ -53,6 +53,153 @@ pub enum ReplyError {
     /// The confirmation could not be built.
     #[error(transparent)]
     Mail(#[from] MailError),
+    /// The mailbox failed.
+    #[error(transparent)]
+    Inbox(#[from] crate::inbox::InboxError),
+    /// The IMAP login cannot be made (password file, XOAUTH2 token).
+    #[error("IMAP login: {0}")]
+    Login(String),
+}
+
+/// Most messages read from the mailbox in one go (the rest come next time).
+const MAX_MESSAGES_PER_READ: usize = 50;
+
+/// What one look at the mailbox did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MailboxRound {
+    /// Messages read.
+    pub read: usize,
+    /// Replies applied.
+    pub applied: usize,
+    /// Messages ignored (robots, bad tokens, unverified senders, copies).
+    pub ignored: usize,
+    /// Messages that could not be read (kept, flagged).
+    pub failed: usize,
+}
+
+/// The IMAP settings of `inbox`: the password from its file, or an XOAUTH2 token
+/// of the configured account (fetched, and refreshed when due, now).
+pub async fn imap_settings(
+    config: &Config,
+    inbox: &InboxConfig,
+    store: &Store,
+    api: &reqwest::Client,
+) -> Result<crate::inbox::ImapSettings, ReplyError> {
+    use crate::inbox::{ImapAuth, ImapSecurity, ImapSettings};
+    let host = inbox
+        .host
+        .clone()
+        .ok_or_else(|| ReplyError::Login("no inbox.host: replies arrive by pipe only".into()))?;
+    let auth = match (&inbox.password_file, &inbox.xoauth2_account) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ReplyError::Login(format!("password file {}: {e}", path.display())))?;
+            ImapAuth::Password(text.trim_end_matches(['\r', '\n']).to_string())
+        }
+        (None, Some(account)) => {
+            let token = crate::pass::xoauth2::access_token(config, store, api, account)
+                .await
+                .map_err(|e| {
+                    ReplyError::Login(format!("XOAUTH2 through account '{account}': {e}"))
+                })?;
+            ImapAuth::XOAuth2 {
+                user: inbox.username.clone(),
+                access_token: token,
+            }
+        }
+        (None, None) => {
+            return Err(ReplyError::Login(
+                "no password_file or xoauth2_account".into(),
+            ));
+        }
+    };
+    Ok(ImapSettings {
+        host,
+        port: inbox.port,
+        security: match inbox.security {
+            crate::config::SmtpSecurity::Tls => ImapSecurity::Tls,
+            crate::config::SmtpSecurity::Starttls => ImapSecurity::StartTls,
+            crate::config::SmtpSecurity::None => ImapSecurity::None,
+        },
+        username: inbox.username.clone(),
+        auth,
+        mailbox: inbox.mailbox.clone(),
+        ca_file: inbox.ca_file.clone(),
+        timeout: std::time::Duration::from_secs(60),
+    })
+}
+
+/// Reads the messages above the store's watermark for this mailbox, applies each
+/// exactly once ([`apply`]), and only then marks it on the server: `\Seen` when it
+/// was handled, `\Flagged` when it could not be read (it stays for a person to see).
+pub async fn read_mailbox(
+    config: &Config,
+    inbox: &InboxConfig,
+    secret: &ReplySecret,
+    store: &Store,
+    mailbox: &mut crate::inbox::Mailbox,
+    now: DateTime<Utc>,
+) -> Result<MailboxRound, ReplyError> {
+    let uid_validity = mailbox.uid_validity();
+    let watermark = store.reply_watermark(uid_validity)?;
+    let max_size = u32::try_from(inbox.max_message_size).unwrap_or(u32::MAX);
+    let fetched = mailbox
+        .new_messages(watermark, max_size, MAX_MESSAGES_PER_READ)
+        .await?;
+    let mut round = MailboxRound::default();
+    if fetched.is_empty() {
+        return Ok(round);
+    }
+    let analysis = crate::pass::analyze_store(config, store, now)?;
+    for message in fetched {
+        let at = MailboxUid {
+            uid_validity,
+            uid: message.uid,
+        };
+        let (record, recorded) = apply(
+            config,
+            inbox,
+            secret,
+            &analysis,
+            store,
+            at,
+            message.raw.as_deref(),
+            now,
+        )?;
+        round.read += 1;
+        let sender = record.sender.as_deref().unwrap_or("(no sender)");
+        let mark = match (&recorded, &record.outcome) {
+            (
+                Recorded::New,
+                ReplyOutcome::Applied {
+                    changes,
+                    not_understood,
+                },
+            ) => {
+                round.applied += 1;
+                tracing::info!(reply = %at, sender, changes, not_understood, "reply applied");
+                crate::inbox::Mark::Processed
+            }
+            (Recorded::New, ReplyOutcome::Ignored { reason }) => {
+                round.ignored += 1;
+                tracing::warn!(reply = %at, sender, "reply ignored: {reason}");
+                crate::inbox::Mark::Processed
+            }
+            (Recorded::Duplicate(first), _) => {
+                round.ignored += 1;
+                tracing::info!(reply = %at, first = %first, "second copy of a reply ignored");
+                crate::inbox::Mark::Processed
+            }
+            (_, ReplyOutcome::Failed { reason }) => {
+                round.failed += 1;
+                tracing::error!(reply = %at, "reply kept unread: {reason}");
+                crate::inbox::Mark::Failed
+            }
+            (Recorded::Again(_), _) => crate::inbox::Mark::Processed,
+        };
+        mailbox.mark(message.uid, mark).await?;
+    }
+    Ok(round)
 }
 
 /// The HMAC key of reply tokens. Its bytes never appear in `Debug` output.

@@ -52,7 +52,7 @@ fn username(
     })
 }
 
-async fn access_token(
+pub(crate) async fn access_token(
     config: &Config,
     store: &Store,
     api: &reqwest::Client,

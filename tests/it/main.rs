@@ -23,6 +23,7 @@ mod mail;
 mod microsoft;
 mod pass;
 mod privacy;
+mod replies;
 mod store;
 mod store_compat;
 mod systemd;

@@ -39,6 +39,16 @@ pub fn demo_config_in(dir: &Path) -> PathBuf {
         .replace(
             "url = \"demo.ics\"",
             &format!("url = {:?}", ics.display().to_string()),
+        )
+        .replace(
+            "secret_file = \"demo-reply-secret\"",
+            &format!(
+                "secret_file = {:?}",
+                repo_root()
+                    .join("config/demo-reply-secret")
+                    .display()
+                    .to_string()
+            ),
         );
     let path = dir.join("tete.toml");
     std::fs::write(&path, text).expect("write config");
