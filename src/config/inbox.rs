@@ -144,7 +144,20 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|value| self.checked_path(value, "inbox.password_file", true));
         let xoauth2_account = raw.xoauth2_account.as_ref().and_then(|value| {
-            self.xoauth2_account(value, "inbox.xoauth2_account", accounts, &mut username)
+            let name = self.xoauth2_account(value, "inbox.xoauth2_account", accounts, &mut username)?;
+            let provider = accounts.iter().find(|a| a.name == name).map(|a| a.provider);
+            if provider == Some(super::Provider::Microsoft) {
+                // Exchange's IMAP scope (IMAP.AccessAsUser.All) needs a consent of its
+                // own that `tete auth` does not ask for yet.
+                self.error(
+                    value.span(),
+                    "inbox.xoauth2_account",
+                    format!("account \"{name}\" is a microsoft account; reading mail over IMAP with its token is not supported yet"),
+                    "a google account, a password_file, or no host (deliver replies with `tete reply --apply -`)",
+                );
+                return None;
+            }
+            Some(name)
         });
         self.one_login("inbox", true, &raw.password_file, &raw.xoauth2_account);
         if raw.host.is_some() && raw.password_file.is_none() && raw.xoauth2_account.is_none() {

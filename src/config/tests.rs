@@ -704,6 +704,7 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
         ("[mail]", "[mail.file]"),
         ("", "[[people]]"),
         ("", "[[accounts]]"),
+        ("", "[inbox]"),
     ];
     let mut missing = Vec::new();
     for (prefix, table) in tables {
@@ -719,6 +720,7 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
                 "accounts",
                 "smtp",
                 "file",
+                "inbox",
             ];
             let found = if nested.contains(&key.as_str()) {
                 text.contains(&format!("[{key}]"))
@@ -842,4 +844,52 @@ fn an_empty_allowed_domains_list_is_refused_and_an_ownerless_oauth_account_warns
         "{:?}",
         loaded.warnings
     );
+}
+
+#[test]
+fn an_inbox_gets_its_defaults_and_the_from_address() {
+    let config = ok(&format!(
+        "{MINIMAL}\n[inbox]\nhost = \"imap.example.com\"\npassword_file = \"imap-password\"\nauthserv_id = \"mx.google.com\"\n"
+    ));
+    let inbox = config.inbox.expect("an inbox");
+    assert_eq!(inbox.address, "briefs@example.com");
+    assert_eq!(inbox.username, "briefs@example.com");
+    assert_eq!((inbox.host.as_deref(), inbox.port), (Some("imap.example.com"), 993));
+    assert_eq!(inbox.security, SmtpSecurity::Tls);
+    assert_eq!(inbox.mailbox, "INBOX");
+    assert_eq!(inbox.verify_sender, SenderCheck::AuthenticationResults);
+    assert_eq!(inbox.confirmations, Confirmations::Always);
+    assert_eq!(inbox.token_lifetime, DEFAULT_TOKEN_LIFETIME);
+    assert_eq!(inbox.max_message_size, DEFAULT_MAX_MESSAGE_SIZE);
+    assert_eq!(inbox.password_file, Some(PathBuf::from("/etc/tete/imap-password")));
+    // Exchange Online writes no authserv-id: "" is a value, not a missing one.
+    let exchange = ok(&format!("{MINIMAL}\n[inbox]\nauthserv_id = \"\"\n"));
+    assert_eq!(exchange.inbox.unwrap().authserv_id.as_deref(), Some(""));
+}
+
+#[test]
+fn an_inbox_without_a_verdict_to_trust_or_a_login_is_refused_with_its_line() {
+    let text = format!("{MINIMAL}\n[inbox]\nhost = \"imap.example.com\"\n");
+    let all = errors(&text);
+    let messages: Vec<&str> = all.iter().map(|e| e.message.as_str()).collect();
+    assert!(messages.iter().any(|m| m.contains("authserv_id")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("no way to log in")), "{messages:?}");
+    let clear = format!(
+        "{MINIMAL}\n[inbox]\nhost = \"imap.example.com\"\nsecurity = \"none\"\npassword_file = \"p\"\nverify_sender = \"none\"\n"
+    );
+    let error = one_error(&clear);
+    assert_eq!(error.key_path, "inbox.security");
+    assert_eq!(error.line, line_of(&clear, "security = \"none\""));
+    let poll = format!("{MINIMAL}\n[inbox]\nauthserv_id = \"x\"\npoll_interval = \"29m\"\n");
+    assert_eq!(one_error(&poll).key_path, "inbox.poll_interval");
+}
+
+#[test]
+fn reading_mail_with_a_microsoft_token_is_refused_for_now() {
+    let text = format!(
+        "{MINIMAL}\n[[accounts]]\nname = \"office\"\nprovider = \"microsoft\"\nowner = \"me@example.com\"\nclient_id = \"00000000-0000-0000-0000-000000000000\"\n\n[inbox]\nhost = \"outlook.office365.com\"\nxoauth2_account = \"office\"\nauthserv_id = \"\"\n"
+    );
+    let error = one_error(&text);
+    assert_eq!(error.key_path, "inbox.xoauth2_account");
+    assert!(error.message.contains("not supported yet"), "{}", error.message);
 }
