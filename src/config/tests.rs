@@ -854,14 +854,20 @@ fn an_inbox_gets_its_defaults_and_the_from_address() {
     let inbox = config.inbox.expect("an inbox");
     assert_eq!(inbox.address, "briefs@example.com");
     assert_eq!(inbox.username, "briefs@example.com");
-    assert_eq!((inbox.host.as_deref(), inbox.port), (Some("imap.example.com"), 993));
+    assert_eq!(
+        (inbox.host.as_deref(), inbox.port),
+        (Some("imap.example.com"), 993)
+    );
     assert_eq!(inbox.security, SmtpSecurity::Tls);
     assert_eq!(inbox.mailbox, "INBOX");
     assert_eq!(inbox.verify_sender, SenderCheck::AuthenticationResults);
     assert_eq!(inbox.confirmations, Confirmations::Always);
     assert_eq!(inbox.token_lifetime, DEFAULT_TOKEN_LIFETIME);
     assert_eq!(inbox.max_message_size, DEFAULT_MAX_MESSAGE_SIZE);
-    assert_eq!(inbox.password_file, Some(PathBuf::from("/etc/tete/imap-password")));
+    assert_eq!(
+        inbox.password_file,
+        Some(PathBuf::from("/etc/tete/imap-password"))
+    );
     // Exchange Online writes no authserv-id: "" is a value, not a missing one.
     let exchange = ok(&format!("{MINIMAL}\n[inbox]\nauthserv_id = \"\"\n"));
     assert_eq!(exchange.inbox.unwrap().authserv_id.as_deref(), Some(""));
@@ -872,8 +878,14 @@ fn an_inbox_without_a_verdict_to_trust_or_a_login_is_refused_with_its_line() {
     let text = format!("{MINIMAL}\n[inbox]\nhost = \"imap.example.com\"\n");
     let all = errors(&text);
     let messages: Vec<&str> = all.iter().map(|e| e.message.as_str()).collect();
-    assert!(messages.iter().any(|m| m.contains("authserv_id")), "{messages:?}");
-    assert!(messages.iter().any(|m| m.contains("no way to log in")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("authserv_id")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("no way to log in")),
+        "{messages:?}"
+    );
     let clear = format!(
         "{MINIMAL}\n[inbox]\nhost = \"imap.example.com\"\nsecurity = \"none\"\npassword_file = \"p\"\nverify_sender = \"none\"\n"
     );
@@ -891,5 +903,9 @@ fn reading_mail_with_a_microsoft_token_is_refused_for_now() {
     );
     let error = one_error(&text);
     assert_eq!(error.key_path, "inbox.xoauth2_account");
-    assert!(error.message.contains("not supported yet"), "{}", error.message);
+    assert!(
+        error.message.contains("not supported yet"),
+        "{}",
+        error.message
+    );
 }

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use super::{CommandError, Session};
 use crate::core::reply::commands::Resolved;
 use crate::model::replies::{MailboxUid, ReplyOutcome};
-use crate::pass::replies::{self, Examined, ReplySecret};
+use crate::pass::replies::{self, Examined, ReplyDesk, ReplySecret};
 use crate::store::Recorded;
 
 /// Where a message handed over by pipe is recorded: UIDVALIDITY 0 (no IMAP mailbox
@@ -48,22 +48,21 @@ pub fn execute(
         .map_err(|e| CommandError::failed(format!("the message did not arrive intact: {e}")))?;
     let secret = ReplySecret::load(inbox).map_err(|e| CommandError::config(e.to_string()))?;
     let analysis = session.analysis()?;
+    let desk = ReplyDesk {
+        config: &session.config,
+        inbox,
+        secret: &secret,
+        analysis: &analysis,
+        store: &session.store,
+    };
     if apply {
         let at = piped_message_place(&raw);
-        let (record, recorded) = replies::apply(
-            &session.config,
-            inbox,
-            &secret,
-            &analysis,
-            &session.store,
-            at,
-            Some(&raw),
-            session.now,
-        )
-        .map_err(|e| match e {
-            replies::ReplyError::Store(error) => CommandError::Store(error),
-            other => CommandError::failed(other.to_string()),
-        })?;
+        let (record, recorded) = desk
+            .apply(at, Some(&raw), session.now)
+            .map_err(|e| match e {
+                replies::ReplyError::Store(error) => CommandError::Store(error),
+                other => CommandError::failed(other.to_string()),
+            })?;
         if json {
             out.push_str(&serde_json::to_string_pretty(&record)?);
             out.push('\n');
@@ -88,15 +87,7 @@ pub fn execute(
         out.push('\n');
         return Ok(0);
     }
-    let examination = replies::examine(
-        &session.config,
-        inbox,
-        &secret,
-        &analysis,
-        &session.store,
-        &raw,
-        session.now,
-    )?;
+    let examination = desk.examine(&raw, session.now)?;
     let examined = &examination.examined;
     if json {
         out.push_str(&serde_json::to_string_pretty(examined)?);

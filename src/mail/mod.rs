@@ -14,7 +14,7 @@ pub use file::FileTransport;
 pub use message::{Threading, build_message, message_id};
 pub use outbox::{
     DrainReport, OutboxEntry, OutboxState, OutboxSummary, SentRecord, UnrecordedSends, drain,
-    drain_with, outbox_entry, queue_brief,
+    drain_with, outbox_entry, queue_brief, queue_entry,
 };
 pub use smtp::{SmtpAuth, SmtpTransport, check_credentials, transport_from_config};
 pub use transport::{SendError, SendFuture, Transport};

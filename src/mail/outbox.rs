@@ -65,10 +65,23 @@ pub fn queue_brief(
     key: &BriefKey,
     not_after: DateTime<Utc>,
     now: DateTime<Utc>,
-    threading: &message::Threading,
 ) -> Result<bool, MailError> {
-    let entry = outbox_entry(from, brief, to, key, not_after, now, threading)?;
-    let queued = store.enqueue(&entry)?;
+    let entry = outbox_entry(
+        from,
+        brief,
+        to,
+        key,
+        not_after,
+        now,
+        &message::Threading::default(),
+    )?;
+    queue_entry(store, &entry)
+}
+
+/// Queues a message built with [`outbox_entry`] (a brief with reply headers). Returns
+/// `false` when its key was already queued or sent.
+pub fn queue_entry(store: &Store, entry: &OutboxEntry) -> Result<bool, MailError> {
+    let queued = store.enqueue(entry)?;
     if queued {
         tracing::info!(key = %entry.key, message_id = %entry.message_id, "brief queued");
     }

@@ -292,8 +292,7 @@ pub fn queue_due(
             &due.key,
             due.occurrence.start_utc,
         );
-        let queued = mail::queue_brief(
-            store,
+        let queued = mail::outbox_entry(
             &config.mail.from,
             &rendered,
             &due.recipient,
@@ -301,7 +300,8 @@ pub fn queue_due(
             due.occurrence.start_utc,
             now,
             &threading,
-        );
+        )
+        .and_then(|entry| mail::queue_entry(store, &entry));
         match queued {
             Ok(true) => report.queued += 1,
             Ok(false) => {}

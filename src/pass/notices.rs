@@ -94,7 +94,6 @@ pub fn queue_sign_in_notices(
             &key,
             not_after,
             now,
-            &mail::Threading::default(),
         )? {
             tracing::warn!(account = %account.name, "account needs sign-in; owner notified");
             queued += 1;

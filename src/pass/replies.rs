@@ -151,21 +151,19 @@ pub async fn read_mailbox(
         return Ok(round);
     }
     let analysis = crate::pass::analyze_store(config, store, now)?;
+    let desk = ReplyDesk {
+        config,
+        inbox,
+        secret,
+        analysis: &analysis,
+        store,
+    };
     for message in fetched {
         let at = MailboxUid {
             uid_validity,
             uid: message.uid,
         };
-        let (record, recorded) = apply(
-            config,
-            inbox,
-            secret,
-            &analysis,
-            store,
-            at,
-            message.raw.as_deref(),
-            now,
-        )?;
+        let (record, recorded) = desk.apply(at, message.raw.as_deref(), now)?;
         round.read += 1;
         let sender = record.sender.as_deref().unwrap_or("(no sender)");
         let mark = match (&recorded, &record.outcome) {
@@ -409,17 +407,53 @@ fn next_unbriefed(
     Ok(None)
 }
 
+/// What reading a reply needs: the config and its inbox, the secret, the store, and
+/// an analysis of it (which series exist, and their two people).
+#[derive(Clone, Copy)]
+pub struct ReplyDesk<'a> {
+    /// The config in force.
+    pub config: &'a Config,
+    /// Its `[inbox]`.
+    pub inbox: &'a InboxConfig,
+    /// The token secret.
+    pub secret: &'a ReplySecret,
+    /// The series as the store holds them now.
+    pub analysis: &'a Analysis,
+    /// The store.
+    pub store: &'a Store,
+}
+
+impl ReplyDesk<'_> {
+    /// See [`examine`].
+    pub fn examine(&self, raw: &[u8], now: DateTime<Utc>) -> Result<Examination, StoreError> {
+        examine(self, raw, now)
+    }
+
+    /// See [`apply`].
+    pub fn apply(
+        &self,
+        at: MailboxUid,
+        raw: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> Result<(ReplyRecord, Recorded), ReplyError> {
+        apply(self, at, raw, now)
+    }
+}
+
 /// Examines `raw`: robots, token, sender, commands, and what they would change in
 /// the store as it is now. Writes nothing.
 pub fn examine(
-    config: &Config,
-    inbox: &InboxConfig,
-    secret: &ReplySecret,
-    analysis: &Analysis,
-    store: &Store,
+    desk: &ReplyDesk<'_>,
     raw: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Examination, StoreError> {
+    let ReplyDesk {
+        config,
+        inbox,
+        secret,
+        analysis,
+        store,
+    } = *desk;
     let message = mail_parser::MessageParser::default().parse(raw);
     let message_id = message
         .as_ref()
@@ -616,17 +650,13 @@ fn change_count(writes: &ReplyWrites) -> usize {
 /// Applies the message at `at` exactly once: examines it, then records it with its
 /// changes and confirmation in one transaction. `raw` is `None` for a message too
 /// large to download (recorded as failed). Returns the record and whether it was new.
-#[allow(clippy::too_many_arguments)]
 pub fn apply(
-    config: &Config,
-    inbox: &InboxConfig,
-    secret: &ReplySecret,
-    analysis: &Analysis,
-    store: &Store,
+    desk: &ReplyDesk<'_>,
     at: MailboxUid,
     raw: Option<&[u8]>,
     now: DateTime<Utc>,
 ) -> Result<(ReplyRecord, Recorded), ReplyError> {
+    let (config, inbox, store) = (desk.config, desk.inbox, desk.store);
     if let Some(earlier) = store.reply_record(at)? {
         return Ok((earlier.clone(), Recorded::Again(earlier)));
     }
@@ -647,7 +677,7 @@ pub fn apply(
         let recorded = store.record_reply(&record, &ReplyWrites::default(), now)?;
         return Ok((record, recorded));
     };
-    let examination = examine(config, inbox, secret, analysis, store, raw, now)?;
+    let examination = examine(desk, raw, now)?;
     let examined = &examination.examined;
     let mut writes = examination.writes;
     let outcome = match &examined.ignored {

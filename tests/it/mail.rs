@@ -410,7 +410,6 @@ fn queue_both(store: &Store) -> Vec<DueBrief> {
             &brief.key,
             brief.occurrence.start_utc,
             now(),
-            &tete::mail::Threading::default(),
         )
         .unwrap();
         assert!(queued, "{}", brief.key);
@@ -563,7 +562,6 @@ async fn both_participants_get_exactly_their_own_brief_over_smtp() {
             &brief.key,
             meeting_start(),
             now(),
-            &tete::mail::Threading::default(),
         )
         .unwrap();
         assert!(!queued);
