@@ -345,3 +345,242 @@ fn tete_reply_json_reports_the_demo_fixture() {
     assert!(json["rejected"].as_array().unwrap().is_empty());
     assert!(json["ignored"].is_null());
 }
+
+/// The demo fixture with its body replaced (headers, token and authentication kept).
+fn demo_reply_with_body(body: &[u8]) -> Vec<u8> {
+    let fixture = std::fs::read(repo_root().join("config/demo-reply.eml")).unwrap();
+    let split = fixture
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end");
+    let mut raw = fixture[..split + 4].to_vec();
+    raw.extend_from_slice(body);
+    raw
+}
+
+/// A demo store after one pass, and a function that runs `tete reply` on bytes.
+fn demo_with_store(
+    dir: &Path,
+) -> (
+    std::path::PathBuf,
+    impl Fn(&[u8], &[&str]) -> std::process::Output,
+) {
+    let config = demo_config_in(dir);
+    let pass = tete(&[
+        "--config",
+        config.to_str().unwrap(),
+        "run",
+        "--once",
+        "--now",
+        "2026-12-02T16:00",
+    ]);
+    assert!(pass.status.success(), "{pass:?}");
+    let message = dir.join("message.eml");
+    let config_arg = config.clone();
+    let run = move |raw: &[u8], extra: &[&str]| {
+        std::fs::write(&message, raw).unwrap();
+        let mut args = vec![
+            "--config",
+            config_arg.to_str().unwrap(),
+            "reply",
+            message.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--now", "2026-12-02T16:00"]);
+        tete(&args)
+    };
+    (config, run)
+}
+
+#[test]
+fn hostile_replies_are_reported_not_applied_and_never_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_config, reply) = demo_with_store(dir.path());
+    let json = |raw: &[u8]| -> serde_json::Value {
+        let output = reply(raw, &["--json"]);
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_str(&stdout(&output)).unwrap()
+    };
+    let fixture = std::fs::read_to_string(repo_root().join("config/demo-reply.eml")).unwrap();
+
+    // A token with one character changed, everywhere it appears: forged.
+    let token_at = fixture.find("briefs+").unwrap() + "briefs+".len();
+    let token = &fixture[token_at..token_at + 40];
+    let altered = format!(
+        "{}{}",
+        if token.starts_with('a') { "b" } else { "a" },
+        &token[1..]
+    );
+    let forged = fixture.replace(token, &altered);
+    let report = json(forged.as_bytes());
+    assert!(report["binding"].is_null(), "{report:#}");
+    assert_eq!(report["authenticated"], false);
+    assert!(
+        report["ignored"]
+            .as_str()
+            .unwrap()
+            .contains("bound to no brief"),
+        "{report:#}"
+    );
+
+    // An expired token: the fixture's token expires at the start of 2031.
+    let output = {
+        let config = dir.path().join("tete.toml");
+        let message = dir.path().join("expired.eml");
+        std::fs::write(&message, &fixture).unwrap();
+        tete(&[
+            "--config",
+            config.to_str().unwrap(),
+            "reply",
+            message.to_str().unwrap(),
+            "--json",
+            "--now",
+            "2031-02-01T00:00",
+        ])
+    };
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(
+        report["binding_error"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{report:#}"
+    );
+
+    // 1,000 commands: at most 100 are read, the rest reported, nothing panics.
+    let many: String = (0..1000)
+        .map(|i| format!("todo: task number {i}\r\n"))
+        .collect();
+    let report = json(&demo_reply_with_body(many.as_bytes()));
+    let commands = report["commands"].as_array().unwrap().len();
+    assert!(commands <= 100, "{commands} commands read");
+    assert!(
+        !report["rejected"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
+
+    // Invalid UTF-8 in the body: read lossily, commands still found.
+    let mut body = b"done 5211d042\r\nsome \xff\xfe bytes \xc3\x28 here\r\n".to_vec();
+    body.extend_from_slice(b"todo: book the offsite venue\r\n");
+    let report = json(&demo_reply_with_body(&body));
+    assert_eq!(report["authenticated"], true, "{report:#}");
+    assert_eq!(
+        report["commands"].as_array().unwrap().len(),
+        2,
+        "{report:#}"
+    );
+
+    // Not a message at all.
+    let report = json(b"\xff\xff\xff\x00\x01 garbage");
+    assert!(report["ignored"].is_string(), "{report:#}");
+
+    // From someone else, with Dana's token and a passing verdict: not her.
+    let report = json(
+        fixture
+            .replace(
+                "From: Dana Kim <dana@example.com>",
+                "From: Alex <alex@example.com>",
+            )
+            .as_bytes(),
+    );
+    assert_eq!(report["authenticated"], false, "{report:#}");
+    assert!(
+        report["ignored"]
+            .as_str()
+            .unwrap()
+            .contains("not the person"),
+        "{report:#}"
+    );
+
+    // Dana, but her server's verdict is missing.
+    let unverified = fixture.replace(
+        "Authentication-Results: mx.example.com;",
+        "X-Old-Results: mx.example.com;",
+    );
+    let report = json(unverified.as_bytes());
+    assert_eq!(report["authenticated"], false, "{report:#}");
+    assert!(
+        report["sender_check"]
+            .as_str()
+            .unwrap()
+            .contains("no Authentication-Results"),
+        "{report:#}"
+    );
+}
+
+/// SIGKILL while replies are applied: every reply ends up applied exactly once. Each
+/// reply adds a private note whose id depends on the time it was applied, so applying
+/// one twice would leave two notes.
+#[test]
+fn replies_killed_while_being_applied_are_applied_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _reply) = demo_with_store(dir.path());
+    let count = 24;
+    let messages: Vec<std::path::PathBuf> = (0..count)
+        .map(|i| {
+            let raw = String::from_utf8(demo_reply_with_body(
+                format!("private: crash note {i}\r\n").as_bytes(),
+            ))
+            .unwrap()
+            .replace(
+                "<CAF=demo-reply-1@mail.example.com>",
+                &format!("<crash-{i}@mail.example.com>"),
+            );
+            let path = dir.path().join(format!("crash-{i}.eml"));
+            std::fs::write(&path, raw).unwrap();
+            path
+        })
+        .collect();
+    let apply = |path: &Path| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tete"));
+        command
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "reply",
+                "--apply",
+                path.to_str().unwrap(),
+                "--now",
+                "2026-12-02T16:00",
+            ])
+            .env_remove("TETE_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    // Kill each first attempt at a different moment (0 to ~115 ms in).
+    for (i, path) in messages.iter().enumerate() {
+        let mut child = apply(path).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis((i as u64 * 5) % 120));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // Then every message is read again, as after a restart.
+    for path in &messages {
+        let status = apply(path).status().unwrap();
+        assert!(status.success());
+    }
+    let notes = tete(&[
+        "--config",
+        config.to_str().unwrap(),
+        "notes",
+        "list",
+        SERIES,
+    ]);
+    let text = stdout(&notes);
+    for i in 0..count {
+        let needle = format!("crash note {i}");
+        let found = text
+            .lines()
+            .filter(|l| l.ends_with(&needle) || l.contains(&format!("{needle} ")))
+            .count();
+        assert_eq!(found, 1, "{needle}: {found} times in\n{text}");
+    }
+    let status = tete(&["--config", config.to_str().unwrap(), "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(status["replies"]["applied"], count, "{status:#}");
+    assert_eq!(
+        status["outbox"]["queued"], count,
+        "one confirmation each: {status:#}"
+    );
+}
