@@ -109,7 +109,8 @@ pub fn config_parse(data: &[u8]) {
 }
 
 /// A message as a mailbox delivers it → what tete would make of it as a reply to a brief
-/// (robot check, binding token, visible text, commands).
+/// (robot check, binding token, visible text, commands, the Authentication-Results
+/// verdict).
 pub fn reply(data: &[u8]) {
     let Some(message) = mail_parser::MessageParser::default().parse(data) else {
         return;
@@ -121,5 +122,10 @@ pub fn reply(data: &[u8]) {
     let people = [person("alex@example.com"), person("dana@example.com")];
     let now = DateTime::<Utc>::from_timestamp(1_796_000_000, 0).unwrap_or_default();
     let report = tete::core::reply::examine(&message, &[7u8; 32], now, |_| Some(people));
-    std::hint::black_box(report);
+    let verdict = tete::core::reply::authres::sender_authenticated(
+        &message,
+        "mx.example.com",
+        report.sender.as_deref().unwrap_or("dana@example.com"),
+    );
+    std::hint::black_box((report, verdict));
 }
