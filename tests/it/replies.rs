@@ -310,26 +310,9 @@ fn a_reply_too_large_to_read_is_kept_flagged_and_shown_in_status() {
 #[test]
 fn tete_reply_json_reports_the_demo_fixture() {
     let dir = tempfile::tempdir().unwrap();
-    let config = demo_config_in(dir.path());
-    let fixture = repo_root().join("config/demo-reply.eml");
-    let pass = tete(&[
-        "--config",
-        config.to_str().unwrap(),
-        "run",
-        "--once",
-        "--now",
-        "2026-12-01T08:00",
-    ]);
-    assert!(pass.status.success(), "{pass:?}");
-    let output = tete(&[
-        "--config",
-        config.to_str().unwrap(),
-        "reply",
-        fixture.to_str().unwrap(),
-        "--json",
-        "--now",
-        "2026-12-01T08:00",
-    ]);
+    let (_config, reply) = demo_with_store(dir.path());
+    let fixture = std::fs::read(repo_root().join("config/demo-reply.eml")).unwrap();
+    let output = reply(&fixture, &["--json"]);
     assert!(output.status.success(), "{output:?}");
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(json["authenticated"], true, "{json:#}");
