@@ -151,6 +151,14 @@ pub fn describe_pass(config: &Config, report: &PassReport, now: DateTime<Utc>) -
             queue.failed.len()
         );
     }
+    let followups = &report.followups;
+    if followups.recaps + followups.cadence_notes > 0 {
+        let _ = writeln!(
+            out,
+            "  after meetings: {} recap(s), {} cadence note(s) queued",
+            followups.recaps, followups.cadence_notes
+        );
+    }
     let delivery = &report.delivery;
     let via = match config.mail.transport {
         TransportKind::File => config

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 mod duration;
 mod errors;
+mod followup;
 mod inbox;
 mod now;
 mod raw;
@@ -29,6 +30,7 @@ mod validate;
 
 pub use duration::{format_duration, parse_duration, parse_size};
 pub use errors::{ConfigError, ConfigErrors};
+pub use followup::{CadenceConfig, RecapConfig};
 pub use inbox::{
     Confirmations, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_TOKEN_LIFETIME, InboxConfig, SenderCheck,
 };
@@ -169,6 +171,10 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     /// Replies by email (`[inbox]`), when configured.
     pub inbox: Option<InboxConfig>,
+    /// Recaps after meetings.
+    pub recap: RecapConfig,
+    /// Alerts when 1:1s stop happening.
+    pub cadence: CadenceConfig,
 }
 
 impl Config {

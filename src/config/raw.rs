@@ -26,6 +26,27 @@ pub(crate) struct RawConfig {
     pub people: Option<Vec<Spanned<RawPerson>>>,
     pub accounts: Option<Vec<Spanned<RawAccount>>>,
     pub inbox: Option<Spanned<RawInbox>>,
+    pub recap: Option<Spanned<RawRecap>>,
+    pub cadence: Option<Spanned<RawCadence>>,
+}
+
+/// `[recap]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRecap {
+    pub enabled: Option<bool>,
+    pub delay: Option<S>,
+    pub max_late: Option<S>,
+    pub opt_out_series: Option<Vec<S>>,
+}
+
+/// `[cadence]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCadence {
+    pub alerts: Option<bool>,
+    pub cancelled_in_row: Option<Spanned<i64>>,
+    pub weeks_without: Option<Spanned<i64>>,
 }
 
 /// `[store]`

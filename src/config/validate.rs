@@ -567,6 +567,8 @@ impl Validator<'_> {
             .inbox
             .as_ref()
             .and_then(|inbox| self.inbox(inbox, &mail, &accounts));
+        let recap = self.recap(raw.recap.as_ref());
+        let cadence = self.cadence(raw.cadence.as_ref());
 
         // The horizon must reach past the next brief's meeting even when a poll comes
         // just after the moment the brief became due.
@@ -612,6 +614,8 @@ impl Validator<'_> {
             people,
             accounts,
             inbox,
+            recap,
+            cadence,
         }
     }
 

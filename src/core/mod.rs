@@ -9,6 +9,7 @@
 
 pub mod analyze;
 pub mod brief;
+pub mod cadence;
 pub mod calendar;
 pub mod context;
 pub mod detect;

@@ -6,6 +6,7 @@
 //! the caller reads the clock once and every step of the pass sees that one `now`.
 
 pub mod briefs;
+pub mod followups;
 pub mod notices;
 pub mod replies;
 pub mod sync;
@@ -32,6 +33,8 @@ pub struct PassReport {
     pub analysis: Analysis,
     /// Briefs queued and withheld.
     pub queue: QueueReport,
+    /// Recaps and cadence notes queued.
+    pub followups: followups::FollowupReport,
     /// What the transport did with the outbox.
     pub delivery: DrainReport,
 }
@@ -174,6 +177,8 @@ pub struct RoundReport {
     pub analysis: Analysis,
     /// Briefs queued and withheld.
     pub queue: QueueReport,
+    /// Recaps and cadence notes queued.
+    pub followups: followups::FollowupReport,
     /// What the transport did with the outbox.
     pub delivery: DrainReport,
     /// When the outbox next has something to retry.
@@ -203,6 +208,7 @@ pub async fn plan_and_deliver(
     let analysis = analyze_store_logging_new(config, store, now, &mut state.logged_warnings)?;
     briefs::refresh_context(store, &analysis, now)?;
     let queue = briefs::queue_due(config, store, &analysis, now)?;
+    let followups = followups::queue_followups(config, store, &analysis, now)?;
     let owners = account_owners(config, store)?;
     notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
     let delivery = briefs::deliver(config, store, clients, now, &mut state.unrecorded).await?;
@@ -210,6 +216,7 @@ pub async fn plan_and_deliver(
     Ok(RoundReport {
         analysis,
         queue,
+        followups,
         delivery,
         next_attempt,
     })
@@ -229,6 +236,7 @@ pub async fn run_once(
         syncs,
         analysis: round.analysis,
         queue: round.queue,
+        followups: round.followups,
         delivery: round.delivery,
     })
 }

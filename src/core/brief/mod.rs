@@ -8,9 +8,11 @@
 
 mod assemble;
 mod compose;
+mod recap;
 mod render;
 
 pub use assemble::{SeriesContext, assemble, base_input, meeting_index};
 
 pub use compose::{BriefInput, ItemView, one_line};
+pub use recap::{CadenceView, RecapView, recap_view, render_cadence, render_recap};
 pub use render::{BriefError, RenderedBrief, render};

@@ -43,6 +43,10 @@ fn environment() -> Result<Environment<'static>, BriefError> {
     for (template, source) in [
         (TEXT_TEMPLATE, include_str!("templates/brief.txt")),
         (HTML_TEMPLATE, include_str!("templates/brief.html")),
+        ("recap.txt", include_str!("templates/recap.txt")),
+        ("recap.html", include_str!("templates/recap.html")),
+        ("cadence.txt", include_str!("templates/cadence.txt")),
+        ("cadence.html", include_str!("templates/cadence.html")),
     ] {
         env.add_template(template, source)
             .map_err(|source| BriefError::Template { template, source })?;
@@ -52,25 +56,45 @@ fn environment() -> Result<Environment<'static>, BriefError> {
 
 /// Renders one recipient's brief.
 pub fn render(input: &BriefInput) -> Result<RenderedBrief, BriefError> {
+    let (text, html) = render_pair(TEXT_TEMPLATE, HTML_TEMPLATE, &input.view())?;
+    Ok(RenderedBrief {
+        subject: input.subject(),
+        text,
+        html,
+    })
+}
+
+/// Renders the `kind.txt` and `kind.html` templates (`recap`, `cadence`) with `view`.
+pub(crate) fn render_view(
+    kind: &'static str,
+    view: &impl serde::Serialize,
+) -> Result<(String, String), BriefError> {
+    match kind {
+        "recap" => render_pair("recap.txt", "recap.html", view),
+        _ => render_pair("cadence.txt", "cadence.html", view),
+    }
+}
+
+/// The text and HTML parts of one message from its two templates.
+fn render_pair(
+    text_template: &'static str,
+    html_template: &'static str,
+    view: &impl serde::Serialize,
+) -> Result<(String, String), BriefError> {
     let env = environment()?;
-    let view = input.view();
     let render_one = |template: &'static str| -> Result<String, BriefError> {
         let wrap = |source| BriefError::Template { template, source };
         let mut out = env
             .get_template(template)
             .map_err(wrap)?
-            .render(&view)
+            .render(view)
             .map_err(wrap)?;
         if !out.ends_with('\n') {
             out.push('\n');
         }
         Ok(out)
     };
-    Ok(RenderedBrief {
-        subject: input.subject(),
-        text: render_one(TEXT_TEMPLATE)?,
-        html: render_one(HTML_TEMPLATE)?,
-    })
+    Ok((render_one(text_template)?, render_one(html_template)?))
 }
 
 #[cfg(test)]
