@@ -232,7 +232,24 @@ def jordan_series():
     # Outlook style: Windows zone name, a meeting room among the attendees.
     uid = "040000008200E00074C5B7101A82E00800000000D0F1C3A2B1D4DB010000000000000000100000001C6F0A3E"
     first = datetime(2025, 9, 5, 14, 0)  # a Friday
-    return vevent([
+    # The last two Fridays of every November are cancelled (year-end travel): at the
+    # start of December the two have missed two in a row, which tete's cadence note
+    # points out (`run --once --now 2026-12-01T13:00`).
+    cancelled = []
+    for year in range(2025, 2030):
+        last = date(year, 11, 30)
+        while last.weekday() != 4:
+            last -= timedelta(days=1)
+        for day in (last - timedelta(weeks=1), last):
+            when = datetime(day.year, day.month, day.day, 14, 0)
+            cancelled += vevent([
+                f"UID:{uid}", "SUMMARY:Jordan & Alex: weekly 1:1", "STATUS:CANCELLED",
+                f"RECURRENCE-ID;{local('W. Europe Standard Time', when)}",
+                f"DTSTART;{local('W. Europe Standard Time', when)}",
+                f"DTEND;{local('W. Europe Standard Time', when + timedelta(minutes=30))}",
+                organizer(JORDAN), attendee(JORDAN), attendee(ALEX),
+            ])
+    return cancelled + vevent([
         f"UID:{uid}", "SUMMARY:Jordan & Alex: weekly 1:1",
         f"DTSTART;{local('W. Europe Standard Time', first)}",
         f"DTEND;{local('W. Europe Standard Time', first + timedelta(minutes=30))}",
