@@ -31,6 +31,7 @@ mod validate;
 pub use duration::{format_duration, parse_duration, parse_size};
 pub use errors::{ConfigError, ConfigErrors};
 pub use followup::{CadenceConfig, RecapConfig};
+
 pub use inbox::{
     Confirmations, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_TOKEN_LIFETIME, InboxConfig, SenderCheck,
 };
@@ -243,7 +244,27 @@ pub struct BriefConfig {
     pub send_at: Option<NaiveTime>,
     /// Rotating conversation starters.
     pub prompts: Vec<String>,
+    /// How people get their briefs unless `[[people]]` says otherwise.
+    pub delivery: Delivery,
+    /// When a digest goes out (local time of the recipient) unless `[[people]]`
+    /// says otherwise.
+    pub digest_at: NaiveTime,
 }
+
+/// How one person gets their briefs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// One brief per meeting, at its lead time.
+    Each,
+    /// One morning email on each day with 1:1s, holding all of that day's briefs.
+    Digest,
+}
+
+/// `brief.digest_at` default: 07:30.
+pub const DEFAULT_DIGEST_AT: NaiveTime = match NaiveTime::from_hms_opt(7, 30, 0) {
+    Some(time) => time,
+    None => NaiveTime::MIN,
+};
 
 /// How mail leaves.
 #[derive(Clone, Debug)]
@@ -318,6 +339,10 @@ pub struct PersonConfig {
     pub email: String,
     /// Display zone for this person's briefs.
     pub timezone: Option<chrono_tz::Tz>,
+    /// Their delivery, when it differs from `brief.delivery`.
+    pub delivery: Option<Delivery>,
+    /// Their digest time, when it differs from `brief.digest_at`.
+    pub digest_at: Option<NaiveTime>,
 }
 
 /// Which provider an account reads.

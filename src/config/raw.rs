@@ -106,6 +106,8 @@ pub(crate) struct RawBrief {
     pub lead_time: Option<S>,
     pub send_at: Option<S>,
     pub prompts: Option<Spanned<Vec<S>>>,
+    pub delivery: Option<S>,
+    pub digest_at: Option<S>,
 }
 
 /// `[mail]`
@@ -168,6 +170,8 @@ pub(crate) struct RawFile {
 pub(crate) struct RawPerson {
     pub email: Option<S>,
     pub timezone: Option<S>,
+    pub delivery: Option<S>,
+    pub digest_at: Option<S>,
 }
 
 /// `[[accounts]]`

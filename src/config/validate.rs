@@ -682,6 +682,8 @@ impl Validator<'_> {
                 lead_time: DEFAULT_LEAD_TIME,
                 send_at: None,
                 prompts: default_prompts(),
+                delivery: super::Delivery::Each,
+                digest_at: super::DEFAULT_DIGEST_AT,
             };
             return (defaults, None);
         };
@@ -701,27 +703,55 @@ impl Validator<'_> {
                     "",
                 );
             }
-            let text = value.get_ref().trim();
-            match NaiveTime::parse_from_str(text, "%H:%M") {
-                Ok(time) if text.len() == 5 => send_at = Some(time),
-                _ => self.error(
-                    value.span(),
-                    "brief.send_at",
-                    format!("\"{text}\" is not a time of day"),
-                    "\"HH:MM\" in 24-hour time, such as \"08:00\"",
-                ),
-            }
+            send_at = self.time_of_day(value, "brief.send_at");
         }
         let prompts = match &b.prompts {
             Some(prompts) => self.texts(Some(prompts.get_ref()), "brief.prompts"),
             None => default_prompts(),
         };
+        let delivery = b
+            .delivery
+            .as_ref()
+            .and_then(|value| self.delivery(value, "brief.delivery"))
+            .unwrap_or(super::Delivery::Each);
+        let digest_at = b
+            .digest_at
+            .as_ref()
+            .and_then(|value| self.time_of_day(value, "brief.digest_at"))
+            .unwrap_or(super::DEFAULT_DIGEST_AT);
         let config = BriefConfig {
             lead_time,
             send_at,
             prompts,
+            delivery,
+            digest_at,
         };
         (config, b.lead_time.as_ref().map(Spanned::span))
+    }
+
+    /// "HH:MM", 24-hour.
+    fn time_of_day(&mut self, value: &S, key: &str) -> Option<NaiveTime> {
+        let text = value.get_ref().trim();
+        match NaiveTime::parse_from_str(text, "%H:%M") {
+            Ok(time) if text.len() == 5 => Some(time),
+            _ => {
+                self.error(
+                    value.span(),
+                    key,
+                    format!("\"{text}\" is not a time of day"),
+                    "\"HH:MM\" in 24-hour time, such as \"08:00\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// "each" or "digest".
+    fn delivery(&mut self, value: &S, key: &str) -> Option<super::Delivery> {
+        match self.choice(value, key, &["each", "digest"])? {
+            "digest" => Some(super::Delivery::Digest),
+            _ => Some(super::Delivery::Each),
+        }
     }
 
     fn people(&mut self, raw: Option<&Vec<Spanned<super::raw::RawPerson>>>) -> Vec<PersonConfig> {
@@ -754,7 +784,20 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            people.push(PersonConfig { email, timezone });
+            let delivery = p
+                .delivery
+                .as_ref()
+                .and_then(|value| self.delivery(value, &format!("{key}.delivery")));
+            let digest_at = p
+                .digest_at
+                .as_ref()
+                .and_then(|value| self.time_of_day(value, &format!("{key}.digest_at")));
+            people.push(PersonConfig {
+                email,
+                timezone,
+                delivery,
+                digest_at,
+            });
         }
         people
     }

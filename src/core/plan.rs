@@ -23,7 +23,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone,
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, MAX_LEAD_TIME};
+use crate::config::{Config, Delivery, MAX_LEAD_TIME};
 use crate::model::{EventStatus, EventTime, Occurrence, Person, SeriesId, Zone, normalize_email};
 
 /// How long before the start a brief goes out when `send_at` falls at or after the start.
@@ -127,6 +127,11 @@ pub struct BriefPolicy {
     pub allowed_domains: Vec<String>,
     /// Lower-cased addresses that asked not to receive briefs.
     pub opt_out: Vec<String>,
+    /// The people with a `[[people]]` entry (lower-cased addresses) and their digest
+    /// time, `None` meaning "one brief each".
+    pub digests: HashMap<String, Option<NaiveTime>>,
+    /// The digest time of everyone else (`brief.delivery = "digest"`), if any.
+    pub default_digest: Option<NaiveTime>,
 }
 
 impl BriefPolicy {
@@ -155,7 +160,37 @@ impl BriefPolicy {
                 .iter()
                 .map(|a| normalize_email(a))
                 .collect(),
+            digests: config
+                .people
+                .iter()
+                .map(|p| {
+                    let delivery = p.delivery.unwrap_or(config.brief.delivery);
+                    let time = p.digest_at.unwrap_or(config.brief.digest_at);
+                    let digest = (delivery == Delivery::Digest).then_some(time);
+                    (normalize_email(&p.email), digest)
+                })
+                .collect(),
+            default_digest: (config.brief.delivery == Delivery::Digest)
+                .then_some(config.brief.digest_at),
         }
+    }
+
+    /// When `recipient` gets their digest (local time), if they get one.
+    pub fn digest_time(&self, recipient: &str) -> Option<NaiveTime> {
+        match self.digests.get(&normalize_email(recipient)) {
+            Some(choice) => *choice,
+            None => self.default_digest,
+        }
+    }
+
+    /// The local day whose digest carries `recipient`'s brief of a meeting starting at
+    /// `start`: `None` when they get one brief each, or when the meeting starts before
+    /// that day's digest time (then it gets a brief of its own, as usual).
+    pub fn digest_day(&self, start: DateTime<Utc>, recipient: &str) -> Option<NaiveDate> {
+        let time = self.digest_time(recipient)?;
+        let zone = self.zone_of(recipient);
+        let day = start.with_timezone(&zone).date_naive();
+        (local_instant(zone, day, time) < start).then_some(day)
     }
 
     /// The display and `send_at` zone of a person.
@@ -185,8 +220,15 @@ impl BriefPolicy {
         None
     }
 
-    /// When the brief for a meeting starting at `start` is due for `recipient`.
+    /// When the brief for a meeting starting at `start` is due for `recipient`: their
+    /// digest time that day when it goes into a digest (see [`BriefPolicy::digest_day`]).
     pub fn due_at(&self, start: DateTime<Utc>, recipient: &str) -> DateTime<Utc> {
+        if let (Some(day), Some(time)) = (
+            self.digest_day(start, recipient),
+            self.digest_time(recipient),
+        ) {
+            return local_instant(self.zone_of(recipient), day, time);
+        }
         let Some(send_at) = self.send_at else {
             return start.checked_sub_signed(self.lead_time).unwrap_or(start);
         };
@@ -429,6 +471,8 @@ mod tests {
             zones: HashMap::new(),
             allowed_domains: Vec::new(),
             opt_out: Vec::new(),
+            digests: Default::default(),
+            default_digest: None,
         }
     }
 

@@ -263,6 +263,7 @@ pub fn queue_due(
     let secret = crate::pass::replies::secret_for_briefs(config);
     let mut contexts: HashMap<&SeriesId, SeriesContext> = HashMap::new();
     let mut indexes: HashMap<(&SeriesId, DateTime<Utc>), u64> = HashMap::new();
+    let mut digests = crate::pass::digest::Digests::default();
     for due in &plan.due {
         let Some(view) = analysis.find(&due.key.series.0) else {
             continue;
@@ -292,6 +293,9 @@ pub fn queue_due(
             &due.key,
             due.occurrence.start_utc,
         );
+        if digests.take(store, &policy, due, &rendered, &threading)? {
+            continue;
+        }
         let queued = mail::outbox_entry(
             &config.mail.from,
             &rendered,
@@ -315,6 +319,9 @@ pub fn queue_due(
             }
         }
     }
+    let (digested, failed) = digests.queue(config, store, &policy, now)?;
+    report.queued += digested;
+    report.failed.extend(failed);
     Ok(report)
 }
 

@@ -6,6 +6,7 @@
 //! the caller reads the clock once and every step of the pass sees that one `now`.
 
 pub mod briefs;
+pub mod digest;
 pub mod followups;
 pub mod notices;
 pub mod replies;

@@ -62,6 +62,44 @@ impl Store {
         )
     }
 
+    /// Queues `entry` (a digest) and, in the same transaction, records each of
+    /// `covered` (the briefs it carries) in the sent log with the digest's
+    /// Message-ID, so none of them is queued on its own. Nothing is written when the
+    /// digest's key is already queued or sent. Returns whether it was queued.
+    pub fn enqueue_covering(
+        &self,
+        entry: &OutboxEntry,
+        covered: &[BriefKey],
+    ) -> Result<bool, StoreError> {
+        let key = entry.key.to_bytes();
+        let value = encode(OUTBOX, entry)?;
+        let records = covered
+            .iter()
+            .map(|brief| {
+                let record = SentRecord {
+                    key: brief.clone(),
+                    message_id: Some(entry.message_id.clone()),
+                    sent_at: entry.created,
+                };
+                Ok((brief.to_bytes(), encode(SENT, &record)?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        unwrap_tx(
+            (&self.trees.outbox, &self.trees.sent).transaction(|(outbox, sent)| {
+                if sent.get(&key)?.is_some() || outbox.get(&key)?.is_some() {
+                    return Ok(false);
+                }
+                outbox.insert(key.as_slice(), value.as_slice())?;
+                for (brief, record) in &records {
+                    if sent.get(brief)?.is_none() && outbox.get(brief)?.is_none() {
+                        sent.insert(brief.as_slice(), record.as_slice())?;
+                    }
+                }
+                Ok::<bool, ConflictableTransactionError<StoreError>>(true)
+            }),
+        )
+    }
+
     /// Entries a drain at `now` must handle: queued ones, retries whose time came, and
     /// pending ones whose meeting started (to expire them). Dead entries are not returned.
     pub fn due_outbox(&self, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>, StoreError> {

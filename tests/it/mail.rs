@@ -359,6 +359,8 @@ fn policy() -> BriefPolicy {
         zones: HashMap::new(),
         allowed_domains: vec!["example.com".into()],
         opt_out: Vec::new(),
+        digests: Default::default(),
+        default_digest: None,
     }
 }
 

@@ -227,6 +227,8 @@ mod tests {
             zones: [("dana@example.com".to_string(), chrono_tz::Europe::Berlin)].into(),
             allowed_domains: Vec::new(),
             opt_out: Vec::new(),
+            digests: Default::default(),
+            default_digest: None,
         };
         let input = base_input(&due, &policy, "Reply to stop.");
         assert_eq!(input.recipient.email, "dana@example.com");

@@ -8,11 +8,13 @@
 
 mod assemble;
 mod compose;
+mod digest;
 mod recap;
 mod render;
 
 pub use assemble::{SeriesContext, assemble, base_input, meeting_index};
 
 pub use compose::{BriefInput, ItemView, one_line};
+pub use digest::{DigestPart, render_digest};
 pub use recap::{CadenceView, RecapView, recap_view, render_cadence, render_recap};
 pub use render::{BriefError, RenderedBrief, render};

@@ -47,6 +47,8 @@ fn environment() -> Result<Environment<'static>, BriefError> {
         ("recap.html", include_str!("templates/recap.html")),
         ("cadence.txt", include_str!("templates/cadence.txt")),
         ("cadence.html", include_str!("templates/cadence.html")),
+        ("digest.txt", include_str!("templates/digest.txt")),
+        ("digest.html", include_str!("templates/digest.html")),
     ] {
         env.add_template(template, source)
             .map_err(|source| BriefError::Template { template, source })?;
@@ -71,6 +73,7 @@ pub(crate) fn render_view(
 ) -> Result<(String, String), BriefError> {
     match kind {
         "recap" => render_pair("recap.txt", "recap.html", view),
+        "digest" => render_pair("digest.txt", "digest.html", view),
         _ => render_pair("cadence.txt", "cadence.html", view),
     }
 }
