@@ -705,6 +705,8 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
         ("", "[[people]]"),
         ("", "[[accounts]]"),
         ("", "[inbox]"),
+        ("", "[recap]"),
+        ("", "[cadence]"),
     ];
     let mut missing = Vec::new();
     for (prefix, table) in tables {
@@ -721,6 +723,8 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
                 "smtp",
                 "file",
                 "inbox",
+                "recap",
+                "cadence",
             ];
             let found = if nested.contains(&key.as_str()) {
                 text.contains(&format!("[{key}]"))

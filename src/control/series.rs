@@ -16,7 +16,7 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, Co
         let summaries: Vec<_> = analysis
             .series
             .iter()
-            .map(|s| s.summary(session.now, zone))
+            .map(|s| s.summary(session.now, zone, &session.config.cadence))
             .collect();
         out.push_str(&serde_json::to_string_pretty(&summaries)?);
         out.push('\n');
@@ -31,14 +31,24 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, Co
                  this list may be incomplete. Ask again in a moment.\n",
             );
         }
-        out.push_str(&table(&analysis, session.now, zone));
+        out.push_str(&table(
+            &analysis,
+            session.now,
+            zone,
+            &session.config.cadence,
+        ));
     }
     Ok(0)
 }
 
 /// The readable listing: 1:1s first, each with the two people and the next meeting,
 /// then every other series with the reason it is not one.
-pub fn table(analysis: &Analysis, now: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+pub fn table(
+    analysis: &Analysis,
+    now: DateTime<Utc>,
+    zone: chrono_tz::Tz,
+    rules: &crate::config::CadenceConfig,
+) -> String {
     let mut out = String::new();
     let (ones, others): (Vec<_>, Vec<_>) =
         analysis.series.iter().partition(|s| s.verdict.one_on_one);
@@ -67,6 +77,12 @@ pub fn table(analysis: &Analysis, now: DateTime<Utc>, zone: chrono_tz::Tz) -> St
             "      {}; {}; next: {}",
             view.verdict.reason, view.cadence, next
         );
+        if let Some(streak) = view.streak(now, rules) {
+            let sentence = streak.sentence(zone);
+            if !sentence.is_empty() {
+                let _ = writeln!(out, "      {sentence}");
+            }
+        }
     }
     let _ = writeln!(out, "\nNot 1:1s ({}):", others.len());
     if others.is_empty() {

@@ -23,10 +23,25 @@ pub struct Status {
     pub next_briefs: Vec<NextBrief>,
     /// The outbox.
     pub outbox: OutboxStatus,
+    /// 1:1s whose meetings have not been happening (see `core::cadence`).
+    pub streaks: Vec<StreakStatus>,
     /// Replies read from the mailbox (`None` without `[inbox]`).
     pub replies: Option<crate::model::replies::ReplySummary>,
     /// How the daemon's rounds go (`None` when no daemon answered).
     pub daemon: Option<DaemonHealth>,
+}
+
+/// A 1:1 whose meetings have not been happening.
+#[derive(Debug, Serialize)]
+pub struct StreakStatus {
+    /// Series id.
+    pub series: String,
+    /// Its title.
+    pub title: String,
+    /// The streak's numbers.
+    pub streak: crate::core::cadence::Streak,
+    /// The same, in words.
+    pub sentence: String,
 }
 
 /// One account's state.
@@ -157,6 +172,19 @@ pub fn gather(session: &Session) -> Result<Status, CommandError> {
             sent: summary.sent,
             next_attempt: summary.next_attempt,
         },
+        streaks: analysis
+            .one_on_ones()
+            .filter_map(|view| {
+                let streak = view.streak(session.now, &config.cadence)?;
+                streak.alert.as_ref()?;
+                Some(StreakStatus {
+                    series: view.id().0.clone(),
+                    title: view.verdict.title.clone(),
+                    sentence: streak.sentence(config.timezone),
+                    streak,
+                })
+            })
+            .collect(),
         replies: match session.config.inbox {
             Some(_) => Some(session.store.reply_summary()?),
             None => None,
@@ -254,6 +282,15 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, Co
             crate::core::brief::one_line(&brief.title),
             brief.recipient,
             local(brief.meeting)
+        );
+    }
+    for streak in &status.streaks {
+        let _ = writeln!(
+            out,
+            "Not happening: {} ({}): {}",
+            crate::core::brief::one_line(&streak.title),
+            streak.series,
+            streak.sentence
         );
     }
     let outbox = &status.outbox;

@@ -273,6 +273,9 @@ pub struct SeriesSummary {
     pub accounts: Vec<String>,
     /// The next occurrence's start (RFC 3339 in the config's zone), if any in the horizon.
     pub next: Option<String>,
+    /// Meetings not held lately (1:1s only; `None` when nothing was cancelled in a row
+    /// and no alert is due).
+    pub streak: Option<crate::core::cadence::Streak>,
 }
 
 /// A person in JSON output.
@@ -285,8 +288,30 @@ pub struct PersonSummary {
 }
 
 impl SeriesView {
+    /// The series' streak of meetings not held at `now` (see `core::cadence`), over
+    /// the occurrences of its current pair.
+    pub fn streak(
+        &self,
+        now: DateTime<Utc>,
+        rules: &crate::config::CadenceConfig,
+    ) -> Option<crate::core::cadence::Streak> {
+        let mine: Vec<Occurrence> = self
+            .occurrences
+            .iter()
+            .filter(|o| self.is_current_pair(o))
+            .cloned()
+            .collect();
+        let recurs = self.next(now).is_some();
+        crate::core::cadence::streak(&mine, self.first_start, recurs, now, rules)
+    }
+
     /// The JSON summary, with times in `zone`.
-    pub fn summary(&self, now: DateTime<Utc>, zone: chrono_tz::Tz) -> SeriesSummary {
+    pub fn summary(
+        &self,
+        now: DateTime<Utc>,
+        zone: chrono_tz::Tz,
+        rules: &crate::config::CadenceConfig,
+    ) -> SeriesSummary {
         SeriesSummary {
             id: self.verdict.id.0.clone(),
             uid: self.verdict.uid.clone(),
@@ -308,6 +333,12 @@ impl SeriesView {
             next: self
                 .next(now)
                 .map(|o| o.start_utc.with_timezone(&zone).to_rfc3339()),
+            streak: self
+                .verdict
+                .one_on_one
+                .then(|| self.streak(now, rules))
+                .flatten()
+                .filter(|s| s.alert.is_some() || s.cancelled_in_row > 0),
         }
     }
 }

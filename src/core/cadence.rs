@@ -120,8 +120,11 @@ impl Streak {
             Some(StreakKind::NoneHeld { weeks }) => {
                 format!("No meeting was held for {weeks} weeks; {held}.")
             }
-            None if self.cancelled_in_row > 0 => format!(
-                "The last {} meeting(s) were cancelled; {held}.",
+            None if self.cancelled_in_row == 1 => {
+                format!("The last meeting was cancelled; {held}.")
+            }
+            None if self.cancelled_in_row > 1 => format!(
+                "The last {} meetings were cancelled; {held}.",
                 self.cancelled_in_row
             ),
             None => String::new(),

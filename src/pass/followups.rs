@@ -14,7 +14,6 @@ use crate::core::analyze::{Analysis, SeriesView};
 use crate::core::brief::{
     CadenceView, RenderedBrief, one_line, recap_view, render_cadence, render_recap,
 };
-use crate::core::cadence;
 use crate::core::plan::{BriefKey, BriefPolicy, occurrence_id};
 use crate::mail;
 use crate::model::{Person, SeriesId};
@@ -177,20 +176,8 @@ fn queue_cadence(
     policy: &BriefPolicy,
     now: DateTime<Utc>,
 ) -> Result<usize, BriefStepError> {
-    let mine: Vec<_> = view
-        .occurrences
-        .iter()
-        .filter(|o| view.is_current_pair(o))
-        .cloned()
-        .collect();
     let next = view.next(now);
-    let Some(streak) = cadence::streak(
-        &mine,
-        view.first_start,
-        next.is_some(),
-        now,
-        &config.cadence,
-    ) else {
+    let Some(streak) = view.streak(now, &config.cadence) else {
         return Ok(0);
     };
     if streak.alert.is_none() {
