@@ -481,6 +481,54 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_is_due_at_its_local_time_on_the_meetings_local_day_in_each_zone() {
+        let mut policy = policy();
+        policy
+            .zones
+            .insert("dana@example.com".into(), chrono_tz::America::New_York);
+        let half_past_seven = NaiveTime::from_hms_opt(7, 30, 0).unwrap();
+        policy
+            .digests
+            .insert("alex@example.com".into(), Some(half_past_seven));
+        policy.default_digest = Some(NaiveTime::from_hms_opt(8, 0, 0).unwrap());
+        // 00:30 in Berlin on 9 Dec is still 8 Dec in New York (18:30).
+        let start = at("2026-12-08T23:30:00Z");
+        assert_eq!(
+            policy.digest_day(start, "alex@example.com"),
+            None,
+            "00:30 is before Alex's 07:30 digest: a brief of its own"
+        );
+        assert_eq!(
+            policy.digest_day(start, "dana@example.com"),
+            NaiveDate::from_ymd_opt(2026, 12, 8)
+        );
+        assert_eq!(
+            policy.due_at(start, "dana@example.com"),
+            at("2026-12-08T13:00:00Z"),
+            "08:00 in New York on 8 Dec"
+        );
+        // 10:00 in Berlin: Alex's digest at 07:30 Berlin that day.
+        let morning = at("2026-12-09T09:00:00Z");
+        assert_eq!(
+            policy.due_at(morning, "alex@example.com"),
+            at("2026-12-09T06:30:00Z")
+        );
+        // Someone listed with "each" gets their brief at the lead time.
+        policy.digests.insert("sam@example.com".into(), None);
+        assert_eq!(
+            policy.due_at(morning, "sam@example.com"),
+            morning - TimeDelta::hours(18)
+        );
+        // A meeting before the digest time keeps its own brief at the lead time.
+        let early = at("2026-12-09T06:00:00Z");
+        assert_eq!(policy.digest_day(early, "alex@example.com"), None);
+        assert_eq!(
+            policy.due_at(early, "alex@example.com"),
+            early - TimeDelta::hours(18)
+        );
+    }
+
+    #[test]
     fn brief_is_due_lead_time_before_the_start_for_both_participants() {
         let input = series(vec![occurrence("2026-12-03T09:00:00Z")]);
         let early = run(&input, "2026-12-02T14:59:00Z", &policy());

@@ -15,6 +15,7 @@ mod expand;
 mod fake_google;
 mod fake_graph;
 mod faults;
+mod followups;
 mod google;
 mod hardening;
 mod hostile;
