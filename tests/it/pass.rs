@@ -79,6 +79,12 @@ owner = "ana@example.com"
 fn demo_pass_writes_one_brief_per_person_per_upcoming_one_on_one_then_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = demo_config_in(dir.path());
+    // One brief each: no digest for Alex, no cadence notes (tests/it/followups.rs has them).
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("delivery = \"digest\"\n", "")
+        .replace("[recap]\n", "[cadence]\nalerts = false\n\n[recap]\n");
+    std::fs::write(&config, text).unwrap();
     let config = config.to_str().unwrap();
     // A Tuesday morning: every demo 1:1 has a meeting within the demo's 14-day lead time.
     let first = tete(&[

@@ -567,3 +567,46 @@ fn replies_killed_while_being_applied_are_applied_exactly_once() {
         "one confirmation each: {status:#}"
     );
 }
+
+/// A private note sent by reply reaches its author's brief and nobody else's; the
+/// demo fixture applied with `--apply` shows up in the next brief.
+#[test]
+fn a_private_note_by_reply_reaches_only_its_author() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, reply) = demo_with_store(dir.path());
+    let fixture = std::fs::read(repo_root().join("config/demo-reply.eml")).unwrap();
+    let applied = reply(&fixture, &["--apply"]);
+    assert!(
+        stdout(&applied).starts_with("applied: 4 change(s)"),
+        "{applied:?}"
+    );
+    let preview = |to: &str| {
+        let output = tete(&[
+            "--config",
+            config.to_str().unwrap(),
+            "preview",
+            SERIES,
+            "--to",
+            to,
+            "--now",
+            "2026-12-02T16:00",
+        ]);
+        assert!(output.status.success(), "{output:?}");
+        stdout(&output)
+    };
+    let dana = preview("dana@example.com");
+    let alex = preview("alex@example.com");
+    assert!(
+        dana.contains("ask Alex about the conference budget"),
+        "{dana}"
+    );
+    assert!(
+        !alex.contains("conference budget"),
+        "Dana's private note reached Alex:\n{alex}"
+    );
+    assert!(alex.contains("book the offsite venue"), "{alex}");
+    assert!(
+        !alex.contains("send the December 2026 metrics summary"),
+        "{alex}"
+    );
+}
