@@ -296,6 +296,18 @@ mod tests {
             rendered.html
         );
         assert!(rendered.text.contains("review <the> doc"));
+        assert!(
+            rendered
+                .html
+                .contains("<p style=\"margin:0 0 8px 0;\">Dana wants the API work</p>"),
+            "{}",
+            rendered.html
+        );
+        assert!(
+            rendered.text.contains("- Dana wants the API work"),
+            "{}",
+            rendered.text
+        );
     }
 
     #[test]
