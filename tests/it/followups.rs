@@ -184,3 +184,32 @@ fn recaps_notes_and_digests_reach_a_real_smtp_server_with_their_recipients() {
     // Every message has exactly one recipient.
     assert!(parsed.iter().all(|(to, _)| to.len() == 1), "{parsed:#?}");
 }
+
+/// A recap tete could not send on time (it was down) goes out late, but never later
+/// than `recap.max_late`.
+#[test]
+fn a_late_recap_goes_out_within_max_late_and_not_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config_in(dir.path());
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("max_late = \"4d\"", "max_late = \"24h\"");
+    std::fs::write(&config, text).unwrap();
+    let briefs = dir.path().join("briefs");
+    // Tuesday's 10:30 end + 2 h = 12:30 due; + 24 h = Wednesday 12:30 the last moment.
+    pass(&config, "2026-12-02T12:45");
+    assert_eq!(count(&written(&briefs), "Recap:"), 0, "more than 24 h late");
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config_in(dir.path());
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("max_late = \"4d\"", "max_late = \"24h\"");
+    std::fs::write(&config, text).unwrap();
+    pass(&config, "2026-12-02T12:15");
+    assert_eq!(
+        count(&written(&dir.path().join("briefs")), "Recap:"),
+        2,
+        "late, but in time"
+    );
+}
