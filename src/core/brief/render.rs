@@ -41,6 +41,7 @@ fn environment() -> Result<Environment<'static>, BriefError> {
     env.set_lstrip_blocks(true);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     for (template, source) in [
+        ("macros.html", include_str!("templates/macros.html")),
         (TEXT_TEMPLATE, include_str!("templates/brief.txt")),
         (HTML_TEMPLATE, include_str!("templates/brief.html")),
         ("recap.txt", include_str!("templates/recap.txt")),
