@@ -23,6 +23,7 @@ use std::time::Duration;
 mod duration;
 mod errors;
 mod inbox;
+mod metrics;
 mod now;
 mod raw;
 mod validate;
@@ -32,6 +33,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use inbox::{
     Confirmations, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_TOKEN_LIFETIME, InboxConfig, SenderCheck,
 };
+pub use metrics::MetricsConfig;
 pub use now::parse_now;
 pub use validate::{DEFAULT_PROMPTS, parse_zone};
 
@@ -169,6 +171,8 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     /// Replies by email (`[inbox]`), when configured.
     pub inbox: Option<InboxConfig>,
+    /// The metrics endpoint (`[metrics]`), when one is configured.
+    pub metrics: Option<MetricsConfig>,
 }
 
 impl Config {

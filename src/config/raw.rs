@@ -26,6 +26,7 @@ pub(crate) struct RawConfig {
     pub people: Option<Vec<Spanned<RawPerson>>>,
     pub accounts: Option<Vec<Spanned<RawAccount>>>,
     pub inbox: Option<Spanned<RawInbox>>,
+    pub metrics: Option<Spanned<RawMetrics>>,
 }
 
 /// `[store]`
@@ -132,6 +133,14 @@ pub(crate) struct RawInbox {
     pub confirmations: Option<S>,
     pub poll_interval: Option<S>,
     pub max_message_size: Option<Spanned<RawSize>>,
+}
+
+/// `[metrics]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMetrics {
+    pub listen: Option<S>,
+    pub allow_remote: Option<Spanned<bool>>,
 }
 
 /// `[mail.file]`

@@ -567,6 +567,10 @@ impl Validator<'_> {
             .inbox
             .as_ref()
             .and_then(|inbox| self.inbox(inbox, &mail, &accounts));
+        let metrics = raw
+            .metrics
+            .as_ref()
+            .and_then(|metrics| self.metrics(metrics));
 
         // The horizon must reach past the next brief's meeting even when a poll comes
         // just after the moment the brief became due.
@@ -612,6 +616,7 @@ impl Validator<'_> {
             people,
             accounts,
             inbox,
+            metrics,
         }
     }
 
