@@ -231,16 +231,33 @@ pub fn render_config_page(example: &str) -> String {
     );
     let mut comments: Vec<&str> = Vec::new();
     let mut in_description = true;
+    // The lines of a value written over several lines (`prompts = [` ... `]`).
+    let mut open_value: Option<Vec<&str>> = None;
     for line in example.lines() {
         let (commented, body) = match line.strip_prefix('#') {
             Some(rest) => (true, rest.strip_prefix(' ').unwrap_or(rest)),
             None => (false, line),
         };
+        if let Some(value) = &mut open_value {
+            value.push(body);
+            if body.trim() == "]" {
+                page.push_str(".RS\n.nf\n");
+                for value_line in value.iter() {
+                    page.push_str(&roff_code(value_line));
+                    page.push('\n');
+                }
+                page.push_str(".fi\n.RE\n");
+                open_value = None;
+            }
+            continue;
+        }
         if line.trim().is_empty() {
             if !comments.is_empty() {
                 if in_description {
                     paragraphs(&mut page, &comments);
-                    page.push_str(".SH \"KEYS\"\nTop\\-level keys come first; each table follows.\n");
+                    page.push_str(
+                        ".SH \"KEYS\"\nTop\\-level keys come first; each table follows.\n",
+                    );
                     in_description = false;
                 } else {
                     page.push_str(".PP\n");
@@ -268,6 +285,9 @@ pub fn render_config_page(example: &str) -> String {
             }
             paragraphs(&mut page, &comments);
             comments.clear();
+            if value == "[" {
+                open_value = Some(vec![body]);
+            }
         } else {
             comments.push(body);
         }
@@ -284,19 +304,44 @@ pub fn render_config_page(example: &str) -> String {
     page
 }
 
-/// Comment lines as roff text: running text joined, indented lines kept as laid out.
+/// Comment lines as roff text: running text joined, `- ` lines as bullet items (with
+/// their indented continuation lines), other indented lines kept as laid out.
 fn paragraphs(page: &mut String, lines: &[&str]) {
-    let mut literal = false;
+    #[derive(PartialEq)]
+    enum Mode {
+        Text,
+        List,
+        Literal,
+    }
+    let mut mode = Mode::Text;
     for line in lines {
-        let indented = line.starts_with("  ");
-        if indented != literal {
-            page.push_str(if indented { ".nf\n" } else { ".fi\n" });
-            literal = indented;
+        if let Some(item) = line.strip_prefix("- ") {
+            if mode == Mode::Literal {
+                page.push_str(".fi\n");
+            }
+            page.push_str(".IP \\(bu 2\n");
+            page.push_str(&roff_text(item));
+            mode = Mode::List;
+        } else if line.starts_with("  ") && mode == Mode::List {
+            page.push_str(&roff_text(line.trim_start()));
+        } else if line.starts_with("  ") {
+            if mode != Mode::Literal {
+                page.push_str(".nf\n");
+            }
+            page.push_str(&roff_text(line));
+            mode = Mode::Literal;
+        } else {
+            match mode {
+                Mode::Literal => page.push_str(".fi\n"),
+                Mode::List => page.push_str(".PP\n"),
+                Mode::Text => {}
+            }
+            page.push_str(&roff_text(line));
+            mode = Mode::Text;
         }
-        page.push_str(&roff_text(line));
         page.push('\n');
     }
-    if literal {
+    if mode == Mode::Literal {
         page.push_str(".fi\n");
     }
 }
@@ -317,14 +362,20 @@ mod tests {
                 assert!(page.contains(&shown), "{key} is missing from tete.toml(5)");
             } else if let Some(table) = table_header(body) {
                 let shown = format!(".SS \"{}\"", roff_code(table));
-                assert!(page.contains(&shown), "{table} is missing from tete.toml(5)");
+                assert!(
+                    page.contains(&shown),
+                    "{table} is missing from tete.toml(5)"
+                );
             }
         }
         // The schema test holds the example to every key; a parser that found few
         // keys would pass the loop above vacuously.
         assert!(keys > 60, "only {keys} keys found");
         for table in ["[inbox]", "[metrics]", "[[accounts]]", "[mail.smtp]"] {
-            assert!(page.contains(&format!(".SS \"{}\"", roff_code(table))), "{table}");
+            assert!(
+                page.contains(&format!(".SS \"{}\"", roff_code(table))),
+                "{table}"
+            );
         }
     }
 
@@ -334,7 +385,10 @@ mod tests {
         assert!(page.starts_with(".TH TETE.TOML 5 "));
         assert!(page.contains("\\&.so /etc/passwd"), "{page}");
         assert!(page.contains("a \\e b"), "{page}");
-        assert!(page.contains(".TP\n\\fBkey\\fR = \"x\\-y\"\nWhy.\n"), "{page}");
+        assert!(
+            page.contains(".TP\n\\fBkey\\fR = \"x\\-y\"\nWhy.\n"),
+            "{page}"
+        );
         assert!(!page.lines().any(|l| l.starts_with(".so")), "{page}");
     }
 }

@@ -269,7 +269,11 @@ impl Collector for StoreView {
         let outbox = &snapshot.outbox;
         family(
             &mut encoder,
-            ("outbox_entries", "Briefs in the outbox by state: queued, retrying, failed (kept so they are never queued again).", None),
+            (
+                "outbox_entries",
+                "Briefs in the outbox by state: queued, retrying, failed (kept so they are never queued again).",
+                None,
+            ),
             MetricType::Gauge,
             [
                 ("queued", outbox.queued),
@@ -295,16 +299,27 @@ impl Collector for StoreView {
         let accounts = &snapshot.accounts;
         family(
             &mut encoder,
-            ("account_last_success_age", "Time since the account's last successful sync (absent: never synced).", Some(&Unit::Seconds)),
+            (
+                "account_last_success_age",
+                "Time since the account's last successful sync (absent: never synced).",
+                Some(&Unit::Seconds),
+            ),
             MetricType::Gauge,
             accounts.iter().filter_map(|a| {
                 let at = a.last_success?;
-                Some((labels(&[("account", &a.name)]), ConstGauge::new(age(now, at))))
+                Some((
+                    labels(&[("account", &a.name)]),
+                    ConstGauge::new(age(now, at)),
+                ))
             }),
         )?;
         family(
             &mut encoder,
-            ("account_failures_in_a_row", "Failed syncs of the account since its last success.", None),
+            (
+                "account_failures_in_a_row",
+                "Failed syncs of the account since its last success.",
+                None,
+            ),
             MetricType::Gauge,
             accounts.iter().map(|a| {
                 let failures = i64::from(a.failures_in_a_row);
@@ -313,7 +328,11 @@ impl Collector for StoreView {
         )?;
         family(
             &mut encoder,
-            ("account_needs_sign_in", "1 when the account must sign in again (`tete auth ACCOUNT`).", None),
+            (
+                "account_needs_sign_in",
+                "1 when the account must sign in again (`tete auth ACCOUNT`).",
+                None,
+            ),
             MetricType::Gauge,
             accounts.iter().map(|a| {
                 let needs = i64::from(a.needs_sign_in.is_some());
@@ -322,7 +341,11 @@ impl Collector for StoreView {
         )?;
         family(
             &mut encoder,
-            ("account_events", "Events the store holds for the account after its last sync.", None),
+            (
+                "account_events",
+                "Events the store holds for the account after its last sync.",
+                None,
+            ),
             MetricType::Gauge,
             accounts.iter().filter_map(|a| {
                 let events = i64::try_from(a.events?).unwrap_or(i64::MAX);
@@ -341,10 +364,15 @@ impl Collector for StoreView {
         if let Some(replies) = &snapshot.replies {
             family(
                 &mut encoder,
-                ("replies", "Replies read from the mailbox by outcome: applied, ignored (not authenticated, robots, ...).", None),
+                (
+                    "replies",
+                    "Replies read from the mailbox by outcome: applied, ignored (not authenticated, robots, ...).",
+                    None,
+                ),
                 MetricType::Counter,
-                [("applied", replies.applied), ("ignored", replies.ignored)]
-                    .map(|(outcome, n)| (labels(&[("outcome", outcome)]), ConstCounter::new(n as u64))),
+                [("applied", replies.applied), ("ignored", replies.ignored)].map(|(outcome, n)| {
+                    (labels(&[("outcome", outcome)]), ConstCounter::new(n as u64))
+                }),
             )?;
             one(
                 &mut encoder,
@@ -386,7 +414,9 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
             match tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, metrics)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => tracing::debug!("metrics connection: {error}"),
-                Err(_) => tracing::debug!("metrics connection timed out after {:?}", started.elapsed()),
+                Err(_) => {
+                    tracing::debug!("metrics connection timed out after {:?}", started.elapsed())
+                }
             }
             drop(slot);
         });
@@ -472,7 +502,11 @@ async fn answer(mut stream: TcpStream, metrics: Arc<Metrics>) -> std::io::Result
             "request too large\n".into(),
         ),
     };
-    let allow = if status.starts_with("405") { "Allow: GET\r\n" } else { "" };
+    let allow = if status.starts_with("405") {
+        "Allow: GET\r\n"
+    } else {
+        ""
+    };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{allow}Connection: close\r\n\r\n{body}",
         body.len()
@@ -501,7 +535,10 @@ mod tests {
     #[test]
     fn a_head_that_never_ends_is_refused_by_its_size() {
         assert_eq!(judge(&vec![b'a'; MAX_REQUEST], false), Asked::TooLarge);
-        assert_eq!(judge(b"GET /metrics HTTP/1.1\r\n", false), Asked::BadRequest);
+        assert_eq!(
+            judge(b"GET /metrics HTTP/1.1\r\n", false),
+            Asked::BadRequest
+        );
     }
 
     #[test]

@@ -92,16 +92,25 @@ fn metrics_count_the_first_pass_and_show_the_store_without_a_name_or_address() {
         sample(&text, "tete_outbox_entries{state=\"queued\"}"),
         Some(0.0)
     );
-    assert_eq!(sample(&text, "tete_outbox_oldest_entry_age_seconds"), Some(0.0));
+    assert_eq!(
+        sample(&text, "tete_outbox_oldest_entry_age_seconds"),
+        Some(0.0)
+    );
     assert!(sample(&text, "tete_series{kind=\"one_on_one\"}").unwrap_or(0.0) >= 4.0);
     assert!(sample(&text, "tete_pass_duration_seconds_count").unwrap_or(0.0) >= 1.0);
     assert!(sample(&text, "tete_store_size_bytes").unwrap_or(0.0) > 0.0);
     // The demo account synced just now; the broken one never did, and says why.
-    let age = sample(&text, "tete_account_last_success_age_seconds{account=\"demo\"}")
-        .expect("the demo account's age");
+    let age = sample(
+        &text,
+        "tete_account_last_success_age_seconds{account=\"demo\"}",
+    )
+    .expect("the demo account's age");
     assert!((0.0..120.0).contains(&age), "{age}");
     assert_eq!(
-        sample(&text, "tete_account_last_success_age_seconds{account=\"broken\"}"),
+        sample(
+            &text,
+            "tete_account_last_success_age_seconds{account=\"broken\"}"
+        ),
         None
     );
     assert!(
@@ -133,7 +142,15 @@ fn metrics_count_the_first_pass_and_show_the_store_without_a_name_or_address() {
     for title in titles {
         assert!(!text.contains(title.trim()), "{title} in:\n{text}");
     }
-    for word in ["@", "example.com", "Dana", "Alex", "dana", "alex", "def764be6d"] {
+    for word in [
+        "@",
+        "example.com",
+        "Dana",
+        "Alex",
+        "dana",
+        "alex",
+        "def764be6d",
+    ] {
         assert!(!text.contains(word), "{word} in:\n{text}");
     }
 

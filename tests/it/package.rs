@@ -44,7 +44,11 @@ fn the_package_holds_the_binary_unit_man_pages_completions_and_config() {
         .find(|path| path.extension().is_some_and(|e| e == "deb"))
         .expect("a .deb");
 
-    let listing = Command::new("dpkg-deb").arg("-c").arg(&deb).output().unwrap();
+    let listing = Command::new("dpkg-deb")
+        .arg("-c")
+        .arg(&deb)
+        .output()
+        .unwrap();
     assert!(listing.status.success());
     let listing = String::from_utf8_lossy(&listing.stdout);
     let has = |path: &str| listing.lines().any(|line| line.ends_with(path));
