@@ -24,6 +24,7 @@ mod duration;
 mod errors;
 mod followup;
 mod inbox;
+mod metrics;
 mod now;
 mod raw;
 mod validate;
@@ -35,6 +36,7 @@ pub use followup::{CadenceConfig, RecapConfig};
 pub use inbox::{
     Confirmations, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_TOKEN_LIFETIME, InboxConfig, SenderCheck,
 };
+pub use metrics::MetricsConfig;
 pub use now::parse_now;
 pub use validate::{DEFAULT_PROMPTS, parse_zone};
 
@@ -176,6 +178,8 @@ pub struct Config {
     pub recap: RecapConfig,
     /// Alerts when 1:1s stop happening.
     pub cadence: CadenceConfig,
+    /// The metrics endpoint (`[metrics]`), when one is configured.
+    pub metrics: Option<MetricsConfig>,
 }
 
 impl Config {

@@ -28,6 +28,7 @@ pub(crate) struct RawConfig {
     pub inbox: Option<Spanned<RawInbox>>,
     pub recap: Option<Spanned<RawRecap>>,
     pub cadence: Option<Spanned<RawCadence>>,
+    pub metrics: Option<Spanned<RawMetrics>>,
 }
 
 /// `[recap]`
@@ -155,6 +156,14 @@ pub(crate) struct RawInbox {
     pub confirmations: Option<S>,
     pub poll_interval: Option<S>,
     pub max_message_size: Option<Spanned<RawSize>>,
+}
+
+/// `[metrics]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMetrics {
+    pub listen: Option<S>,
+    pub allow_remote: Option<Spanned<bool>>,
 }
 
 /// `[mail.file]`

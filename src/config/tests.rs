@@ -707,6 +707,7 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
         ("", "[inbox]"),
         ("", "[recap]"),
         ("", "[cadence]"),
+        ("", "[metrics]"),
     ];
     let mut missing = Vec::new();
     for (prefix, table) in tables {
@@ -725,6 +726,7 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
                 "inbox",
                 "recap",
                 "cadence",
+                "metrics",
             ];
             let found = if nested.contains(&key.as_str()) {
                 text.contains(&format!("[{key}]"))
@@ -912,4 +914,34 @@ fn reading_mail_with_a_microsoft_token_is_refused_for_now() {
         "{}",
         error.message
     );
+}
+
+#[test]
+fn metrics_are_off_unless_a_listen_address_is_given() {
+    assert_eq!(ok(MINIMAL).metrics, None);
+    assert_eq!(ok(&format!("{MINIMAL}\n[metrics]\n")).metrics, None);
+    let config = ok(&format!(
+        "{MINIMAL}\n[metrics]\nlisten = \"127.0.0.1:9464\"\n"
+    ));
+    assert_eq!(
+        config.metrics.map(|m| m.listen.to_string()),
+        Some("127.0.0.1:9464".to_string())
+    );
+    let config = ok(&format!("{MINIMAL}\n[metrics]\nlisten = \"[::1]:9464\"\n"));
+    assert!(config.metrics.is_some());
+}
+
+#[test]
+fn a_metrics_address_off_loopback_needs_allow_remote() {
+    let remote = format!("{MINIMAL}\n[metrics]\nlisten = \"0.0.0.0:9464\"\n");
+    let error = one_error(&remote);
+    assert_eq!(error.key_path, "metrics.listen");
+    assert!(
+        error.message.contains("not a loopback address"),
+        "{error:?}"
+    );
+    let allowed = format!("{remote}allow_remote = true\n");
+    assert!(ok(&allowed).metrics.is_some());
+    let garbage = format!("{MINIMAL}\n[metrics]\nlisten = \"localhost\"\n");
+    assert_eq!(one_error(&garbage).key_path, "metrics.listen");
 }

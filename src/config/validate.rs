@@ -569,6 +569,10 @@ impl Validator<'_> {
             .and_then(|inbox| self.inbox(inbox, &mail, &accounts));
         let recap = self.recap(raw.recap.as_ref());
         let cadence = self.cadence(raw.cadence.as_ref());
+        let metrics = raw
+            .metrics
+            .as_ref()
+            .and_then(|metrics| self.metrics(metrics));
 
         // The horizon must reach past the next brief's meeting even when a poll comes
         // just after the moment the brief became due.
@@ -616,6 +620,7 @@ impl Validator<'_> {
             inbox,
             recap,
             cadence,
+            metrics,
         }
     }
 

@@ -106,16 +106,20 @@ pub struct DeadBrief {
     pub reason: String,
 }
 
-/// Gathers the status from the session's store.
-pub fn gather(session: &Session) -> Result<Status, CommandError> {
-    let config = &session.config;
+/// Each configured account's sync and sign-in state, as the store records it at
+/// `now`. `status` prints it; the daemon's metrics count it.
+pub fn account_statuses(
+    config: &crate::config::Config,
+    store: &crate::store::Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<AccountStatus>, crate::store::StoreError> {
     let mut accounts = Vec::new();
     for account in &config.accounts {
-        let record = session.store.last_sync(&account.name)?;
-        let state = session.store.account_state(&account.name)?;
+        let record = store.last_sync(&account.name)?;
+        let state = store.account_state(&account.name)?;
         let sign_in_warning = match account.provider {
             crate::config::Provider::Google => {
-                crate::auth::google::sign_in_expiry_warning(&account.name, &state, session.now)
+                crate::auth::google::sign_in_expiry_warning(&account.name, &state, now)
             }
             _ => None,
         };
@@ -131,6 +135,13 @@ pub fn gather(session: &Session) -> Result<Status, CommandError> {
             events: record.as_ref().and_then(|r| r.events),
         });
     }
+    Ok(accounts)
+}
+
+/// Gathers the status from the session's store.
+pub fn gather(session: &Session) -> Result<Status, CommandError> {
+    let config = &session.config;
+    let accounts = account_statuses(config, &session.store, session.now)?;
     let analysis = session.analysis()?;
     let policy = briefs::policy(config, &analysis);
     let plan = briefs::make_plan(&session.store, &analysis, &policy, session.now);
@@ -152,11 +163,7 @@ pub fn gather(session: &Session) -> Result<Status, CommandError> {
         now: session.now,
         accounts,
         one_on_ones: analysis.one_on_ones().count(),
-        other_series: analysis
-            .series
-            .iter()
-            .filter(|s| !s.verdict.one_on_one && s.cadence != "once")
-            .count(),
+        other_series: analysis.other_series().count(),
         next_briefs,
         outbox: OutboxStatus {
             queued: summary.queued,

@@ -96,6 +96,14 @@ impl Analysis {
         self.series.iter().filter(|s| s.verdict.one_on_one)
     }
 
+    /// The recurring series that are not 1:1s (single events shaped like one are
+    /// listed in `series` for their verdict, but are not counted here).
+    pub fn other_series(&self) -> impl Iterator<Item = &SeriesView> {
+        self.series
+            .iter()
+            .filter(|s| !s.verdict.one_on_one && s.cadence != "once")
+    }
+
     /// Finds a series by id, id prefix (at least 4 characters, unambiguous) or UID.
     pub fn find(&self, wanted: &str) -> Option<&SeriesView> {
         let wanted = wanted.trim();

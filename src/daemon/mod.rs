@@ -14,6 +14,7 @@
 //! and ends cleanly; a reload with an invalid new config is logged and the old one kept.
 
 mod inbox;
+mod metrics;
 mod notify;
 mod schedule;
 
@@ -61,6 +62,14 @@ pub enum DaemonError {
     ControlSocket {
         /// The state directory the socket or its pointer file goes into.
         state_dir: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+    /// The metrics endpoint (`[metrics] listen`) could not listen.
+    #[error("cannot listen for metrics on {address}: {error}")]
+    MetricsEndpoint {
+        /// The configured address.
+        address: std::net::SocketAddr,
         /// What the operating system said.
         error: std::io::Error,
     },
@@ -146,10 +155,11 @@ pub fn start(
             result
         })?;
     match started.recv() {
-        Ok(socket) => Ok(DaemonHandle {
+        Ok(Started { socket, metrics }) => Ok(DaemonHandle {
             requests,
             thread: Some(thread),
             socket,
+            metrics,
         }),
         // The daemon ended before its socket was up: its result says why.
         Err(_) => match thread.join() {
@@ -165,6 +175,13 @@ pub struct DaemonHandle {
     requests: mpsc::UnboundedSender<Request>,
     thread: Option<std::thread::JoinHandle<Result<(), DaemonError>>>,
     socket: PathBuf,
+    metrics: Option<std::net::SocketAddr>,
+}
+
+/// What a started daemon tells [`start`]: where it answers.
+struct Started {
+    socket: PathBuf,
+    metrics: Option<std::net::SocketAddr>,
 }
 
 impl DaemonHandle {
@@ -172,6 +189,12 @@ impl DaemonHandle {
     /// `<state_dir>/daemon.json`, which is what the command line reads).
     pub fn control_socket_path(&self) -> &Path {
         &self.socket
+    }
+
+    /// Where the metrics endpoint listens (`None` without `[metrics] listen`); with
+    /// port 0 in the config, the port the system picked.
+    pub fn metrics_address(&self) -> Option<std::net::SocketAddr> {
+        self.metrics
     }
 
     /// What SIGHUP does: reload the config file (an invalid one is logged and the old
@@ -282,7 +305,7 @@ impl Daemon {
     async fn serve(
         mut self,
         mut requests: mpsc::UnboundedReceiver<Request>,
-        ready: Option<std::sync::mpsc::Sender<PathBuf>>,
+        ready: Option<std::sync::mpsc::Sender<Started>>,
     ) -> Result<(), DaemonError> {
         let watchdog = notify::watchdog_interval();
         let (state_tx, state_rx) = tokio::sync::watch::channel(self.control_state());
@@ -299,11 +322,30 @@ impl Daemon {
             clock.clone(),
             self.wake.clone(),
         ));
+        let metrics = std::sync::Arc::new(metrics::Metrics::new(state_rx.clone(), clock.clone()));
+        let (metrics_task, metrics_address) = match &self.config.metrics {
+            Some(config) => {
+                let listener = metrics::bind(config.listen).await.map_err(|error| {
+                    DaemonError::MetricsEndpoint {
+                        address: config.listen,
+                        error,
+                    }
+                })?;
+                let address = listener.local_addr()?;
+                tracing::info!(%address, "metrics endpoint listening");
+                let task = tokio::spawn(metrics::serve(listener, metrics.clone()));
+                (Some(task), Some(address))
+            }
+            None => (None, None),
+        };
         let control = tokio::spawn(control::serve(socket, state_rx, clock));
         notify::ready(&format!("{} account(s)", self.config.accounts.len()));
         tracing::info!(accounts = self.config.accounts.len(), "tete started");
         if let Some(ready) = ready {
-            let _ = ready.send(socket_path);
+            let _ = ready.send(Started {
+                socket: socket_path,
+                metrics: metrics_address,
+            });
         }
         loop {
             // A stop request during a round lets the round finish (a send in flight
@@ -311,7 +353,7 @@ impl Daemon {
             // reload waits for the round's end (the round borrows the config).
             let mut reload = false;
             let wake = {
-                let tick = self.tick(&state_tx);
+                let tick = self.tick(&state_tx, &metrics);
                 tokio::pin!(tick);
                 loop {
                     tokio::select! {
@@ -352,6 +394,10 @@ impl Daemon {
         tracing::info!("stopping");
         replies.abort();
         let _ = replies.await;
+        if let Some(task) = metrics_task {
+            task.abort();
+            let _ = task.await;
+        }
         control.abort();
         // Dropping the task drops the socket, which removes it and its pointer file.
         let _ = control.await;
@@ -407,8 +453,14 @@ impl Daemon {
     /// When the store fails underneath (a full disk), the round stops, the store is
     /// reopened, and the round is tried again after [`STORE_RETRY`]; accounts whose
     /// sync the store failed stay due, so nothing waits a whole poll interval for it.
-    async fn tick(&mut self, state: &tokio::sync::watch::Sender<ControlState>) -> Duration {
+    async fn tick(
+        &mut self,
+        state: &tokio::sync::watch::Sender<ControlState>,
+        metrics: &metrics::Metrics,
+    ) -> Duration {
+        let started = std::time::Instant::now();
         if self.store.is_none() && !self.reopen_store(state) {
+            metrics.record_round(started.elapsed(), true);
             let error = self.health.store_unavailable.clone();
             self.health.record_round(self.now(), error);
             notify::status("store unavailable; retrying");
@@ -438,6 +490,7 @@ impl Daemon {
         )
         .await;
         for (account, result) in due_accounts.iter().zip(results) {
+            metrics.record_sync(&result);
             match &result.outcome {
                 sync::SyncOutcome::Failed(failed)
                     if failed
@@ -466,7 +519,7 @@ impl Daemon {
         let next_due = if store_failure.is_some() {
             None
         } else {
-            match self.plan_and_send(&store, now).await {
+            match self.plan_and_send(&store, now, metrics).await {
                 Ok(next_due) => next_due,
                 Err(error) => {
                     tracing::error!("pass failed: {error}");
@@ -486,8 +539,10 @@ impl Daemon {
             notify::status("store failing; reopening it");
             drop(store);
             self.reopen_store(state);
+            metrics.record_round(started.elapsed(), true);
             return STORE_RETRY;
         }
+        metrics.record_round(started.elapsed(), round_error.is_some());
         self.health.record_round(self.now(), round_error);
         let next_poll = self.polls.next_poll(&self.config.accounts);
         let wake = [next_poll, next_due].into_iter().flatten().min();
@@ -509,9 +564,11 @@ impl Daemon {
         &mut self,
         store: &Store,
         now: DateTime<Utc>,
+        metrics: &metrics::Metrics,
     ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
         let round =
             pass::plan_and_deliver(&self.config, store, &self.clients, now, &mut self.pass).await?;
+        metrics.record_pass(&round);
         let delivery = &round.delivery;
         if delivery.sent + delivery.retried + delivery.dead + delivery.expired > 0 {
             tracing::info!(
@@ -545,6 +602,9 @@ impl Daemon {
                 }
                 if loaded.config.state_dir != self.config.state_dir {
                     tracing::warn!("state_dir changed: takes effect at the next restart");
+                }
+                if loaded.config.metrics != self.config.metrics {
+                    tracing::warn!("[metrics] changed: takes effect at the next restart");
                 }
                 self.config = loaded.config;
                 self.polls = PollSchedule::default();

@@ -142,6 +142,8 @@ pub struct OutboxSummary {
     pub sent: usize,
     /// When the mailer should next drain (`None`: nothing pending).
     pub next_attempt: Option<DateTime<Utc>>,
+    /// When the oldest entry still waiting to be sent (queued or retrying) was queued.
+    pub oldest_waiting: Option<DateTime<Utc>>,
 }
 
 /// Stores the raw message as a JSON string instead of an array of numbers (a third of

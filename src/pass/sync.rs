@@ -79,6 +79,25 @@ impl SyncError {
         }
     }
 
+    /// What kind of failure this is, in the words an operator alerts on (the metrics
+    /// label it): "throttled", "auth" (refused or dead credentials), "transient"
+    /// (network, 5xx, an expired cursor), "permanent" (will not pass by retrying),
+    /// "store" or "internal".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::Source(error) => match error {
+                SourceError::RateLimited { .. } => "throttled",
+                SourceError::Unauthorized { .. }
+                | SourceError::NeedsSignIn { .. }
+                | SourceError::Credentials(_) => "auth",
+                SourceError::Transient { .. } | SourceError::CursorExpired { .. } => "transient",
+                SourceError::Permanent { .. } => "permanent",
+            },
+            SyncError::Store(_) | SyncError::AccountStore { .. } => "store",
+            SyncError::Crashed => "internal",
+        }
+    }
+
     /// The store error, if the store failed.
     pub fn store_error(&self) -> Option<&StoreError> {
         match self {

@@ -221,9 +221,15 @@ impl Store {
                 OutboxState::Queued => summary.queued += 1,
                 OutboxState::Retrying { .. } => summary.retrying += 1,
                 OutboxState::Dead { reason } => {
-                    summary.dead.push((entry.key.clone(), reason.clone()))
+                    summary.dead.push((entry.key.clone(), reason.clone()));
+                    continue;
                 }
             }
+            summary.oldest_waiting = Some(
+                summary
+                    .oldest_waiting
+                    .map_or(entry.created, |at| at.min(entry.created)),
+            );
             summary.next_attempt = match (summary.next_attempt, entry.next_attempt()) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
