@@ -53,6 +53,7 @@ type Labels = Vec<(&'static str, String)>;
 pub struct Metrics {
     registry: Registry,
     briefs: Family<Labels, Counter>,
+    followups: Family<Labels, Counter>,
     syncs: Family<Labels, Counter>,
     sync_errors: Family<Labels, Counter>,
     passes: Family<Labels, Counter>,
@@ -70,6 +71,12 @@ impl Metrics {
             "briefs",
             "Briefs by outcome: queued, sent, retried (a temporary failure), failed (for good), expired (the meeting began unsent)",
             briefs.clone(),
+        );
+        let followups = Family::<Labels, Counter>::default();
+        registry.register(
+            "followups_queued",
+            "Messages queued after and between meetings, by kind: recap, cadence (a note that 1:1s stopped happening)",
+            followups.clone(),
         );
         let syncs = Family::<Labels, Counter>::default();
         registry.register(
@@ -108,6 +115,7 @@ impl Metrics {
         Metrics {
             registry,
             briefs,
+            followups,
             syncs,
             sync_errors,
             passes,
@@ -147,6 +155,14 @@ impl Metrics {
         ] {
             self.briefs
                 .get_or_create(&labels(&[("outcome", outcome)]))
+                .inc_by(count as u64);
+        }
+        for (kind, count) in [
+            ("recap", round.followups.recaps),
+            ("cadence", round.followups.cadence_notes),
+        ] {
+            self.followups
+                .get_or_create(&labels(&[("kind", kind)]))
                 .inc_by(count as u64);
         }
         let one_on_ones = round.analysis.one_on_ones().count();
