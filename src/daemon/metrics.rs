@@ -69,7 +69,7 @@ impl Metrics {
         let briefs = Family::<Labels, Counter>::default();
         registry.register(
             "briefs",
-            "Briefs by outcome: queued, sent, retried (a temporary failure), failed (for good), expired (the meeting began unsent)",
+            "Messages (briefs, digests, recaps, notes) by outcome: queued, sent, retried (a temporary failure), failed (for good), expired (the meeting began unsent)",
             briefs.clone(),
         );
         let followups = Family::<Labels, Counter>::default();
@@ -147,7 +147,12 @@ impl Metrics {
     pub fn record_pass(&self, round: &RoundReport) {
         let delivery = &round.delivery;
         for (outcome, count) in [
-            ("queued", round.queue.queued),
+            // Recaps and cadence notes leave through the same outbox: counted here
+            // too, so `queued` and `sent` describe the same messages.
+            (
+                "queued",
+                round.queue.queued + round.followups.recaps + round.followups.cadence_notes,
+            ),
             ("sent", delivery.sent),
             ("retried", delivery.retried),
             ("failed", delivery.dead),
