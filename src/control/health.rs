@@ -20,6 +20,34 @@ pub struct DaemonHealth {
     pub store_unavailable: Option<String>,
     /// Briefs the mail server accepted whose "sent" record waits for the store.
     pub unrecorded_sends: usize,
+    /// How reading the reply mailbox goes (`None` without an IMAP `[inbox]`).
+    pub mailbox: Option<MailboxHealth>,
+}
+
+/// How the daemon's reply reader is doing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MailboxHealth {
+    /// When the mailbox was last looked at successfully.
+    pub last_read: Option<DateTime<Utc>>,
+    /// When the current run of failures began (connect, login or read).
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The last failure (never carries the password or token).
+    pub last_error: Option<String>,
+}
+
+impl MailboxHealth {
+    /// A successful look at the mailbox at `at`.
+    pub fn read_ok(&mut self, at: DateTime<Utc>) {
+        self.last_read = Some(at);
+        self.failing_since = None;
+        self.last_error = None;
+    }
+
+    /// A failure at `at`.
+    pub fn failed(&mut self, at: DateTime<Utc>, error: String) {
+        self.failing_since.get_or_insert(at);
+        self.last_error = Some(error);
+    }
 }
 
 impl DaemonHealth {

@@ -34,7 +34,7 @@ pub mod session;
 pub mod skip;
 pub mod status;
 
-pub use health::DaemonHealth;
+pub use health::{DaemonHealth, MailboxHealth};
 pub use items::ItemsAction;
 pub use notes::NotesAction;
 pub use session::{Session, open_store, parse_now, series_info};

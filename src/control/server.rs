@@ -82,6 +82,9 @@ pub struct ControlState {
     pub store: Option<Store>,
     /// How the daemon's rounds go.
     pub health: DaemonHealth,
+    /// The reply reader's health, live (it changes between rounds); `None` without
+    /// an IMAP `[inbox]`.
+    pub mailbox: Option<std::sync::Arc<std::sync::Mutex<super::MailboxHealth>>>,
 }
 
 impl ControlState {
@@ -94,6 +97,7 @@ impl ControlState {
                 store_unavailable: Some("the daemon is stopping".into()),
                 ..DaemonHealth::default()
             },
+            mailbox: None,
         }
     }
 }
@@ -135,11 +139,15 @@ async fn handle(
     reader.read_line(&mut line).await?;
     let reply = match (serde_json::from_str::<Request>(&line), state.store) {
         (Ok(request), Some(store)) => {
+            let mut health = state.health;
+            if let Some(mailbox) = &state.mailbox {
+                health.mailbox = mailbox.lock().ok().map(|m| m.clone());
+            }
             let session = Session {
                 config: state.config,
                 store,
                 now,
-                daemon: Some(state.health),
+                daemon: Some(health),
             };
             let work = tokio::task::spawn_blocking(move || answer(&session, request));
             match tokio::time::timeout(REQUEST_TIMEOUT, work).await {

@@ -316,6 +316,20 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, Co
     for dead in &outbox.dead {
         let _ = writeln!(out, "  not sent: {} — {}", dead.key, dead.reason);
     }
+    if let Some(mailbox) = status.daemon.as_ref().and_then(|d| d.mailbox.as_ref()) {
+        match (&mailbox.last_error, mailbox.last_read) {
+            (Some(error), _) => {
+                let since = mailbox.failing_since.map(local).unwrap_or_default();
+                let _ = writeln!(out, "Reply mailbox: FAILING since {since}: {error}");
+            }
+            (None, Some(at)) => {
+                let _ = writeln!(out, "Reply mailbox: reading, last looked {}", local(at));
+            }
+            (None, None) => {
+                let _ = writeln!(out, "Reply mailbox: connecting");
+            }
+        }
+    }
     if let Some(replies) = &status.replies {
         let _ = writeln!(
             out,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+use crate::control::MailboxHealth;
 use crate::control::server::{Clock, ControlState};
 use crate::inbox::Mailbox;
 use crate::pass::replies::{self, ReplySecret};
@@ -26,7 +27,16 @@ pub async fn run(
     api: reqwest::Client,
     clock: Clock,
     wake: Arc<Notify>,
+    health: Arc<std::sync::Mutex<MailboxHealth>>,
 ) {
+    let record = |result: Result<(), String>| {
+        if let Ok(mut health) = health.lock() {
+            match result {
+                Ok(()) => health.read_ok(clock()),
+                Err(error) => health.failed(clock(), error),
+            }
+        }
+    };
     let mut backoff = FIRST_BACKOFF;
     loop {
         let (config, store) = {
@@ -54,6 +64,7 @@ pub async fn run(
         let (secret, mut mailbox) = match session.await {
             Ok(session) => session,
             Err(error) => {
+                record(Err(error.to_string()));
                 tracing::error!("reply mailbox: {error}; trying again in {backoff:?}");
                 drop(store);
                 if wait_or_reload(&mut state, backoff).await.is_err() {
@@ -80,12 +91,14 @@ pub async fn run(
             drop(store);
             match read {
                 Ok(round) => {
+                    record(Ok(()));
                     backoff = FIRST_BACKOFF;
                     if round.applied > 0 {
                         wake.notify_one();
                     }
                 }
                 Err(error) => {
+                    record(Err(error.to_string()));
                     tracing::error!("reading replies failed: {error}; reconnecting");
                     break;
                 }
@@ -93,6 +106,7 @@ pub async fn run(
             // Not raced against a reload: dropping an IDLE halfway would leave the
             // session out of step. A reload is picked up after the wait.
             if let Err(error) = mailbox.wait(inbox.poll_interval).await {
+                record(Err(error.to_string()));
                 tracing::warn!("reply mailbox: {error}; reconnecting");
                 break;
             }

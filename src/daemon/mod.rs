@@ -259,6 +259,8 @@ struct Daemon {
     pass: PassState,
     /// Rung by the reply reader when a reply queued a confirmation.
     wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Written by the reply reader, shown by `tete status`.
+    mailbox: std::sync::Arc<std::sync::Mutex<crate::control::MailboxHealth>>,
 }
 
 impl Daemon {
@@ -292,6 +294,7 @@ impl Daemon {
             health: DaemonHealth::default(),
             pass: PassState::default(),
             wake: std::sync::Arc::default(),
+            mailbox: std::sync::Arc::default(),
         })
     }
 
@@ -321,6 +324,7 @@ impl Daemon {
             self.clients.api.clone(),
             clock.clone(),
             self.wake.clone(),
+            self.mailbox.clone(),
         ));
         let metrics = std::sync::Arc::new(metrics::Metrics::new(state_rx.clone(), clock.clone()));
         let (metrics_task, metrics_address) = match &self.config.metrics {
@@ -412,10 +416,12 @@ impl Daemon {
     fn control_state(&self) -> ControlState {
         let mut health = self.health.clone();
         health.unrecorded_sends = self.pass.unrecorded.len();
+        let reads_imap = self.config.inbox.as_ref().is_some_and(|i| i.host.is_some());
         ControlState {
             config: self.config.clone(),
             store: self.store.clone(),
             health,
+            mailbox: reads_imap.then(|| self.mailbox.clone()),
         }
     }
 

@@ -263,6 +263,10 @@ fn a_reply_is_applied_once_answered_and_shown_in_the_next_brief_and_forgeries_ar
     // Status says what was ignored and why.
     let status = ask(&config, Forwarded::Status { json: false });
     assert!(status.contains("Replies: 1 applied, 4 ignored"), "{status}");
+    assert!(
+        status.contains("Reply mailbox: reading, last looked"),
+        "{status}"
+    );
     daemon.stop().expect("a clean stop");
 }
 
@@ -609,4 +613,36 @@ fn a_private_note_by_reply_reaches_only_its_author() {
         !alex.contains("send the December 2026 metrics summary"),
         "{alex}"
     );
+}
+
+/// A mailbox tete cannot log in to: `tete status` says so (without the password), the
+/// briefs still go out, and the reader keeps trying.
+#[test]
+fn a_mailbox_that_refuses_the_login_shows_in_status_and_briefs_still_go_out() {
+    let dovecot = Dovecot::start();
+    let recorder = Recorder::default();
+    let smtp_port = start_server(&recorder);
+    let dir = tempfile::tempdir().unwrap();
+    let path = config_with_mailboxes(dir.path(), smtp_port, &dovecot);
+    std::fs::write(dir.path().join("imap-password"), "not-the-password-42\n").unwrap();
+    let config = tete::config::load(&path).expect("the config loads");
+    let now = "2026-12-02T16:00:00Z".parse().unwrap();
+    let daemon = tete::daemon::start(
+        &path,
+        config.clone(),
+        tete::daemon::DaemonOptions { now: Some(now) },
+    )
+    .expect("the daemon starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status = ask(&config, Forwarded::Status { json: false });
+        if status.contains("Reply mailbox: FAILING") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!status.contains("not-the-password-42"), "{status}");
+    wait_for_mail(&recorder, "the briefs", |m| !m.is_empty());
+    daemon.stop().expect("a clean stop");
 }
