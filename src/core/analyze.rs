@@ -303,11 +303,10 @@ impl SeriesView {
         now: DateTime<Utc>,
         rules: &crate::config::CadenceConfig,
     ) -> Option<crate::core::cadence::Streak> {
-        let mine: Vec<Occurrence> = self
+        let mine: Vec<&Occurrence> = self
             .occurrences
             .iter()
             .filter(|o| self.is_current_pair(o))
-            .cloned()
             .collect();
         let recurs = self.next(now).is_some();
         crate::core::cadence::streak(&mine, self.first_start, recurs, now, rules)

@@ -46,7 +46,7 @@ pub struct Streak {
 
 /// The usual gap between two meetings of the series: the median gap between
 /// consecutive occurrences (cancelled ones included: they were planned).
-pub fn typical_interval(occurrences: &[Occurrence]) -> Option<TimeDelta> {
+pub fn typical_interval(occurrences: &[&Occurrence]) -> Option<TimeDelta> {
     let mut starts: Vec<DateTime<Utc>> = occurrences.iter().map(|o| o.start_utc).collect();
     starts.sort();
     starts.dedup();
@@ -63,13 +63,17 @@ pub fn typical_interval(occurrences: &[Occurrence]) -> Option<TimeDelta> {
 /// also be at least two of its usual intervals, so a monthly 1:1 is not flagged for
 /// the four weeks that are simply its cadence.
 pub fn streak(
-    occurrences: &[Occurrence],
+    occurrences: &[&Occurrence],
     first_start: Option<DateTime<Utc>>,
     recurs: bool,
     now: DateTime<Utc>,
     rules: &CadenceConfig,
 ) -> Option<Streak> {
-    let mut past: Vec<&Occurrence> = occurrences.iter().filter(|o| o.start_utc < now).collect();
+    let mut past: Vec<&Occurrence> = occurrences
+        .iter()
+        .copied()
+        .filter(|o| o.start_utc < now)
+        .collect();
     past.sort_by_key(|o| std::cmp::Reverse(o.start_utc));
     let cancelled_in_row = past
         .iter()
@@ -141,6 +145,10 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn refs(occurrences: &[Occurrence]) -> Vec<&Occurrence> {
+        occurrences.iter().collect()
+    }
+
     fn weekly(statuses: &[EventStatus]) -> Vec<Occurrence> {
         statuses
             .iter()
@@ -162,10 +170,17 @@ mod tests {
     fn two_cancelled_in_a_row_is_a_streak_and_one_is_not() {
         let rules = CadenceConfig::default();
         let now = at("2026-10-26T12:00:00Z");
-        let one = streak(&weekly(&[HELD, HELD, CANCELLED]), None, true, now, &rules).unwrap();
+        let one = streak(
+            &refs(&weekly(&[HELD, HELD, CANCELLED])),
+            None,
+            true,
+            now,
+            &rules,
+        )
+        .unwrap();
         assert_eq!(one.alert, None);
         let two = streak(
-            &weekly(&[HELD, CANCELLED, CANCELLED, HELD]),
+            &refs(&weekly(&[HELD, CANCELLED, CANCELLED, HELD])),
             None,
             true,
             now,
@@ -188,7 +203,7 @@ mod tests {
         let rules = CadenceConfig::default();
         let now = at("2026-11-04T12:00:00Z");
         let before = streak(
-            &weekly(&[HELD, CANCELLED, CANCELLED]),
+            &refs(&weekly(&[HELD, CANCELLED, CANCELLED])),
             None,
             true,
             now,
@@ -196,7 +211,7 @@ mod tests {
         )
         .unwrap();
         let after = streak(
-            &weekly(&[HELD, CANCELLED, CANCELLED, HELD, CANCELLED]),
+            &refs(&weekly(&[HELD, CANCELLED, CANCELLED, HELD, CANCELLED])),
             None,
             true,
             now,
@@ -214,9 +229,9 @@ mod tests {
         let now = at("2026-11-10T12:00:00Z");
         // Held on 6 Oct, then nothing in the calendar (deleted occurrences).
         let occurrences = weekly(&[HELD]);
-        let recurring = streak(&occurrences, None, true, now, &rules).unwrap();
+        let recurring = streak(&refs(&occurrences), None, true, now, &rules).unwrap();
         assert_eq!(recurring.alert, Some(StreakKind::NoneHeld { weeks: 5 }));
-        let ended = streak(&occurrences, None, false, now, &rules).unwrap();
+        let ended = streak(&refs(&occurrences), None, false, now, &rules).unwrap();
         assert_eq!(ended.alert, None);
         // A monthly series is not late after four weeks, only after two months.
         let monthly: Vec<Occurrence> = [
@@ -229,7 +244,7 @@ mod tests {
         .map(|start| occurrence("m", start))
         .collect();
         let after_five_weeks = streak(
-            &monthly[..3],
+            &refs(&monthly[..3]),
             None,
             true,
             at("2026-12-06T00:00:00Z"),
@@ -238,7 +253,14 @@ mod tests {
         assert_eq!(after_five_weeks.unwrap().alert, None);
         // A future occurrence does not count as held.
         let future = weekly(&[HELD, HELD, HELD, HELD, HELD, HELD, HELD]);
-        let early = streak(&future, None, true, at("2026-10-07T00:00:00Z"), &rules).unwrap();
+        let early = streak(
+            &refs(&future),
+            None,
+            true,
+            at("2026-10-07T00:00:00Z"),
+            &rules,
+        )
+        .unwrap();
         assert_eq!(early.alert, None);
     }
 }
