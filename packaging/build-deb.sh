@@ -10,6 +10,9 @@
 #   3. `cargo deb --no-build`, which packs them with the files Cargo.toml's
 #      [package.metadata.deb] lists.
 # Extra arguments go to cargo deb (for example --output DIR).
+# TETE_DEB_PROFILE=dev packs the debug build instead of a release one: the package test
+# in CI uses it, so it reuses the build the other tests made instead of a cold release
+# build that takes minutes on two cores. Real packages use the default, release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +28,14 @@ for file in config/tete.example.toml docs/systemd.md systemd/tete.service CHANGE
     fi
 done
 
-cargo build --release --locked --bin tete
-tete=target/release/tete
+profile="${TETE_DEB_PROFILE:-release}"
+case "$profile" in
+    release) dir=release ;;
+    dev) dir=debug ;;
+    *) echo "build-deb: TETE_DEB_PROFILE must be release or dev" >&2; exit 1 ;;
+esac
+cargo build --profile "$profile" --locked --bin tete
+tete="target/$dir/tete"
 
 assets=target/assets
 rm -rf "$assets"
@@ -43,4 +52,4 @@ packaging/debian-changelog.sh "$version" >"$assets/changelog"
 "$tete" completions zsh >"$assets/completions/_tete"
 "$tete" completions fish >"$assets/completions/tete.fish"
 
-cargo deb --no-build "$@"
+cargo deb --no-build --profile "$profile" "$@"

@@ -2,8 +2,9 @@
 //! operator needs (binary, unit, sysusers, man pages 1 and 5, completions, example
 //! config, changelog, lintian override); lintian, when installed, finds nothing.
 //!
-//! Ignored by a plain `cargo test` (it makes a release build, minutes on two cores);
-//! `.ci/run` runs the ignored tests. Without `cargo deb` it says why and passes.
+//! Ignored by a plain `cargo test` (it runs cargo deb and lintian); `.ci/run` runs the
+//! ignored tests. It packs the debug build (`TETE_DEB_PROFILE=dev`), which the other
+//! tests have built already. Without `cargo deb` it says why and passes.
 //!
 //! ```sh
 //! cargo test --test it package -- --ignored --nocapture
@@ -28,7 +29,10 @@ fn the_package_holds_the_binary_unit_man_pages_completions_and_config() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
+    // The debug build the other tests made, not a cold release build (see
+    // build-deb.sh): the package's contents are the same.
     let built = Command::new(repo_root().join("packaging/build-deb.sh"))
+        .env("TETE_DEB_PROFILE", "dev")
         .arg("--output")
         .arg(out.path())
         .output()
