@@ -22,7 +22,7 @@ fn available(program: &str, args: &[&str]) -> bool {
 }
 
 #[test]
-#[ignore = "long: a release build and cargo deb; run with --ignored"]
+#[ignore = "long: cargo deb and lintian on the debug build; run with --ignored"]
 fn the_package_holds_the_binary_unit_man_pages_completions_and_config() {
     if !available("cargo", &["deb", "--version"]) {
         println!("skipped: cargo-deb is not installed (cargo install cargo-deb --locked)");
