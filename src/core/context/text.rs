@@ -313,7 +313,7 @@ fn is_unnested(name: &str) -> bool {
 
 /// Length in bytes of the tag at the start of `text` (which starts with `<`),
 /// respecting quoted attribute values; `None` if it never closes.
-fn tag_length(text: &str) -> Option<usize> {
+pub(crate) fn tag_length(text: &str) -> Option<usize> {
     let mut quote: Option<u8> = None;
     for (i, b) in text.bytes().enumerate().skip(1) {
         match (quote, b) {
@@ -329,7 +329,7 @@ fn tag_length(text: &str) -> Option<usize> {
 
 /// The element name of a lower-cased tag (`/s` for a closing `</s>`, `o:p` for
 /// Outlook's namespaced paragraphs, `!doctype` for a declaration).
-fn tag_name(lower_tag: &str) -> &str {
+pub(crate) fn tag_name(lower_tag: &str) -> &str {
     let inner = lower_tag.trim_start_matches('<');
     let end = inner
         .char_indices()

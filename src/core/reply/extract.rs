@@ -15,7 +15,7 @@
 use mail_parser::{Message, MimeHeaders, PartType};
 use serde::{Deserialize, Serialize};
 
-use crate::core::context::text::{bound_description, html_to_text};
+use crate::core::context::text::{bound_description, html_to_text, tag_length, tag_name};
 
 /// Text beyond this many bytes is not read: a person's commands fit in far less.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
@@ -544,37 +544,6 @@ pub fn remove_quoted_html(html: &str) -> String {
         out.push_str(rest);
     }
     out
-}
-
-/// Length in bytes of the tag at the start of `text` (which starts with `<`),
-/// respecting quoted attribute values; `None` if it never closes.
-fn tag_length(text: &str) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    for (i, b) in text.bytes().enumerate().skip(1) {
-        match (quote, b) {
-            (Some(q), _) if b == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(b),
-            (None, b'>') => return Some(i + 1),
-            (None, _) => {}
-        }
-    }
-    None
-}
-
-/// The element name of a lower-cased tag (`/div` for `</div>`).
-fn tag_name(lower_tag: &str) -> &str {
-    let inner = lower_tag.trim_start_matches('<');
-    let end = inner
-        .find(|c: char| c.is_ascii_whitespace() || c == '>' || (c == '/' && !inner.starts_with(c)))
-        .unwrap_or(inner.len());
-    // `</div>`: keep the slash; `<br/>`: stop at it.
-    let name = &inner[..end];
-    if name.len() > 1 {
-        name.trim_end_matches('/')
-    } else {
-        name
-    }
 }
 
 #[cfg(test)]
