@@ -707,17 +707,11 @@ mod tests {
     /// The fixtures: real-shaped replies from the common clients.
     mod fixtures {
         use super::*;
+        use crate::core::reply::fixture;
 
         const COMMANDS: &str = "done 5211d042\n[x] book the offsite venue\n\
                                 @alex: send the numbers\nagenda: on-call rota";
 
-        fn fixture(name: &str) -> Vec<u8> {
-            let path = format!(
-                "{}/tests/fixtures/replies/{name}",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-        }
 
         fn both_parts(name: &str) -> (VisibleText, Option<VisibleText>) {
             let raw = fixture(name);

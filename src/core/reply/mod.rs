@@ -117,6 +117,17 @@ pub fn examine(
     report
 }
 
+/// A reply fixture from `tests/fixtures/replies/` (real-shaped replies from the
+/// common mail clients), for the tests of every step.
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/replies/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,13 +153,6 @@ mod tests {
         ]
     }
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/tests/fixtures/replies/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
 
     fn report(raw: &[u8], now: &str) -> ReplyReport {
         let message = mail_parser::MessageParser::default().parse(raw).unwrap();

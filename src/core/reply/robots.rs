@@ -132,6 +132,7 @@ fn is_auto_reply_subject(subject: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::reply::fixture;
 
     fn parse(raw: &[u8]) -> Message<'_> {
         mail_parser::MessageParser::default().parse(raw).unwrap()
@@ -207,13 +208,6 @@ mod tests {
         assert!(is_automatic(&Message::default()).is_some());
     }
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/tests/fixtures/replies/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
 
     #[test]
     fn out_of_office_notices_and_bounces_are_automatic() {

@@ -430,6 +430,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::reply::fixture;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
@@ -674,13 +675,6 @@ mod tests {
         }
     }
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/tests/fixtures/replies/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
 
     /// The fixtures carry a token made with [`SECRET`] by an independent
     /// implementation (Python's hmac and base64), for Dana, series 3f9a0c21e4,
