@@ -107,17 +107,45 @@ fn ask(config: &tete::config::Config, command: Forwarded) -> String {
 const PASSED: &str =
     "mx.example.com; dkim=pass header.i=@example.com; dmarc=pass header.from=example.com";
 
+/// A Dovecot, an SMTP server and the demo config pointed at both.
+struct Mailboxes {
+    dovecot: Dovecot,
+    recorder: Recorder,
+    dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    config: tete::config::Config,
+}
+
+impl Mailboxes {
+    fn new() -> Mailboxes {
+        let dovecot = Dovecot::start();
+        let recorder = Recorder::default();
+        let smtp_port = start_server(&recorder);
+        let dir = tempfile::tempdir().unwrap();
+        let path = config_with_mailboxes(dir.path(), smtp_port, &dovecot);
+        let config = tete::config::load(&path).expect("the config loads");
+        Mailboxes {
+            dovecot,
+            recorder,
+            dir,
+            path,
+            config,
+        }
+    }
+
+    /// The daemon, in-process, its clock starting on Wednesday 2 December 16:00 UTC.
+    fn start_daemon(&self) -> tete::daemon::DaemonHandle {
+        let now = "2026-12-02T16:00:00Z".parse().unwrap();
+        let options = tete::daemon::DaemonOptions { now: Some(now) };
+        tete::daemon::start(&self.path, self.config.clone(), options).expect("the daemon starts")
+    }
+}
+
 #[test]
 fn a_reply_is_applied_once_answered_and_shown_in_the_next_brief_and_forgeries_are_not() {
-    let dovecot = Dovecot::start();
-    let recorder = Recorder::default();
-    let smtp_port = start_server(&recorder);
-    let dir = tempfile::tempdir().unwrap();
-    let path = config_with_mailboxes(dir.path(), smtp_port, &dovecot);
-    let config = tete::config::load(&path).expect("the config loads");
-    let now = "2026-12-02T16:00:00Z".parse().unwrap();
-    let options = tete::daemon::DaemonOptions { now: Some(now) };
-    let daemon = tete::daemon::start(&path, config.clone(), options).expect("the daemon starts");
+    let setup = Mailboxes::new();
+    let (dovecot, recorder, config) = (&setup.dovecot, &setup.recorder, &setup.config);
+    let daemon = setup.start_daemon();
 
     // The first pass sends Dana her brief of the Dana / Alex 1:1, with a reply address.
     let to_dana = |messages: &[Received]| -> Option<String> {
@@ -126,7 +154,7 @@ fn a_reply_is_applied_once_answered_and_shown_in_the_next_brief_and_forgeries_ar
             .map(text_of)
             .find(|t| header(t, "To").is_some_and(|to| to.contains("dana@")))
     };
-    wait_for_mail(&recorder, "Dana's brief", |m| to_dana(m).is_some());
+    wait_for_mail(recorder, "Dana's brief", |m| to_dana(m).is_some());
     let brief = to_dana(&recorder.messages()).unwrap();
     assert!(
         header(&brief, "Reply-To").unwrap().starts_with("briefs+"),
@@ -188,7 +216,7 @@ fn a_reply_is_applied_once_answered_and_shown_in_the_next_brief_and_forgeries_ar
             .filter(|t| header(t, "In-Reply-To").is_some())
             .collect()
     };
-    wait_for_mail(&recorder, "the confirmation", |m| {
+    wait_for_mail(recorder, "the confirmation", |m| {
         !confirmations(m).is_empty()
     });
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -228,7 +256,7 @@ fn a_reply_is_applied_once_answered_and_shown_in_the_next_brief_and_forgeries_ar
 
     // The store: Dana's item closed, the new one open, Alex's untouched.
     let items = ask(
-        &config,
+        config,
         Forwarded::Items(tete::control::ItemsAction::List {
             series: SERIES.into(),
             json: false,
@@ -247,7 +275,7 @@ fn a_reply_is_applied_once_answered_and_shown_in_the_next_brief_and_forgeries_ar
 
     // The next brief shows it.
     let preview = ask(
-        &config,
+        config,
         Forwarded::Preview {
             series: SERIES.into(),
             to: Some("dana@example.com".into()),
@@ -261,7 +289,7 @@ fn a_reply_is_applied_once_answered_and_shown_in_the_next_brief_and_forgeries_ar
     );
 
     // Status says what was ignored and why.
-    let status = ask(&config, Forwarded::Status { json: false });
+    let status = ask(config, Forwarded::Status { json: false });
     assert!(status.contains("Replies: 1 applied, 4 ignored"), "{status}");
     assert!(
         status.contains("Reply mailbox: reading, last looked"),
@@ -272,22 +300,12 @@ fn a_reply_is_applied_once_answered_and_shown_in_the_next_brief_and_forgeries_ar
 
 #[test]
 fn a_reply_too_large_to_read_is_kept_flagged_and_shown_in_status() {
-    let dovecot = Dovecot::start();
-    let recorder = Recorder::default();
-    let smtp_port = start_server(&recorder);
-    let dir = tempfile::tempdir().unwrap();
-    let path = config_with_mailboxes(dir.path(), smtp_port, &dovecot);
-    let config = tete::config::load(&path).expect("the config loads");
+    let setup = Mailboxes::new();
+    let (dovecot, config) = (&setup.dovecot, &setup.config);
     let mut big = b"From: dana@example.com\r\nTo: briefs@example.com\r\nSubject: big\r\nMessage-ID: <big@example.com>\r\n\r\n".to_vec();
     big.extend(std::iter::repeat_n(b'a', 10 * 1024 * 1024));
     dovecot.append("INBOX", &big);
-    let now = "2026-12-02T16:00:00Z".parse().unwrap();
-    let daemon = tete::daemon::start(
-        &path,
-        config.clone(),
-        tete::daemon::DaemonOptions { now: Some(now) },
-    )
-    .expect("the daemon starts");
+    let daemon = setup.start_daemon();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !dovecot
         .flags("INBOX")
@@ -302,7 +320,7 @@ fn a_reply_too_large_to_read_is_kept_flagged_and_shown_in_status() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(dovecot.flags("INBOX").len(), 1, "the message stays");
-    let status = ask(&config, Forwarded::Status { json: false });
+    let status = ask(config, Forwarded::Status { json: false });
     assert!(
         status.contains("larger than inbox.max_message_size"),
         "{status}"
@@ -619,23 +637,18 @@ fn a_private_note_by_reply_reaches_only_its_author() {
 /// briefs still go out, and the reader keeps trying.
 #[test]
 fn a_mailbox_that_refuses_the_login_shows_in_status_and_briefs_still_go_out() {
-    let dovecot = Dovecot::start();
-    let recorder = Recorder::default();
-    let smtp_port = start_server(&recorder);
-    let dir = tempfile::tempdir().unwrap();
-    let path = config_with_mailboxes(dir.path(), smtp_port, &dovecot);
-    std::fs::write(dir.path().join("imap-password"), "not-the-password-42\n").unwrap();
-    let config = tete::config::load(&path).expect("the config loads");
-    let now = "2026-12-02T16:00:00Z".parse().unwrap();
-    let daemon = tete::daemon::start(
-        &path,
-        config.clone(),
-        tete::daemon::DaemonOptions { now: Some(now) },
+    let setup = Mailboxes::new();
+    // The password is read at each login, not when the config loads.
+    std::fs::write(
+        setup.dir.path().join("imap-password"),
+        "not-the-password-42\n",
     )
-    .expect("the daemon starts");
+    .unwrap();
+    let (recorder, config) = (&setup.recorder, &setup.config);
+    let daemon = setup.start_daemon();
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        let status = ask(&config, Forwarded::Status { json: false });
+        let status = ask(config, Forwarded::Status { json: false });
         if status.contains("Reply mailbox: FAILING") {
             break status;
         }
@@ -643,6 +656,6 @@ fn a_mailbox_that_refuses_the_login_shows_in_status_and_briefs_still_go_out() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(!status.contains("not-the-password-42"), "{status}");
-    wait_for_mail(&recorder, "the briefs", |m| !m.is_empty());
+    wait_for_mail(recorder, "the briefs", |m| !m.is_empty());
     daemon.stop().expect("a clean stop");
 }

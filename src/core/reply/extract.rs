@@ -712,7 +712,6 @@ mod tests {
         const COMMANDS: &str = "done 5211d042\n[x] book the offsite venue\n\
                                 @alex: send the numbers\nagenda: on-call rota";
 
-
         fn both_parts(name: &str) -> (VisibleText, Option<VisibleText>) {
             let raw = fixture(name);
             let message = parse(&raw);

@@ -153,7 +153,6 @@ mod tests {
         ]
     }
 
-
     fn report(raw: &[u8], now: &str) -> ReplyReport {
         let message = mail_parser::MessageParser::default().parse(raw).unwrap();
         examine(&message, SECRET, at(now), |series| {

@@ -208,7 +208,6 @@ mod tests {
         assert!(is_automatic(&Message::default()).is_some());
     }
 
-
     #[test]
     fn out_of_office_notices_and_bounces_are_automatic() {
         for name in [

@@ -675,7 +675,6 @@ mod tests {
         }
     }
 
-
     /// The fixtures carry a token made with [`SECRET`] by an independent
     /// implementation (Python's hmac and base64), for Dana, series 3f9a0c21e4,
     /// expiring 2027-01-01.
