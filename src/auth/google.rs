@@ -30,8 +30,8 @@ pub use super::token_source::REFRESH_MARGIN;
 /// Refresh tokens of apps in Google's "Testing" publishing status die after this.
 pub const TESTING_REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// The scopes to request for `account`: calendars always, Gmail SMTP only when the
-/// config's `[mail.smtp] xoauth2_account` names this account.
+/// The scopes to request for `account`: calendars always, Gmail (SMTP and IMAP) only
+/// when `xoauth2_account` names this account (see `Config::uses_mail_token`).
 pub fn scopes(account: &str, xoauth2_account: Option<&str>) -> Vec<String> {
     let mut scopes = vec![CALENDAR_SCOPE.to_string()];
     if xoauth2_account == Some(account) {

@@ -81,11 +81,7 @@ where
     }
     let client = OAuthClient::google(settings).map_err(config_failure)?;
     let key = TokenKey::locate(token_key_file).map_err(config_failure)?;
-    let xoauth2 = config
-        .mail
-        .smtp
-        .as_ref()
-        .and_then(|smtp| smtp.xoauth2_account.as_deref());
+    let xoauth2 = Some(account).filter(|a| config.uses_mail_token(a));
     let store = Store::open(
         &config.state_dir,
         &StoreOptions {
@@ -186,12 +182,7 @@ async fn sign_in_microsoft<W: Write>(
         },
     )?;
     let http = Http::default_client()?;
-    let send_mail = config
-        .mail
-        .smtp
-        .as_ref()
-        .and_then(|smtp| smtp.xoauth2_account.as_deref())
-        == Some(settings.name.as_str());
+    let send_mail = config.uses_mail_token(&settings.name);
     device_sign_in(
         settings,
         &store,

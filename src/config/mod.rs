@@ -183,6 +183,22 @@ pub struct Config {
 }
 
 impl Config {
+    /// True when `account`'s OAuth token logs in to a mail server: it sends the
+    /// briefs (`[mail.smtp] xoauth2_account`) or reads the replies (`[inbox]
+    /// xoauth2_account`). Its sign-in must then ask for mail access too.
+    pub fn uses_mail_token(&self, account: &str) -> bool {
+        let smtp = self
+            .mail
+            .smtp
+            .as_ref()
+            .and_then(|s| s.xoauth2_account.as_deref());
+        let inbox = self
+            .inbox
+            .as_ref()
+            .and_then(|i| i.xoauth2_account.as_deref());
+        smtp == Some(account) || inbox == Some(account)
+    }
+
     /// The account called `name`.
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {
         self.accounts.iter().find(|account| account.name == name)

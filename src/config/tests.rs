@@ -945,3 +945,14 @@ fn a_metrics_address_off_loopback_needs_allow_remote() {
     let garbage = format!("{MINIMAL}\n[metrics]\nlisten = \"localhost\"\n");
     assert_eq!(one_error(&garbage).key_path, "metrics.listen");
 }
+
+#[test]
+fn a_google_account_that_reads_the_replies_uses_a_mail_token() {
+    let text = format!(
+        "{MINIMAL}\n[[accounts]]\nname = \"work\"\nprovider = \"google\"\nowner = \"me@example.com\"\nclient_id = \"1234567890-abc.apps.googleusercontent.com\"\n\n[inbox]\nhost = \"imap.gmail.com\"\nxoauth2_account = \"work\"\nauthserv_id = \"mx.google.com\"\n"
+    );
+    let config = ok(&text);
+    assert!(config.uses_mail_token("work"));
+    assert!(!config.uses_mail_token("demo"));
+    assert_eq!(config.inbox.unwrap().username, "me@example.com");
+}

@@ -249,6 +249,7 @@ pub fn queue_due(
     config: &Config,
     store: &Store,
     analysis: &Analysis,
+    secret: Option<&crate::pass::replies::ReplySecret>,
     now: DateTime<Utc>,
 ) -> Result<QueueReport, BriefStepError> {
     let policy = policy(config, analysis);
@@ -260,7 +261,6 @@ pub fn queue_due(
     };
     // Each series' context is read once, and each meeting's position in its series
     // (an expansion from the series' start) computed once, for both recipients.
-    let secret = crate::pass::replies::secret_for_briefs(config);
     let mut contexts: HashMap<&SeriesId, SeriesContext> = HashMap::new();
     let mut indexes: HashMap<(&SeriesId, DateTime<Utc>), u64> = HashMap::new();
     let mut digests = crate::pass::digest::Digests::default();
@@ -289,7 +289,7 @@ pub fn queue_due(
         };
         let threading = crate::pass::replies::brief_threading(
             config.inbox.as_ref(),
-            secret.as_ref(),
+            secret,
             &due.key,
             due.occurrence.start_utc,
         );

@@ -72,14 +72,14 @@ pub fn queue_followups(
     config: &Config,
     store: &Store,
     analysis: &Analysis,
+    secret: Option<&crate::pass::replies::ReplySecret>,
     now: DateTime<Utc>,
 ) -> Result<FollowupReport, BriefStepError> {
     let policy = policy(config, analysis);
-    let secret = crate::pass::replies::secret_for_briefs(config);
     let mut report = FollowupReport::default();
     for view in analysis.one_on_ones() {
         if config.recap.enabled && !opted_out(config, view) {
-            report.recaps += queue_recaps(config, store, view, &policy, secret.as_ref(), now)?;
+            report.recaps += queue_recaps(config, store, view, &policy, secret, now)?;
         }
         if config.cadence.alerts {
             report.cadence_notes += queue_cadence(config, store, view, &policy, now)?;

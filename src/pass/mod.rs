@@ -208,8 +208,10 @@ pub async fn plan_and_deliver(
 ) -> Result<RoundReport, PassError> {
     let analysis = analyze_store_logging_new(config, store, now, &mut state.logged_warnings)?;
     briefs::refresh_context(store, &analysis, now)?;
-    let queue = briefs::queue_due(config, store, &analysis, now)?;
-    let followups = followups::queue_followups(config, store, &analysis, now)?;
+    // Read once per pass: briefs and recaps both carry reply tokens.
+    let secret = replies::secret_for_briefs(config);
+    let queue = briefs::queue_due(config, store, &analysis, secret.as_ref(), now)?;
+    let followups = followups::queue_followups(config, store, &analysis, secret.as_ref(), now)?;
     let owners = account_owners(config, store)?;
     notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
     let delivery = briefs::deliver(config, store, clients, now, &mut state.unrecorded).await?;
