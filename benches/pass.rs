@@ -205,6 +205,19 @@ fn main() {
         planned_briefs.due.len(),
         rate(planned.len(), plan_s)
     );
+    // What every pass adds for cadence notes: each 1:1's streak (recaps only look at
+    // meetings that just ended, and the store lookups happen only for alerts).
+    let t = Instant::now();
+    let alerts = analysis
+        .one_on_ones()
+        .filter_map(|view| view.streak(now, &config.cadence))
+        .filter(|streak| streak.alert.is_some())
+        .count();
+    let streak_s = t.elapsed().as_secs_f64();
+    println!(
+        "cadence streaks {one_on_ones} 1:1 series -> {alerts} alerts in {streak_s:.3} s = {} series",
+        rate(one_on_ones, streak_s)
+    );
     println!(
         "whole pass      {count} events in {:.3} s (parse+expand+detect+plan) = {} events",
         parse_s + analyze_s + plan_s,

@@ -43,6 +43,9 @@ pub use session::{Session, open_store, parse_now, series_info};
 pub const EXIT_FAILURE: u8 = 1;
 /// Internal error (sysexits `EX_SOFTWARE`).
 pub const EXIT_SOFTWARE: u8 = 70;
+/// Temporary failure (sysexits `EX_TEMPFAIL`): a mail server that piped a reply to
+/// `tete reply --apply` keeps it and tries again.
+pub const EXIT_TEMPFAIL: u8 = 75;
 /// Configuration error (sysexits `EX_CONFIG`); the unit's `RestartPreventExitStatus=78`.
 pub const EXIT_CONFIG: u8 = 78;
 

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use super::{CommandError, Session};
 use crate::core::reply::commands::Resolved;
 use crate::model::replies::{MailboxUid, ReplyOutcome};
-use crate::pass::replies::{self, Examined, ReplyDesk, ReplySecret};
+use crate::pass::replies::{Examined, ReplyDesk, ReplySecret};
 use crate::store::Recorded;
 
 /// Where a message handed over by pipe is recorded: UIDVALIDITY 0 (no IMAP mailbox
@@ -59,9 +59,11 @@ pub fn execute(
         let at = piped_message_place(&raw);
         let (record, recorded) = desk
             .apply(at, Some(&raw), session.now)
-            .map_err(|e| match e {
-                replies::ReplyError::Store(error) => CommandError::Store(error),
-                other => CommandError::failed(other.to_string()),
+            // A message that could not be recorded is not lost: a mail server that
+            // pipes replies here retries on EX_TEMPFAIL, and bounces on anything else.
+            .map_err(|e| CommandError::Failed {
+                code: super::EXIT_TEMPFAIL,
+                message: format!("the reply was not applied, try again later: {e}"),
             })?;
         if json {
             out.push_str(&serde_json::to_string_pretty(&record)?);

@@ -296,20 +296,23 @@ pub struct PersonSummary {
 }
 
 impl SeriesView {
-    /// The series' streak of meetings not held at `now` (see `core::cadence`), over
-    /// the occurrences of its current pair.
+    /// The series' streak of meetings not held at `now` (see `core::cadence`), counting
+    /// as held only meetings of its current pair.
     pub fn streak(
         &self,
         now: DateTime<Utc>,
         rules: &crate::config::CadenceConfig,
     ) -> Option<crate::core::cadence::Streak> {
-        let mine: Vec<&Occurrence> = self
-            .occurrences
-            .iter()
-            .filter(|o| self.is_current_pair(o))
-            .collect();
+        let all: Vec<&Occurrence> = self.occurrences.iter().collect();
         let recurs = self.next(now).is_some();
-        crate::core::cadence::streak(&mine, self.first_start, recurs, now, rules)
+        crate::core::cadence::streak(
+            &all,
+            |o| self.is_current_pair(o),
+            self.first_start,
+            recurs,
+            now,
+            rules,
+        )
     }
 
     /// The JSON summary, with times in `zone`.

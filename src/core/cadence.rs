@@ -56,7 +56,10 @@ pub fn typical_interval(occurrences: &[&Occurrence]) -> Option<TimeDelta> {
 }
 
 /// The streak of `occurrences` (a series' occurrences around `now`, any order) at
-/// `now`. `first_start` is the series' start; `recurs` says whether it has an
+/// `now`. `is_theirs` says whether a held occurrence was a meeting of the series'
+/// current pair (one someone else attended neither counts as held nor breaks a
+/// streak); it is asked only of the few most recent ones, since it costs more than
+/// the rest. `first_start` is the series' start; `recurs` says whether it has an
 /// upcoming occurrence (a series that ended gets no "none held" alert).
 ///
 /// "No meeting for W weeks" is measured against the series' own rhythm: the gap must
@@ -64,6 +67,7 @@ pub fn typical_interval(occurrences: &[&Occurrence]) -> Option<TimeDelta> {
 /// the four weeks that are simply its cadence.
 pub fn streak(
     occurrences: &[&Occurrence],
+    is_theirs: impl Fn(&Occurrence) -> bool,
     first_start: Option<DateTime<Utc>>,
     recurs: bool,
     now: DateTime<Utc>,
@@ -75,14 +79,16 @@ pub fn streak(
         .filter(|o| o.start_utc < now)
         .collect();
     past.sort_by_key(|o| std::cmp::Reverse(o.start_utc));
-    let cancelled_in_row = past
-        .iter()
-        .take_while(|o| o.status == EventStatus::Cancelled)
-        .count();
-    let last_held = past
-        .iter()
-        .find(|o| o.status != EventStatus::Cancelled)
-        .map(|o| o.start_utc);
+    let mut cancelled_in_row = 0;
+    let mut last_held = None;
+    for occurrence in &past {
+        if occurrence.status == EventStatus::Cancelled {
+            cancelled_in_row += 1;
+        } else if is_theirs(occurrence) {
+            last_held = Some(occurrence.start_utc);
+            break;
+        }
+    }
     let since = last_held
         .or(first_start)
         .or_else(|| past.last().map(|o| o.start_utc))?;
@@ -172,6 +178,7 @@ mod tests {
         let now = at("2026-10-26T12:00:00Z");
         let one = streak(
             &refs(&weekly(&[HELD, HELD, CANCELLED])),
+            |_| true,
             None,
             true,
             now,
@@ -181,6 +188,7 @@ mod tests {
         assert_eq!(one.alert, None);
         let two = streak(
             &refs(&weekly(&[HELD, CANCELLED, CANCELLED, HELD])),
+            |_| true,
             None,
             true,
             now,
@@ -199,11 +207,32 @@ mod tests {
     }
 
     #[test]
+    fn a_meeting_someone_else_attended_neither_counts_as_held_nor_breaks_the_streak() {
+        let rules = CadenceConfig::default();
+        let now = at("2026-11-04T12:00:00Z");
+        // Held, cancelled, held by someone else, cancelled.
+        let occurrences = weekly(&[HELD, CANCELLED, HELD, CANCELLED]);
+        let someone_else = occurrences[2].start_utc;
+        let streak = streak(
+            &refs(&occurrences),
+            |o| o.start_utc != someone_else,
+            None,
+            true,
+            now,
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(streak.alert, Some(StreakKind::Cancelled { in_row: 2 }));
+        assert_eq!(streak.last_held, Some(occurrences[0].start_utc));
+    }
+
+    #[test]
     fn a_held_meeting_ends_the_streak_and_starts_another_identity() {
         let rules = CadenceConfig::default();
         let now = at("2026-11-04T12:00:00Z");
         let before = streak(
             &refs(&weekly(&[HELD, CANCELLED, CANCELLED])),
+            |_| true,
             None,
             true,
             now,
@@ -212,6 +241,7 @@ mod tests {
         .unwrap();
         let after = streak(
             &refs(&weekly(&[HELD, CANCELLED, CANCELLED, HELD, CANCELLED])),
+            |_| true,
             None,
             true,
             now,
@@ -229,9 +259,9 @@ mod tests {
         let now = at("2026-11-10T12:00:00Z");
         // Held on 6 Oct, then nothing in the calendar (deleted occurrences).
         let occurrences = weekly(&[HELD]);
-        let recurring = streak(&refs(&occurrences), None, true, now, &rules).unwrap();
+        let recurring = streak(&refs(&occurrences), |_| true, None, true, now, &rules).unwrap();
         assert_eq!(recurring.alert, Some(StreakKind::NoneHeld { weeks: 5 }));
-        let ended = streak(&refs(&occurrences), None, false, now, &rules).unwrap();
+        let ended = streak(&refs(&occurrences), |_| true, None, false, now, &rules).unwrap();
         assert_eq!(ended.alert, None);
         // A monthly series is not late after four weeks, only after two months.
         let monthly: Vec<Occurrence> = [
@@ -245,6 +275,7 @@ mod tests {
         .collect();
         let after_five_weeks = streak(
             &refs(&monthly[..3]),
+            |_| true,
             None,
             true,
             at("2026-12-06T00:00:00Z"),
@@ -255,6 +286,7 @@ mod tests {
         let future = weekly(&[HELD, HELD, HELD, HELD, HELD, HELD, HELD]);
         let early = streak(
             &refs(&future),
+            |_| true,
             None,
             true,
             at("2026-10-07T00:00:00Z"),
