@@ -64,7 +64,11 @@ pub fn summary(config_path: &Path, config: &Config) -> String {
             .map(|o| format!("{}: {}", o.name, provider_name(o.provider)))
             .collect::<Vec<_>>()
             .join(", ");
-        let noun = if config.orgs.len() == 1 { "org" } else { "orgs" };
+        let noun = if config.orgs.len() == 1 {
+            "org"
+        } else {
+            "orgs"
+        };
         format!(", {} {noun} ({names})", config.orgs.len())
     };
     format!(
