@@ -38,6 +38,8 @@ pub struct OrgConfig {
     /// Google: the administrator tete impersonates to read the directory (users,
     /// groups). Needed when `groups` or `domain` is set.
     pub admin: Option<String>,
+    /// Who gets one email when the org's credential is refused (`notify`, else `admin`).
+    pub notify: Option<String>,
     /// Microsoft: the tenant (id or domain); app-only tokens need a real tenant.
     pub tenant: Option<String>,
     /// People covered by name (lower-cased addresses).
@@ -392,6 +394,11 @@ impl Validator<'_> {
             }
             _ => None,
         };
+        let notify = o
+            .notify
+            .as_ref()
+            .and_then(|v| self.email(v, &k("notify")))
+            .or_else(|| admin.clone());
         let tenant = (provider == Some(Provider::Microsoft))
             .then(|| self.org_tenant(&key, spanned))
             .flatten();
@@ -405,6 +412,7 @@ impl Validator<'_> {
             provider: provider?,
             credential: credential?,
             admin,
+            notify,
             tenant,
             people,
             groups,
@@ -596,6 +604,7 @@ mod tests {
             provider: Provider::Google,
             credential: OrgCredential::ServiceAccountKey(None),
             admin: Some("admin@acme.test".into()),
+            notify: None,
             tenant: None,
             people: vec!["dana@acme.test".into()],
             groups: Vec::new(),

@@ -221,6 +221,7 @@ pub(crate) struct RawOrg {
     pub provider: Option<S>,
     pub service_account_key_file: Option<S>,
     pub admin: Option<S>,
+    pub notify: Option<S>,
     pub tenant: Option<S>,
     pub client_id: Option<S>,
     pub client_secret_file: Option<S>,
