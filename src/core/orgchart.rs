@@ -177,7 +177,10 @@ mod tests {
             }
         );
         // Three levels apart is no longer a skip-level.
-        assert_eq!(chart().relation("ceo@x.test", "dev@x.test"), Relation::Other);
+        assert_eq!(
+            chart().relation("ceo@x.test", "dev@x.test"),
+            Relation::Other
+        );
     }
 
     #[test]
@@ -188,13 +191,19 @@ mod tests {
                 manager: "lead@x.test".into()
             }
         );
-        assert_eq!(chart().relation("lead2@x.test", "dev@x.test"), Relation::Other);
+        assert_eq!(
+            chart().relation("lead2@x.test", "dev@x.test"),
+            Relation::Other
+        );
     }
 
     #[test]
     fn unknown_people_and_a_person_with_themselves_are_other() {
         assert_eq!(chart().relation("a@y.test", "b@y.test"), Relation::Other);
-        assert_eq!(chart().relation("dev@x.test", "dev@x.test"), Relation::Other);
+        assert_eq!(
+            chart().relation("dev@x.test", "dev@x.test"),
+            Relation::Other
+        );
         assert_eq!(chart().relation("", "dev@x.test"), Relation::Other);
         // Two people without managers are not peers of "nobody".
         assert_eq!(
