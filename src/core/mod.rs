@@ -13,6 +13,7 @@ pub mod cadence;
 pub mod calendar;
 pub mod context;
 pub mod detect;
+pub mod orgchart;
 pub mod plan;
 pub mod reply;
 pub mod series;

@@ -4,6 +4,7 @@
 //! the changes ([`CalendarSync`]); `pass::sync` reads and writes the store around it.
 
 pub mod account;
+pub mod directory;
 pub mod error;
 pub mod google;
 pub mod http;

@@ -10,6 +10,11 @@
 //! - `GET /auth`: redirects to `redirect_uri` with `code` and `state`.
 //! - `POST /token`: `authorization_code` with PKCE (S256) verification, and
 //!   `refresh_token`; `invalid_grant` once a user's grant is revoked.
+//! - Directory (Admin SDK): `GET /admin/directory/v1/users` (`domain` or `customer`,
+//!   `maxResults` ≤ 500, `pageToken`), `GET /admin/directory/v1/users/{userKey}`,
+//!   `GET /admin/directory/v1/groups/{groupKey}/members` (`maxResults` ≤ 200), for
+//!   directory admins only (403 `forbidden` otherwise); and
+//!   `GET /calendar/v3/users/me/settings/timezone` as the person.
 //!
 //! Every request is recorded (method, path, query) so tests can count and inspect.
 
@@ -105,6 +110,8 @@ struct Pending {
 
 struct Inner {
     users: BTreeMap<String, User>,
+    /// The Admin SDK directory and calendar settings (see "Directory" below).
+    directory: Directory,
     seq: u64,
     generation: u64,
     access: HashMap<String, (String, bool)>,
@@ -183,6 +190,7 @@ impl FakeGoogle {
     pub async fn start() -> FakeGoogle {
         let inner = Arc::new(Mutex::new(Inner {
             users: BTreeMap::new(),
+            directory: Directory::default(),
             seq: 0,
             generation: 1,
             access: HashMap::new(),
@@ -201,6 +209,7 @@ impl FakeGoogle {
         let app = Router::new()
             .route("/calendar/v3/users/me/calendarList", get(calendar_list))
             .route("/calendar/v3/calendars/{calendar}/events", get(events_list))
+            .merge(directory_routes())
             .route("/auth", get(authorize))
             .route("/token", post(token))
             .with_state(inner.clone());
@@ -809,5 +818,335 @@ async fn token(
             .into_response()
         }
         _ => oauth_error("unsupported_grant_type", "Invalid grant_type."),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Directory: the Admin SDK Directory API and Calendar settings, written from Google's
+// reference (users.list, users.get, members.list, settings.get). Kept apart from the
+// calendar routes above.
+
+/// Users and groups of the fake Workspace account, and each person's settings.
+#[derive(Default)]
+struct Directory {
+    /// User resources in listing order (by key: the primary address, or a made-up
+    /// key for hostile records without one).
+    users: BTreeMap<String, Value>,
+    /// group address → member resources.
+    groups: BTreeMap<String, Vec<Value>>,
+    /// person → Calendar `timezone` setting.
+    zones: HashMap<String, String>,
+    /// People whose settings answer 403.
+    denied: std::collections::HashSet<String>,
+    /// Users whose tokens may read the directory.
+    admins: std::collections::HashSet<String>,
+    /// Items per page below `maxResults` (0: no cap).
+    page_cap: usize,
+}
+
+/// A user resource as `users.get` returns it.
+pub fn directory_user(email: &str, full_name: &str, manager: Option<&str>) -> Value {
+    let (given, family) = full_name.split_once(' ').unwrap_or((full_name, ""));
+    let mut user = json!({
+        "kind": "admin#directory#user",
+        "id": format!("1{:020}", email.bytes().map(u64::from).sum::<u64>()),
+        "etag": "\"u1\"",
+        "primaryEmail": email,
+        "name": {"givenName": given, "familyName": family, "fullName": full_name},
+        "isAdmin": false,
+        "suspended": false,
+        "archived": false,
+        "emails": [{"address": email, "primary": true}],
+        "customerId": "C0fake",
+        "orgUnitPath": "/",
+    });
+    if let Some(manager) = manager {
+        user["relations"] = json!([{"value": manager, "type": "manager"}]);
+    }
+    user
+}
+
+/// A member resource as `members.list` returns it (`kind`: `USER`, `GROUP`,
+/// `CUSTOMER`, `EXTERNAL`; `status`: `ACTIVE`, `SUSPENDED`).
+pub fn directory_member(email: &str, kind: &str, status: &str) -> Value {
+    json!({"kind": "admin#directory#member", "etag": "\"m1\"", "id": format!("m-{email}"),
+           "email": email, "role": "MEMBER", "type": kind, "status": status})
+}
+
+fn directory_routes() -> Router<Shared> {
+    Router::new()
+        .route("/admin/directory/v1/users", get(directory_users))
+        .route("/admin/directory/v1/users/{key}", get(directory_user_get))
+        .route(
+            "/admin/directory/v1/groups/{key}/members",
+            get(directory_members),
+        )
+        .route(
+            "/calendar/v3/users/me/settings/timezone",
+            get(settings_timezone),
+        )
+}
+
+impl FakeGoogle {
+    /// The value for the Directory API base URL.
+    pub fn directory_base(&self) -> String {
+        format!("{}/admin/directory/v1/", self.origin())
+    }
+
+    /// Lets `email`'s tokens read the directory (a delegated admin).
+    pub fn make_directory_admin(&self, email: &str) {
+        lock(&self.inner).directory.admins.insert(email.to_string());
+    }
+
+    /// Adds or replaces a user resource (any JSON: hostile records are stored as given).
+    pub fn put_directory_user(&self, user: Value) {
+        let mut inner = lock(&self.inner);
+        let key = match user.get("primaryEmail").and_then(Value::as_str) {
+            Some(email) => email.to_ascii_lowercase(),
+            None => format!("~{}", inner.directory.users.len()),
+        };
+        inner.directory.users.insert(key, user);
+    }
+
+    /// Sets a group's members.
+    pub fn put_group(&self, group: &str, members: Vec<Value>) {
+        lock(&self.inner)
+            .directory
+            .groups
+            .insert(group.to_ascii_lowercase(), members);
+    }
+
+    /// Sets the Calendar `timezone` setting of a person.
+    pub fn set_time_zone(&self, email: &str, zone: &str) {
+        lock(&self.inner)
+            .directory
+            .zones
+            .insert(email.to_string(), zone.to_string());
+    }
+
+    /// Makes a person's Calendar settings answer 403.
+    pub fn deny_settings(&self, email: &str) {
+        lock(&self.inner).directory.denied.insert(email.to_string());
+    }
+
+    /// Caps directory pages at `size` items, below `maxResults`.
+    pub fn set_directory_page_cap(&self, size: usize) {
+        lock(&self.inner).directory.page_cap = size;
+    }
+}
+
+/// Google's 403 for a caller without directory rights (as users.list answers it).
+fn not_authorized() -> Response {
+    google_error(
+        403,
+        "global",
+        "forbidden",
+        "Not Authorized to access this resource/api",
+    )
+}
+
+fn not_found(what: &str) -> Response {
+    google_error(
+        404,
+        "global",
+        "notFound",
+        &format!("Resource Not Found: {what}"),
+    )
+}
+
+/// Parses `maxResults` within `1..=max` (Google answers 400 `invalid` otherwise) and
+/// `pageToken` (`dir:<offset>`), and gives the page size after the fake's cap.
+fn directory_paging(
+    query: &[(String, String)],
+    default: usize,
+    max: usize,
+    cap: usize,
+) -> Result<(usize, usize), Response> {
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let size = match param("maxResults") {
+        None => default,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                return Err(google_error(
+                    400,
+                    "global",
+                    "invalid",
+                    "Invalid value for: maxResults",
+                ));
+            }
+        },
+    };
+    let offset = match param("pageToken") {
+        None => 0,
+        Some(token) => match token.strip_prefix("dir:").and_then(|n| n.parse().ok()) {
+            Some(offset) => offset,
+            None => {
+                return Err(google_error(
+                    400,
+                    "global",
+                    "invalid",
+                    "Invalid page token value.",
+                ));
+            }
+        },
+    };
+    let size = if cap > 0 { size.min(cap) } else { size };
+    Ok((offset, size))
+}
+
+/// One page of `items` with `nextPageToken` when more follow; `field` is omitted
+/// when the page is empty, as Google does.
+fn directory_page(
+    kind: &str,
+    field: &str,
+    items: &[Value],
+    offset: usize,
+    size: usize,
+) -> Response {
+    let page: Vec<Value> = items.iter().skip(offset).take(size).cloned().collect();
+    let mut body = json!({"kind": kind, "etag": "\"d1\""});
+    if !page.is_empty() {
+        body[field] = Value::Array(page);
+    }
+    if offset + size < items.len() {
+        body["nextPageToken"] = json!(format!("dir:{}", offset + size));
+    }
+    axum::Json(body).into_response()
+}
+
+async fn directory_users(
+    State(inner): State<Shared>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let user = match api_prologue(&inner, "/admin/directory/v1/users", &query, &headers).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let inner = lock(&inner);
+    if !inner.directory.admins.contains(&user) {
+        return not_authorized();
+    }
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_ascii_lowercase())
+    };
+    let domain = match (param("domain"), param("customer")) {
+        (Some(domain), _) => Some(domain),
+        (None, Some(customer)) if customer == "my_customer" => None,
+        _ => return google_error(400, "global", "badRequest", "Bad Request"),
+    };
+    let (offset, size) = match directory_paging(&query, 100, 500, inner.directory.page_cap) {
+        Ok(paging) => paging,
+        Err(response) => return response,
+    };
+    let items: Vec<Value> = inner
+        .directory
+        .users
+        .iter()
+        .filter(|(key, _)| match &domain {
+            Some(domain) => key.starts_with('~') || key.ends_with(&format!("@{domain}")),
+            None => true,
+        })
+        .map(|(_, user)| user.clone())
+        .collect();
+    directory_page("admin#directory#users", "users", &items, offset, size)
+}
+
+async fn directory_user_get(
+    State(inner): State<Shared>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/admin/directory/v1/users/{key}");
+    let user = match api_prologue(&inner, &path, &[], &headers).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let inner = lock(&inner);
+    if !inner.directory.admins.contains(&user) {
+        return not_authorized();
+    }
+    let key = key.to_ascii_lowercase();
+    let found = inner.directory.users.values().find(|user| {
+        let field = |name: &str| {
+            user.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+        };
+        field("primaryEmail").as_deref() == Some(key.as_str())
+            || field("id").as_deref() == Some(key.as_str())
+            || user
+                .get("aliases")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|v| v.as_str().map(str::to_ascii_lowercase) == Some(key.clone()))
+                })
+    });
+    match found {
+        Some(user) => axum::Json(user.clone()).into_response(),
+        None => not_found("userKey"),
+    }
+}
+
+async fn directory_members(
+    State(inner): State<Shared>,
+    Path(key): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/admin/directory/v1/groups/{key}/members");
+    let user = match api_prologue(&inner, &path, &query, &headers).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let inner = lock(&inner);
+    if !inner.directory.admins.contains(&user) {
+        return not_authorized();
+    }
+    let Some(members) = inner.directory.groups.get(&key.to_ascii_lowercase()) else {
+        return not_found("groupKey");
+    };
+    match directory_paging(&query, 200, 200, inner.directory.page_cap) {
+        Ok((offset, size)) => {
+            directory_page("admin#directory#members", "members", members, offset, size)
+        }
+        Err(response) => response,
+    }
+}
+
+async fn settings_timezone(
+    State(inner): State<Shared>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let path = "/calendar/v3/users/me/settings/timezone";
+    let user = match api_prologue(&inner, path, &query, &headers).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let inner = lock(&inner);
+    if inner.directory.denied.contains(&user) {
+        return google_error(
+            403,
+            "global",
+            "forbidden",
+            "The caller does not have permission",
+        );
+    }
+    match inner.directory.zones.get(&user) {
+        Some(zone) => axum::Json(json!({"kind": "calendar#setting", "etag": "\"s1\"",
+                                        "id": "timezone", "value": zone}))
+        .into_response(),
+        None => not_found("timezone"),
     }
 }

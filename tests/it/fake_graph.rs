@@ -1,7 +1,9 @@
 //! A stateful fake of Microsoft Graph (calendar views with delta, events, `/me`) and
 //! of the identity platform (device code, token endpoint with refresh-token rotation),
 //! on 127.0.0.1:0. Error bodies follow what the real services write. Every request is
-//! recorded for assertions.
+//! recorded for assertions. The tenant's directory (users with `$select`/`$expand`,
+//! paging by `@odata.nextLink`, groups, transitive members, managers, mailbox time
+//! zones) is served from its own block at the end.
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -87,6 +89,8 @@ struct Inner {
     /// Set for a confidential client (a web-platform app registration): every token
     /// request must carry this `client_secret`.
     client_secret: Option<String>,
+    /// The tenant's directory (see "Directory" below).
+    directory: GraphDirectory,
 }
 
 /// The running fake. Dropping it stops nothing (the server task ends with the test's runtime).
@@ -645,6 +649,7 @@ impl FakeGraph {
                 get(calendar_delta),
             )
             .route("/v1.0/me/events/{id}", get(event))
+            .merge(directory_routes())
             .fallback(fallback)
             .with_state(inner.clone());
         tokio::spawn(async move {
@@ -938,4 +943,507 @@ pub fn foreign_goid(uid: &str, at: Option<DateTime<Utc>>) -> String {
     bytes.extend_from_slice(&u32::try_from(data.len()).unwrap_or(0).to_le_bytes());
     bytes.extend_from_slice(&data);
     bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+// ---------------------------------------------------------------------------------
+// Directory: `/users`, `/users/{id}/manager`, `/users/{id}/mailboxSettings/timeZone`,
+// `/groups?$filter=mail eq '…'` and `/groups/{id}/transitiveMembers/microsoft.graph.user`,
+// written from Graph's reference. Kept apart from the calendar routes above.
+
+struct DirectoryUser {
+    json: Value,
+    manager: Option<String>,
+    zone: Option<String>,
+    denied: bool,
+}
+
+#[derive(Default)]
+struct GraphDirectory {
+    /// id → user, in listing order of the ids.
+    users: BTreeMap<String, DirectoryUser>,
+    /// id → (mail, member ids: users or groups).
+    groups: BTreeMap<String, (String, Vec<String>)>,
+    serial: u64,
+}
+
+impl GraphDirectory {
+    fn new_id(&mut self) -> String {
+        self.serial += 1;
+        format!("{:08x}-0000-4000-8000-{:012x}", self.serial, self.serial)
+    }
+
+    fn find(&self, key: &str) -> Option<&String> {
+        if let Some((id, _)) = self.users.get_key_value(key) {
+            return Some(id);
+        }
+        let key = key.to_ascii_lowercase();
+        self.users
+            .iter()
+            .find(|(id, user)| {
+                **id == key
+                    || ["mail", "userPrincipalName"].iter().any(|field| {
+                        user.json[*field].as_str().map(str::to_ascii_lowercase) == Some(key.clone())
+                    })
+            })
+            .map(|(id, _)| id)
+    }
+
+    /// The user ids of a group and its nested groups, each once (cycles end).
+    fn transitive_users(&self, group: &str) -> Vec<String> {
+        let mut seen = HashSet::new();
+        let mut stack = vec![group.to_string()];
+        let mut users = Vec::new();
+        while let Some(group) = stack.pop() {
+            if !seen.insert(group.clone()) {
+                continue;
+            }
+            for member in self.groups.get(&group).map(|g| &g.1).into_iter().flatten() {
+                if self.groups.contains_key(member) {
+                    stack.push(member.clone());
+                } else if self.users.contains_key(member) && !users.contains(member) {
+                    users.push(member.clone());
+                }
+            }
+        }
+        users.sort();
+        users
+    }
+}
+
+fn directory_routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1.0/users", get(directory_users))
+        .route("/v1.0/users/{user}/manager", get(directory_manager))
+        .route(
+            "/v1.0/users/{user}/mailboxSettings/timeZone",
+            get(directory_time_zone),
+        )
+        .route("/v1.0/groups", get(directory_groups))
+        .route(
+            "/v1.0/groups/{group}/transitiveMembers/microsoft.graph.user",
+            get(directory_members),
+        )
+}
+
+impl FakeGraph {
+    /// Adds an enabled member user with a mailbox; returns its object id.
+    pub fn add_directory_user(&self, mail: &str, name: &str) -> String {
+        let mut inner = self.lock();
+        let id = inner.directory.new_id();
+        let json = json!({"id": id, "displayName": name, "mail": mail,
+            "userPrincipalName": mail, "accountEnabled": true, "userType": "Member",
+            "givenName": name.split(' ').next(), "jobTitle": null});
+        inner.directory.users.insert(
+            id.clone(),
+            DirectoryUser {
+                json,
+                manager: None,
+                zone: None,
+                denied: false,
+            },
+        );
+        id
+    }
+
+    /// Adds a user record as given (hostile or incomplete JSON); returns its key.
+    pub fn put_raw_directory_user(&self, json: Value) -> String {
+        let mut inner = self.lock();
+        let id = inner.directory.new_id();
+        inner.directory.users.insert(
+            id.clone(),
+            DirectoryUser {
+                json,
+                manager: None,
+                zone: None,
+                denied: false,
+            },
+        );
+        id
+    }
+
+    /// Edits a user's record in place (`accountEnabled`, `userType`...).
+    pub fn edit_directory_user(&self, mail: &str, edit: impl FnOnce(&mut Value)) {
+        let mut inner = self.lock();
+        let id = inner.directory.find(mail).cloned().expect("known user");
+        if let Some(user) = inner.directory.users.get_mut(&id) {
+            edit(&mut user.json);
+        }
+    }
+
+    /// Sets `report`'s manager.
+    pub fn set_manager(&self, report: &str, manager: &str) {
+        let mut inner = self.lock();
+        let manager = inner
+            .directory
+            .find(manager)
+            .cloned()
+            .expect("known manager");
+        let report = inner.directory.find(report).cloned().expect("known report");
+        if let Some(user) = inner.directory.users.get_mut(&report) {
+            user.manager = Some(manager);
+        }
+    }
+
+    /// Sets a mailbox's `timeZone` setting (a Windows or an IANA name).
+    pub fn set_mailbox_zone(&self, mail: &str, zone: &str) {
+        let mut inner = self.lock();
+        let id = inner.directory.find(mail).cloned().expect("known user");
+        if let Some(user) = inner.directory.users.get_mut(&id) {
+            user.zone = Some(zone.to_string());
+        }
+    }
+
+    /// Makes a mailbox's settings answer 403 `ErrorAccessDenied` (outside the app's
+    /// Exchange scope).
+    pub fn deny_mailbox(&self, mail: &str) {
+        let mut inner = self.lock();
+        let id = inner.directory.find(mail).cloned().expect("known user");
+        if let Some(user) = inner.directory.users.get_mut(&id) {
+            user.denied = true;
+        }
+    }
+
+    /// Adds a group whose members are users (by address) or groups added before (by
+    /// address), or `later:` ids for groups added after (for cycles); returns its id.
+    pub fn add_group(&self, mail: &str, members: &[&str]) -> String {
+        let mut inner = self.lock();
+        let id = inner.directory.new_id();
+        let ids = members
+            .iter()
+            .map(|member| {
+                if let Some(later) = member.strip_prefix("later:") {
+                    return later.to_string();
+                }
+                inner
+                    .directory
+                    .find(member)
+                    .cloned()
+                    .or_else(|| {
+                        inner
+                            .directory
+                            .groups
+                            .iter()
+                            .find(|(_, (m, _))| m.eq_ignore_ascii_case(member))
+                            .map(|(id, _)| id.clone())
+                    })
+                    .expect("known member")
+            })
+            .collect();
+        inner
+            .directory
+            .groups
+            .insert(id.clone(), (mail.to_string(), ids));
+        id
+    }
+
+    /// Adds `member` (a group id) to the group with id `group`.
+    pub fn nest_group(&self, group: &str, member: &str) {
+        if let Some(g) = self.lock().directory.groups.get_mut(group) {
+            g.1.push(member.to_string());
+        }
+    }
+}
+
+fn not_found_resource(what: &str) -> Response {
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{what}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+/// A user projected on `$select` (the id always), as Graph answers.
+fn project(json: &Value, select: Option<&String>) -> Value {
+    let Some(select) = select else {
+        return json.clone();
+    };
+    let mut out = serde_json::Map::new();
+    for field in select.split(',').map(str::trim).chain(["id"]) {
+        if let Some(value) = json.get(field) {
+            out.insert(field.to_string(), value.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// `$select=…` inside `manager($select=…)`.
+fn expand_select(expand: &str) -> Option<Option<String>> {
+    let rest = expand.trim().strip_prefix("manager")?;
+    let inner = rest
+        .trim()
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'));
+    Some(inner.and_then(|i| i.trim().strip_prefix("$select=").map(str::to_string)))
+}
+
+/// One page of `ids` from `$skiptoken` on, with a `@odata.nextLink` repeating the
+/// query when more follow.
+fn directory_page(
+    inner: &Inner,
+    path: &str,
+    query: &HashMap<String, String>,
+    ids: &[String],
+    page_size: usize,
+    count: bool,
+) -> Response {
+    let offset: usize = match query.get("$skiptoken") {
+        None => 0,
+        Some(token) => match token.strip_prefix("X'").and_then(|t| t.parse().ok()) {
+            Some(offset) => offset,
+            None => {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Directory_ExpiredPageToken",
+                    "The specified page token value has expired and can no longer be included in your request.",
+                );
+            }
+        },
+    };
+    let expand = query.get("$expand").and_then(|e| expand_select(e));
+    let select = query.get("$select");
+    let value: Vec<Value> = ids
+        .iter()
+        .skip(offset)
+        .take(page_size)
+        .filter_map(|id| inner.directory.users.get(id))
+        .map(|user| {
+            let mut out = project(&user.json, select);
+            if let Some(manager_select) = &expand
+                && let Some(manager) = user
+                    .manager
+                    .as_ref()
+                    .and_then(|m| inner.directory.users.get(m))
+                && let Value::Object(map) = &mut out
+            {
+                let mut manager = project(&manager.json, manager_select.as_ref());
+                manager["@odata.type"] = json!("#microsoft.graph.user");
+                map.insert("manager".into(), manager);
+            }
+            out
+        })
+        .collect();
+    let mut body = json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{}", path.trim_start_matches("/v1.0/")),
+        "value": value,
+    });
+    if count {
+        body["@odata.count"] = json!(ids.len());
+    }
+    if offset + page_size < ids.len() {
+        let mut next = url::Url::parse(&format!("{}{path}", inner.base)).expect("fake url");
+        {
+            let mut pairs = next.query_pairs_mut();
+            let mut keys: Vec<_> = query.iter().filter(|(k, _)| *k != "$skiptoken").collect();
+            keys.sort();
+            for (k, v) in keys {
+                pairs.append_pair(k, v);
+            }
+            pairs.append_pair("$skiptoken", &format!("X'{}", offset + page_size));
+        }
+        body["@odata.nextLink"] = json!(next.to_string());
+    }
+    Json(body).into_response()
+}
+
+/// `$top` within `1..=999` (Graph's maximum for directory objects).
+fn top(query: &HashMap<String, String>) -> Result<usize, Response> {
+    match query.get("$top").map(|t| t.parse::<usize>()) {
+        None => Ok(100),
+        Some(Ok(n)) if (1..=999).contains(&n) => Ok(n),
+        _ => Err(graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            "Invalid page size specified: '$top'. Must be between 1 and 999 inclusive.",
+        )),
+    }
+}
+
+async fn directory_users(
+    State(shared): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &shared,
+        "GET",
+        "/v1.0/users",
+        &query,
+        &HashMap::new(),
+        &headers,
+    );
+    slow_down(&shared).await;
+    let mut inner = lock(&shared);
+    if let Some(refusal) = refuse(&mut inner, &headers) {
+        return refusal;
+    }
+    let mut size = match top(&query) {
+        Ok(size) => size,
+        Err(response) => return response,
+    };
+    // Known issue: `$expand` on directory objects returns at most 100 per page.
+    if query.contains_key("$expand") {
+        size = size.min(100);
+    }
+    if let Some(cap) = inner.page_cap {
+        size = size.min(cap);
+    }
+    let ids: Vec<String> = inner.directory.users.keys().cloned().collect();
+    directory_page(&inner, "/v1.0/users", &query, &ids, size, false)
+}
+
+async fn directory_manager(
+    State(shared): State<Shared>,
+    Path(user): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/v1.0/users/{user}/manager");
+    record(&shared, "GET", &path, &query, &HashMap::new(), &headers);
+    slow_down(&shared).await;
+    let mut inner = lock(&shared);
+    if let Some(refusal) = refuse(&mut inner, &headers) {
+        return refusal;
+    }
+    let Some(id) = inner.directory.find(&user).cloned() else {
+        return not_found_resource(&user);
+    };
+    let manager = inner.directory.users[&id]
+        .manager
+        .as_ref()
+        .and_then(|m| inner.directory.users.get(m));
+    match manager {
+        Some(manager) => {
+            let mut out = project(&manager.json, query.get("$select"));
+            out["@odata.type"] = json!("#microsoft.graph.user");
+            Json(out).into_response()
+        }
+        None => not_found_resource("manager"),
+    }
+}
+
+async fn directory_time_zone(
+    State(shared): State<Shared>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/v1.0/users/{user}/mailboxSettings/timeZone");
+    record(
+        &shared,
+        "GET",
+        &path,
+        &HashMap::new(),
+        &HashMap::new(),
+        &headers,
+    );
+    slow_down(&shared).await;
+    let mut inner = lock(&shared);
+    if let Some(refusal) = refuse(&mut inner, &headers) {
+        return refusal;
+    }
+    let Some(found) = inner
+        .directory
+        .find(&user)
+        .and_then(|id| inner.directory.users.get(id))
+    else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "ErrorInvalidUser",
+            &format!("The requested user '{user}' is invalid."),
+        );
+    };
+    if found.denied {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "ErrorAccessDenied",
+            "Access is denied. Check credentials and try again.",
+        );
+    }
+    Json(json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#users('{user}')/mailboxSettings/timeZone"),
+        "value": found.zone.clone().unwrap_or_else(|| "UTC".into()),
+    }))
+    .into_response()
+}
+
+async fn directory_groups(
+    State(shared): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &shared,
+        "GET",
+        "/v1.0/groups",
+        &query,
+        &HashMap::new(),
+        &headers,
+    );
+    slow_down(&shared).await;
+    let mut inner = lock(&shared);
+    if let Some(refusal) = refuse(&mut inner, &headers) {
+        return refusal;
+    }
+    let wanted = query
+        .get("$filter")
+        .and_then(|f| f.trim().strip_prefix("mail eq '"))
+        .and_then(|f| f.strip_suffix('\''))
+        .map(|m| m.replace("''", "'"));
+    let Some(wanted) = wanted else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            "Unsupported or invalid query filter clause specified.",
+        );
+    };
+    let value: Vec<Value> = inner
+        .directory
+        .groups
+        .iter()
+        .filter(|(_, (mail, _))| mail.eq_ignore_ascii_case(&wanted))
+        .map(|(id, (mail, _))| json!({"id": id, "mail": mail, "displayName": mail}))
+        .collect();
+    Json(json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#groups(id,mail,displayName)",
+                "value": value}))
+    .into_response()
+}
+
+async fn directory_members(
+    State(shared): State<Shared>,
+    Path(group): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/v1.0/groups/{group}/transitiveMembers/microsoft.graph.user");
+    record(&shared, "GET", &path, &query, &HashMap::new(), &headers);
+    slow_down(&shared).await;
+    let mut inner = lock(&shared);
+    if let Some(refusal) = refuse(&mut inner, &headers) {
+        return refusal;
+    }
+    // The OData cast is an advanced query: without the header and `$count`, refused.
+    let eventual = headers
+        .get("consistencylevel")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
+    if !eventual || query.get("$count").map(String::as_str) != Some("true") {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            "Unsupported query.",
+        );
+    }
+    if !inner.directory.groups.contains_key(&group) {
+        return not_found_resource(&group);
+    }
+    let mut size = match top(&query) {
+        Ok(size) => size,
+        Err(response) => return response,
+    };
+    if let Some(cap) = inner.page_cap {
+        size = size.min(cap);
+    }
+    let ids = inner.directory.transitive_users(&group);
+    directory_page(&inner, &path, &query, &ids, size, true)
 }

@@ -9,6 +9,7 @@ mod context;
 mod corpus;
 mod crash;
 mod daemon;
+mod directory;
 mod disk_full;
 mod dovecot;
 mod expand;
