@@ -6,10 +6,177 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
+use url::Url;
 
+use crate::auth::Credentials;
 use crate::config::{Config, OrgConfig, PersonConfig, parse_zone};
 use crate::model::org::{OrgPerson, OrgRoster};
+use crate::sources::directory::{
+    self, DirectoryError, DirectoryPerson, ZoneFailure, google as gdir, microsoft as mdir,
+};
+use crate::sources::http::Http;
 use crate::store::{Store, StoreError};
+
+/// A directory read of one org: the roster, and the people whose time zone could not
+/// be read (kept, zone unknown: their briefs use the meeting's zone).
+#[derive(Debug)]
+pub struct RosterRead {
+    /// Who is covered, with names, zones and managers.
+    pub roster: OrgRoster,
+    /// Zone lookups that failed, one per person.
+    pub zone_failures: Vec<ZoneFailure>,
+}
+
+/// Where and as whom a Google Workspace org's directory is read.
+pub struct GoogleDirectory<'a, A, F> {
+    /// The HTTP helper.
+    pub http: &'a Http,
+    /// A token acting as the configured administrator; `None` when the org lists
+    /// only `people` (then nothing is read from the Admin SDK).
+    pub admin: Option<&'a A>,
+    /// A token acting as the person with this address (for their Calendar settings).
+    pub person: F,
+    /// The Admin SDK Directory API base.
+    pub directory_base: &'a Url,
+    /// The Calendar API base.
+    pub calendar_base: &'a Url,
+}
+
+impl<A, P, F> GoogleDirectory<'_, A, F>
+where
+    A: Credentials,
+    P: Credentials,
+    F: Fn(&str) -> P,
+{
+    /// Reads `org`'s directory: users (of `domain`, else of the whole account, for
+    /// names and managers) and group members as the administrator, then each covered
+    /// person's Calendar time zone as that person.
+    pub async fn read(
+        &self,
+        config: &Config,
+        org: &OrgConfig,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<RosterRead, DirectoryError> {
+        let http = self.http;
+        let mut members: BTreeSet<String> = BTreeSet::new();
+        let mut listing = directory::Listing::default();
+        if let Some(admin) = self.admin {
+            let scope = match &org.domain {
+                Some(domain) => gdir::UserScope::Domain(domain.clone()),
+                None => gdir::UserScope::Customer,
+            };
+            listing = gdir::list_users(http, admin, self.directory_base, &scope).await?;
+            if org.domain.is_some() {
+                members.extend(listing.people.iter().map(|p| p.email.clone()));
+            }
+            for group in &org.groups {
+                let found = gdir::group_members(http, admin, self.directory_base, group).await?;
+                // Members may be named by an alias: count them by their primary address.
+                let primary = directory::select(&listing, &found.addresses);
+                members.extend(primary.into_iter().map(|p| p.email));
+            }
+        }
+        let person = &self.person;
+        let calendar_base = self.calendar_base;
+        let zoned = covered_people(config, org, &listing, &members);
+        let (zoned, zone_failures) = directory::with_time_zones(zoned, |p| async move {
+            gdir::time_zone(http, &person(&p.email), calendar_base).await
+        })
+        .await;
+        let read = roster_read(listing, zoned);
+        Ok(RosterRead {
+            roster: roster_of(config, org, read, &members, now),
+            zone_failures,
+        })
+    }
+}
+
+/// Reads a Microsoft 365 org's directory through Graph with the app's token: users
+/// with their managers, the members of its groups (transitively), and each covered
+/// person's mailbox time zone.
+pub async fn read_microsoft_roster<C: Credentials>(
+    config: &Config,
+    org: &OrgConfig,
+    http: &Http,
+    app: &C,
+    graph: &Url,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<RosterRead, DirectoryError> {
+    let listing = mdir::list_users(http, app, graph).await?;
+    let mut members: BTreeSet<String> = BTreeSet::new();
+    if let Some(domain) = &org.domain {
+        let suffix = format!("@{domain}");
+        members.extend(
+            listing
+                .people
+                .iter()
+                .filter(|p| p.email.ends_with(&suffix))
+                .map(|p| p.email.clone()),
+        );
+    }
+    for group in &org.groups {
+        let found = mdir::group_members(http, app, graph, group).await?;
+        members.extend(found.people.into_iter().map(|p| p.email));
+    }
+    let zoned = covered_people(config, org, &listing, &members);
+    let (zoned, zone_failures) = directory::with_time_zones(zoned, |p| async move {
+        let user = p.id.clone().unwrap_or_else(|| p.email.clone());
+        mdir::time_zone(http, app, graph, &user).await
+    })
+    .await;
+    let read = roster_read(listing, zoned);
+    Ok(RosterRead {
+        roster: roster_of(config, org, read, &members, now),
+        zone_failures,
+    })
+}
+
+/// The people whose zone is worth reading: those the org covers, as the listing
+/// describes them (or bare, for `people` the listing does not hold).
+fn covered_people(
+    config: &Config,
+    org: &OrgConfig,
+    listing: &directory::Listing,
+    members: &BTreeSet<String>,
+) -> Vec<DirectoryPerson> {
+    let wanted: BTreeSet<String> = members
+        .iter()
+        .chain(&org.people)
+        .filter(|address| covers(config, org, address))
+        .cloned()
+        .collect();
+    let mut people = directory::select(listing, &wanted);
+    for address in &wanted {
+        if !people.iter().any(|p| p.has_address(address)) {
+            people.push(DirectoryPerson::new(address));
+        }
+    }
+    people
+}
+
+/// Everyone read, as the store keeps them: the listing, with the covered people's
+/// zones, managers mapped to primary addresses.
+fn roster_read(listing: directory::Listing, zoned: Vec<DirectoryPerson>) -> Vec<OrgPerson> {
+    let managers: BTreeMap<String, String> = directory::manager_pairs(&listing.people)
+        .into_iter()
+        .collect();
+    let as_org_person = |p: DirectoryPerson| OrgPerson {
+        manager: managers.get(&p.email).cloned().or(p.manager),
+        email: p.email,
+        name: p.name,
+        time_zone: p.time_zone.map(|tz| tz.name().to_string()),
+        covered: false,
+    };
+    let mut read: BTreeMap<String, OrgPerson> = listing
+        .people
+        .into_iter()
+        .map(|p| (p.email.clone(), as_org_person(p)))
+        .collect();
+    for person in zoned {
+        read.insert(person.email.clone(), as_org_person(person));
+    }
+    read.into_values().collect()
+}
 
 /// The config as a pass sees it: the file's, plus each org's covered people (from
 /// their last directory read in the store) as accounts and people. People listed in
