@@ -12,6 +12,7 @@ mod bindings;
 mod codec;
 mod events;
 mod items;
+mod org_tokens;
 mod outbox;
 mod replies;
 mod syncs;
@@ -19,6 +20,7 @@ mod tokens;
 
 pub use codec::{decode, encode};
 pub use events::{CalendarChanges, CalendarRef, StoredEvent};
+pub use org_tokens::{OrgAttention, OrgState, OrgToken};
 pub use replies::{PersonalSkip, Recorded, ReplyWrites};
 pub use syncs::SyncRecord;
 pub use tokens::{AccountState, SignInNeeded, StoredSecret, TokenRecord};
