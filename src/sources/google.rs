@@ -21,7 +21,7 @@ use url::Url;
 
 use super::SourceError;
 use super::account::{Account, CalendarProvider, CalendarSync, OwnerUse, StoredState};
-use super::http::{Http, HttpOptions};
+use super::http::{Http, HttpOptions, base_url};
 use crate::auth::AuthError;
 use crate::auth::Credentials;
 use crate::auth::google::{API_BASE_URL, AccountTokens};
@@ -689,7 +689,7 @@ impl Account<GoogleCalendars> {
         http_options: HttpOptions,
         options: SyncOptions,
     ) -> Result<GoogleAccount, AuthError> {
-        let base = base_url(name, api_base)?;
+        let base = base_url(name, api_base, API_BASE_URL)?;
         let mut provider =
             GoogleCalendars::new(base, Http::new(client, http_options), tokens, options);
         provider.person = Some(person.to_lowercase());
@@ -729,20 +729,7 @@ impl Account<GoogleCalendars> {
 
 /// The account's API base: `api_base_url` or Google's, always ending in `/`.
 pub fn api_base(account: &AccountConfig) -> Result<Url, AuthError> {
-    base_url(&account.name, account.api_base_url.as_deref())
-}
-
-/// `configured` or Google's API base, always ending in `/`; `name` names the
-/// account in errors.
-pub fn base_url(name: &str, configured: Option<&str>) -> Result<Url, AuthError> {
-    let text = configured.unwrap_or(API_BASE_URL);
-    let text = if text.ends_with('/') {
-        text.to_string()
-    } else {
-        format!("{text}/")
-    };
-    Url::parse(&text)
-        .map_err(|e| AuthError::Config(format!("account '{name}': api_base_url is not a URL: {e}")))
+    base_url(&account.name, account.api_base_url.as_deref(), API_BASE_URL)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod log_secrets;
 mod mail;
 mod metrics;
 mod microsoft;
+mod org_auth;
 mod package;
 mod pass;
 mod privacy;

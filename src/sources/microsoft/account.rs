@@ -13,7 +13,7 @@ use crate::auth::microsoft::MicrosoftTokens;
 use crate::config::AccountConfig;
 use crate::sources::SourceError;
 use crate::sources::account::{Account, CalendarProvider, CalendarSync, OwnerUse, StoredState};
-use crate::sources::http::{Http, HttpOptions};
+use crate::sources::http::{Http, HttpOptions, base_url};
 
 /// Outlook allows four concurrent requests per app and mailbox; a fifth is throttled.
 pub const MAX_IN_FLIGHT: usize = 4;
@@ -184,7 +184,7 @@ impl Account<GraphCalendars> {
         http_options: HttpOptions,
         policy: WindowPolicy,
     ) -> Result<MicrosoftAccount, AuthError> {
-        let base = base_url(name, api_base)?;
+        let base = base_url(name, api_base, API_BASE_URL)?;
         let owner = mailbox.contains('@').then(|| mailbox.to_lowercase());
         Ok(Account::with_provider(
             name,
@@ -222,17 +222,5 @@ impl Account<GraphCalendars> {
 
 /// The account's Graph base: `api_base_url` or Graph v1.0, always ending in `/`.
 pub fn api_base(account: &AccountConfig) -> Result<Url, AuthError> {
-    base_url(&account.name, account.api_base_url.as_deref())
-}
-
-/// `configured` or Graph v1.0, always ending in `/`; `name` names the account in errors.
-pub fn base_url(name: &str, configured: Option<&str>) -> Result<Url, AuthError> {
-    let text = configured.unwrap_or(API_BASE_URL);
-    let with_slash = if text.ends_with('/') {
-        text.to_string()
-    } else {
-        format!("{text}/")
-    };
-    Url::parse(&with_slash)
-        .map_err(|e| AuthError::Config(format!("account '{name}': api_base_url is not a URL: {e}")))
+    base_url(&account.name, account.api_base_url.as_deref(), API_BASE_URL)
 }
