@@ -11,7 +11,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::AuthError;
-use super::token_source::{RefreshClient, Resource, TokenEndpoint, TokenSource};
+use super::org::OrgGrant;
+use super::token_source::{Grant, RefreshClient, Resource, TokenEndpoint, TokenSource};
 use super::tokens::{Secret, credentials_file};
 use crate::config::AccountConfig;
 use crate::store::AccountState;
@@ -201,23 +202,53 @@ pub fn sign_in_expiry_warning(
     ))
 }
 
+/// Where a Google account's tokens come from: the account's own sign-in, or the
+/// org's service account acting as the person (domain-wide delegation).
+#[derive(Clone, Debug)]
+pub enum GoogleEndpoint {
+    /// `tete auth`: a refresh token redeemed through this OAuth client.
+    SignIn(OAuthClient),
+    /// The org's service account, `sub` = the person.
+    Delegated(OrgGrant),
+}
+
+impl From<OAuthClient> for GoogleEndpoint {
+    fn from(client: OAuthClient) -> GoogleEndpoint {
+        GoogleEndpoint::SignIn(client)
+    }
+}
+
+impl From<OrgGrant> for GoogleEndpoint {
+    fn from(grant: OrgGrant) -> GoogleEndpoint {
+        GoogleEndpoint::Delegated(grant)
+    }
+}
+
 /// Google's token endpoint: redeems through the `oauth2` client; the refresh token
 /// keeps (Google does not rotate it) and one access token covers every granted scope.
-impl TokenEndpoint for OAuthClient {
+/// A delegated token covers the scopes of its grant only, so mail has its own.
+impl TokenEndpoint for GoogleEndpoint {
     const PROVIDER: &'static str = "google";
     const API_NAME: &'static str = "the API";
 
-    fn refresh_client(&self) -> RefreshClient {
-        self.refresh_oauth()
+    fn grant(&self) -> Grant<'_> {
+        match self {
+            GoogleEndpoint::SignIn(client) => Grant::Refresh(Box::new(client.refresh_oauth())),
+            GoogleEndpoint::Delegated(grant) => Grant::Org(grant),
+        }
     }
 
     fn scopes(&self, _resource: Resource) -> Vec<String> {
         Vec::new()
     }
+
+    fn separate_mail_token(&self) -> bool {
+        matches!(self, GoogleEndpoint::Delegated(_))
+    }
 }
 
 /// One Google account's tokens (see [`TokenSource`]).
-pub type AccountTokens = TokenSource<OAuthClient>;
+pub type AccountTokens = TokenSource<GoogleEndpoint>;
 
 #[cfg(test)]
 mod tests {

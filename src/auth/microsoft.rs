@@ -16,8 +16,9 @@ use std::io::Write;
 use super::AuthError;
 use super::device::{self, DeviceClient, DeviceFlowError, DeviceTokens, PollClock};
 use super::loopback::GrantedTokens;
+use super::org::OrgGrant;
 use super::token_source::{
-    RefreshClient, Refusal, Resource, SignInTokens, TokenEndpoint, TokenSource, Verdict,
+    Grant, Refusal, Resource, SignInTokens, TokenEndpoint, TokenSource, Verdict,
 };
 use super::tokens::{Secret, TokenKey};
 use crate::config::AccountConfig;
@@ -201,19 +202,46 @@ fn device_error(account: &str, error: DeviceFlowError) -> AuthError {
     }
 }
 
+/// Where a Microsoft account's tokens come from: the account's own sign-in, or the
+/// org's app (application permissions, one token per tenant).
+#[derive(Clone, Debug)]
+pub enum MicrosoftEndpoint {
+    /// `tete auth`: a rotating refresh token redeemed through this client.
+    SignIn(MicrosoftClient),
+    /// The org's app, calling `/users/{id}/…` for the person.
+    App(OrgGrant),
+}
+
+impl From<MicrosoftClient> for MicrosoftEndpoint {
+    fn from(client: MicrosoftClient) -> MicrosoftEndpoint {
+        MicrosoftEndpoint::SignIn(client)
+    }
+}
+
+impl From<OrgGrant> for MicrosoftEndpoint {
+    fn from(grant: OrgGrant) -> MicrosoftEndpoint {
+        MicrosoftEndpoint::App(grant)
+    }
+}
+
 /// Microsoft's token endpoint: redeems through the `oauth2` client (with the client
 /// secret of a confidential client), one resource per redeem (Graph or Exchange's
 /// `SMTP.Send`); the rotated refresh token is stored by [`TokenSource`].
-impl TokenEndpoint for MicrosoftClient {
+impl TokenEndpoint for MicrosoftEndpoint {
     const PROVIDER: &'static str = PROVIDER;
     const API_NAME: &'static str = "Graph";
 
-    fn refresh_client(&self) -> RefreshClient {
-        super::google::refresh_client(
-            &self.client_id,
-            self.client_secret.as_ref(),
-            &self.token_url,
-        )
+    fn grant(&self) -> Grant<'_> {
+        match self {
+            MicrosoftEndpoint::SignIn(client) => {
+                Grant::Refresh(Box::new(super::google::refresh_client(
+                    &client.client_id,
+                    client.client_secret.as_ref(),
+                    &client.token_url,
+                )))
+            }
+            MicrosoftEndpoint::App(grant) => Grant::Org(grant),
+        }
     }
 
     fn scopes(&self, resource: Resource) -> Vec<String> {
@@ -271,9 +299,9 @@ impl SignInTokens for DeviceTokens {
 
 /// One Microsoft account's tokens (see [`TokenSource`]): a Graph token for the
 /// sources, an Exchange token for mail ([`MicrosoftTokens::smtp_token`]).
-pub type MicrosoftTokens = TokenSource<MicrosoftClient>;
+pub type MicrosoftTokens = TokenSource<MicrosoftEndpoint>;
 
-impl TokenSource<MicrosoftClient> {
+impl TokenSource<MicrosoftEndpoint> {
     /// The token source of a configured account (e.g. for the mailer's SMTP token).
     pub fn for_account(
         account: &AccountConfig,

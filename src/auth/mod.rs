@@ -8,12 +8,16 @@
 //!   provider's [`token_source::TokenEndpoint`].
 //! - [`google`]: Google's endpoints and scopes, the client secret, and its endpoint.
 //! - [`microsoft`]: Microsoft's endpoints and scopes, the device sign-in, and its endpoint.
+//! - [`org`]: org credentials (Google service account, Microsoft app) that act for
+//!   many people without their sign-in; [`jwt`] signs their assertions.
 
 pub mod credentials;
 pub mod device;
 pub mod google;
+pub mod jwt;
 pub mod loopback;
 pub mod microsoft;
+pub mod org;
 pub mod token_source;
 pub mod tokens;
 
@@ -68,6 +72,28 @@ pub enum AuthError {
         /// The account name.
         account: String,
         /// Why, without secrets.
+        detail: String,
+    },
+    /// An org's credential itself was refused (key deleted or disabled, secret
+    /// expired, consent revoked, delegation missing): an admin must fix it.
+    #[error(
+        "org '{org}': its credential was refused, an admin must fix it (see docs/org-admin.md): {detail}"
+    )]
+    OrgNeedsAttention {
+        /// The org name.
+        org: String,
+        /// The provider's reason, without secrets.
+        detail: String,
+    },
+    /// An org's credential works, but not for this person (unknown or suspended
+    /// user, a mailbox outside the app's scope).
+    #[error("org '{org}' cannot act for {person}: {detail}")]
+    PersonRefused {
+        /// The org name.
+        org: String,
+        /// The person acted as.
+        person: String,
+        /// The provider's reason, without secrets.
         detail: String,
     },
     /// The token endpoint failed for now (network, 5xx, an unreadable answer): retry later.

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::AuthError;
 use super::credentials::{Credentials, ProviderError, error_chain};
 use super::loopback::GrantedTokens;
+use super::org::OrgGrant;
 use super::tokens::{Secret, TokenKey, seal, unseal};
 use crate::store::{Store, StoredSecret, TokenRecord};
 
@@ -67,8 +68,9 @@ pub trait TokenEndpoint: Send + Sync {
     /// What refuses a token in [`Credentials::rejected`]'s message ("Graph", "the API").
     const API_NAME: &'static str;
 
-    /// The `oauth2` client for refresh-token redeems (client id, secret, token URL).
-    fn refresh_client(&self) -> RefreshClient;
+    /// How tokens are obtained: redeeming the account's refresh token, or from an
+    /// org credential.
+    fn grant(&self) -> Grant<'_>;
 
     /// The scopes to ask for when redeeming for `resource` (none: what was granted).
     fn scopes(&self, resource: Resource) -> Vec<String>;
@@ -91,6 +93,15 @@ pub trait TokenEndpoint: Send + Sync {
             dead: refusal.code == "invalid_grant",
         }
     }
+}
+
+/// How a [`TokenEndpoint`] gets access tokens.
+pub enum Grant<'a> {
+    /// Redeeming the account's stored refresh token (a person signed in) through
+    /// this `oauth2` client (client id, secret, token URL).
+    Refresh(Box<RefreshClient>),
+    /// Minting from an org credential (service account, app): no refresh token.
+    Org(&'a OrgGrant),
 }
 
 /// An access token in memory.
@@ -147,14 +158,14 @@ impl<E: TokenEndpoint> TokenSource<E> {
     /// (the sources' `Http::default_client`).
     pub fn new(
         account: &str,
-        endpoint: E,
+        endpoint: impl Into<E>,
         key: Option<TokenKey>,
         store: Store,
         http: reqwest::Client,
     ) -> TokenSource<E> {
         TokenSource {
             account: account.to_string(),
-            endpoint,
+            endpoint: endpoint.into(),
             key,
             store,
             http,
@@ -267,8 +278,8 @@ impl<E: TokenEndpoint> TokenSource<E> {
             Resource::Api => self.api.lock().await,
             Resource::Mail => self.mail.lock().await,
         };
-        let record = match self.record() {
-            Ok(record) => record,
+        let stored = match self.stored(resource, now) {
+            Ok(stored) => stored,
             Err(error) => {
                 *cached = None;
                 return Err(error);
@@ -283,11 +294,9 @@ impl<E: TokenEndpoint> TokenSource<E> {
             }
         }
         if !force
-            && resource == Resource::Api
-            && let (Some(stored), Some(expires)) = (&record.access_token, record.access_expires_at)
+            && let Some((token, expires)) = stored
             && expires - margin > now
         {
-            let token = self.unseal("access_token", stored)?;
             *cached = Some(CachedToken {
                 token: token.clone(),
                 expires,
@@ -296,7 +305,10 @@ impl<E: TokenEndpoint> TokenSource<E> {
             });
             return Ok(token);
         }
-        let (token, expires) = self.redeem(resource).await?;
+        let (token, expires) = match self.endpoint.grant() {
+            Grant::Refresh(client) => self.redeem(*client, resource).await?,
+            Grant::Org(grant) => grant.redeem(resource, force).await?,
+        };
         *cached = Some(CachedToken {
             token: token.clone(),
             expires,
@@ -306,9 +318,32 @@ impl<E: TokenEndpoint> TokenSource<E> {
         Ok(token)
     }
 
+    /// The stored access token for `resource`, if any: the sign-in's API token, or
+    /// the org's minted one. Fails early when the account (or org) is marked.
+    fn stored(
+        &self,
+        resource: Resource,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Secret, DateTime<Utc>)>, AuthError> {
+        if let Grant::Org(grant) = self.endpoint.grant() {
+            return grant.stored(resource, now);
+        }
+        let record = self.record()?;
+        match (resource, &record.access_token, record.access_expires_at) {
+            (Resource::Api, Some(stored), Some(expires)) => {
+                Ok(Some((self.unseal("access_token", stored)?, expires)))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Redeems the refresh token for `resource`, storing the rotated refresh token
     /// (and, for the API, the access token) before returning.
-    async fn redeem(&self, resource: Resource) -> Result<(Secret, DateTime<Utc>), AuthError> {
+    async fn redeem(
+        &self,
+        client: RefreshClient,
+        resource: Resource,
+    ) -> Result<(Secret, DateTime<Utc>), AuthError> {
         let _one_at_a_time = self.redeem_lock.lock().await;
         // Read after taking the lock: another redeem may just have rotated it.
         let record = self.record()?;
@@ -320,9 +355,7 @@ impl<E: TokenEndpoint> TokenSource<E> {
             http: self.http.clone(),
             status: AtomicU16::new(0),
         };
-        let answer = self
-            .endpoint
-            .refresh_client()
+        let answer = client
             .exchange_refresh_token(&RefreshToken::new(refresh.expose().to_string()))
             .add_scopes(scopes.iter().cloned().map(Scope::new))
             .request_async(&http)
@@ -467,6 +500,9 @@ impl<E: TokenEndpoint> Credentials for TokenSource<E> {
     }
 
     async fn rejected(&self, detail: &str) -> AuthError {
+        if let Grant::Org(grant) = self.endpoint.grant() {
+            return grant.rejected(E::API_NAME, detail);
+        }
         let reason = format!(
             "{} refused a freshly refreshed token ({detail})",
             E::API_NAME

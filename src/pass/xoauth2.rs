@@ -5,10 +5,12 @@
 
 use crate::auth::google::{AccountTokens, OAuthClient};
 use crate::auth::microsoft::{MicrosoftClient, MicrosoftTokens};
+use crate::auth::org::{OrgCredential, OrgGrant};
 use crate::auth::{AuthError, TokenKey};
 use crate::config::{Config, Provider, SmtpConfig};
 use crate::mail::{MailError, SmtpAuth, SmtpTransport, Transport};
 use crate::store::Store;
+use std::sync::Arc;
 
 /// The transport for `config.mail`: XOAUTH2 through `account` when configured,
 /// else what the config says (password or no AUTH, or files).
@@ -31,6 +33,29 @@ pub async fn transport(
         .map_err(|e| MailError::Config(format!("XOAUTH2 through account '{account}': {e}")))?;
     let username = username(config, store, smtp, account)?;
     let auth = SmtpAuth::XOAuth2 { username, token };
+    Ok(Box::new(SmtpTransport::new(smtp, &config.mail.from, auth)?))
+}
+
+/// The SMTP transport of `config.mail.smtp` sending as `sender` with an org's
+/// credential instead of a person's sign-in or a password: Gmail with a token
+/// delegated to `sender`, Exchange Online with the app's `SMTP.SendAsApp` token.
+pub async fn org_transport(
+    config: &Config,
+    credential: Arc<OrgCredential>,
+    sender: &str,
+) -> Result<Box<dyn Transport>, MailError> {
+    let smtp = config.mail.smtp.as_ref().ok_or_else(|| {
+        MailError::Config("sending through an org needs a [mail.smtp] section".into())
+    })?;
+    let org = credential.org().to_string();
+    let token = OrgGrant::new(credential, Some(sender), Vec::new())
+        .mail_token()
+        .await
+        .map_err(|e| MailError::Config(format!("XOAUTH2 through org '{org}' as {sender}: {e}")))?;
+    let auth = SmtpAuth::XOAuth2 {
+        username: sender.to_string(),
+        token: token.expose().to_string(),
+    };
     Ok(Box::new(SmtpTransport::new(smtp, &config.mail.from, auth)?))
 }
 

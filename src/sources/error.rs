@@ -81,9 +81,15 @@ impl SourceError {
     /// True for failures of the whole account rather than of one calendar: nothing
     /// else of the account can succeed until they pass (sign-in, throttling).
     pub fn is_account_wide(&self) -> bool {
+        // An org credential refused (for the org, or for this person) fails every
+        // calendar of the account alike, like a lost sign-in.
         matches!(
             self,
-            SourceError::NeedsSignIn { .. } | SourceError::RateLimited { .. }
+            SourceError::NeedsSignIn { .. }
+                | SourceError::RateLimited { .. }
+                | SourceError::Credentials(
+                    AuthError::OrgNeedsAttention { .. } | AuthError::PersonRefused { .. }
+                )
         )
     }
 }

@@ -21,7 +21,7 @@ use url::Url;
 
 use super::SourceError;
 use super::account::{Account, CalendarProvider, CalendarSync, OwnerUse, StoredState};
-use super::http::{Http, HttpOptions};
+use super::http::{Http, HttpOptions, base_url};
 use crate::auth::AuthError;
 use crate::auth::Credentials;
 use crate::auth::google::{API_BASE_URL, AccountTokens};
@@ -562,6 +562,9 @@ pub async fn calendar_list<C: Credentials>(
 /// (budget, retries, counter), its tokens and the sync options.
 #[derive(Debug)]
 pub struct GoogleCalendars {
+    /// The person acted as with an org's delegated token (their address is their
+    /// primary calendar's id); `None` for a signed-in account (asked of the API).
+    person: Option<String>,
     base: Url,
     http: Http,
     tokens: AccountTokens,
@@ -572,6 +575,7 @@ impl GoogleCalendars {
     /// A provider from its parts.
     pub fn new(base: Url, http: Http, tokens: AccountTokens, options: SyncOptions) -> Self {
         GoogleCalendars {
+            person: None,
             base,
             http,
             tokens,
@@ -594,6 +598,10 @@ impl CalendarProvider for GoogleCalendars {
     /// Cancelled-instance stubs may lack their series UID, and a deleted series leaves
     /// its overrides behind.
     const TIES_TO_STORED_SERIES: bool = true;
+
+    fn configured_owner(&self) -> Option<&str> {
+        self.person.as_deref()
+    }
 
     /// The id of the primary calendar in `users/me/calendarList`: the owner's address.
     async fn fetch_owner(&self) -> Result<String, SourceError> {
@@ -666,6 +674,28 @@ impl Account<GoogleCalendars> {
         )
     }
 
+    /// A person's calendars read with the org's delegated token (`tokens` built on a
+    /// [`crate::auth::google::GoogleEndpoint::Delegated`] grant with `sub` = `person`):
+    /// `primary` is the person's own calendar. `api_base` is the Calendar API's base
+    /// (`None`: Google's).
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_person(
+        name: &str,
+        person: &str,
+        calendars: Vec<String>,
+        api_base: Option<&str>,
+        tokens: AccountTokens,
+        client: reqwest::Client,
+        http_options: HttpOptions,
+        options: SyncOptions,
+    ) -> Result<GoogleAccount, AuthError> {
+        let base = base_url(name, api_base, API_BASE_URL)?;
+        let mut provider =
+            GoogleCalendars::new(base, Http::new(client, http_options), tokens, options);
+        provider.person = Some(person.to_lowercase());
+        Ok(Account::with_provider(name, calendars, provider))
+    }
+
     /// An account from its configuration and its token source (built by auth, which
     /// keeps the tokens). `client` is shared by all accounts ([`Http::default_client`]).
     pub fn from_config(
@@ -699,18 +729,7 @@ impl Account<GoogleCalendars> {
 
 /// The account's API base: `api_base_url` or Google's, always ending in `/`.
 pub fn api_base(account: &AccountConfig) -> Result<Url, AuthError> {
-    let text = account.api_base_url.as_deref().unwrap_or(API_BASE_URL);
-    let text = if text.ends_with('/') {
-        text.to_string()
-    } else {
-        format!("{text}/")
-    };
-    Url::parse(&text).map_err(|e| {
-        AuthError::Config(format!(
-            "account '{}': api_base_url is not a URL: {e}",
-            account.name
-        ))
-    })
+    base_url(&account.name, account.api_base_url.as_deref(), API_BASE_URL)
 }
 
 #[cfg(test)]

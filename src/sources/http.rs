@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use super::SourceError;
+use crate::auth::AuthError;
 use crate::auth::credentials::{Credentials, ProviderError, error_chain, shorten};
 
 /// How often and how long to retry.
@@ -191,6 +192,19 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
             .to_std()
             .unwrap_or_default(),
     )
+}
+
+/// An API base URL: `configured` or `default`, always ending in `/` (so relative
+/// paths append); `name` names the account in errors.
+pub fn base_url(name: &str, configured: Option<&str>, default: &str) -> Result<Url, AuthError> {
+    let text = configured.unwrap_or(default);
+    let with_slash = if text.ends_with('/') {
+        text.to_string()
+    } else {
+        format!("{text}/")
+    };
+    Url::parse(&with_slash)
+        .map_err(|e| AuthError::Config(format!("account '{name}': api_base_url is not a URL: {e}")))
 }
 
 /// Host and path of a URL: what error messages may show.

@@ -13,6 +13,7 @@ mod codec;
 mod events;
 mod items;
 mod orgs;
+mod org_tokens;
 mod outbox;
 mod replies;
 mod syncs;
@@ -20,6 +21,7 @@ mod tokens;
 
 pub use codec::{decode, encode};
 pub use events::{CalendarChanges, CalendarRef, StoredEvent};
+pub use org_tokens::{OrgAttention, OrgState, OrgToken};
 pub use replies::{PersonalSkip, Recorded, ReplyWrites};
 pub use syncs::SyncRecord;
 pub use tokens::{AccountState, SignInNeeded, StoredSecret, TokenRecord};

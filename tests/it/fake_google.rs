@@ -9,7 +9,12 @@
 //!   an unknown or expired bearer token.
 //! - `GET /auth`: redirects to `redirect_uri` with `code` and `state`.
 //! - `POST /token`: `authorization_code` with PKCE (S256) verification, and
-//!   `refresh_token`; `invalid_grant` once a user's grant is revoked.
+//!   `refresh_token`; `invalid_grant` once a user's grant is revoked. And the
+//!   service account's JWT bearer grant (RFC 7523): the RS256 signature against the
+//!   registered key (`kid`), `iss`, `aud` = this token URL, `iat`/`exp` (not expired,
+//!   at most an hour), `sub` a known user of the domain (else `invalid_grant`
+//!   "Invalid email or User ID"), scopes within what the admin delegated (else 401
+//!   `unauthorized_client`); the token acts as `sub`.
 //! - Directory (Admin SDK): `GET /admin/directory/v1/users` (`domain` or `customer`,
 //!   `maxResults` ≤ 500, `pageToken`), `GET /admin/directory/v1/users/{userKey}`,
 //!   `GET /admin/directory/v1/groups/{groupKey}/members` (`maxResults` ≤ 200), for
@@ -126,6 +131,17 @@ struct Inner {
     refuse_all_tokens: bool,
     counter: u64,
     records: Vec<Recorded>,
+    token_url: String,
+    service_account: Option<ServiceAccountReg>,
+}
+
+/// A service account and its domain-wide delegation, as the Workspace admin set it.
+struct ServiceAccountReg {
+    email: String,
+    key_id: String,
+    public_pem: String,
+    domain: String,
+    scopes: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -205,6 +221,8 @@ impl FakeGoogle {
             refuse_all_tokens: false,
             counter: 0,
             records: Vec::new(),
+            token_url: String::new(),
+            service_account: None,
         }));
         let app = Router::new()
             .route("/calendar/v3/users/me/calendarList", get(calendar_list))
@@ -217,6 +235,7 @@ impl FakeGoogle {
             .await
             .expect("bind the fake");
         let addr = listener.local_addr().expect("fake address");
+        lock(&inner).token_url = format!("http://{addr}/token");
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.ok();
         });
@@ -251,6 +270,33 @@ impl FakeGoogle {
         inner.users.insert(email.to_string(), User { calendars });
         if inner.sign_in_user.is_none() {
             inner.sign_in_user = Some(email.to_string());
+        }
+    }
+
+    /// Registers a service account (its public key, PEM) and delegates `scopes` to
+    /// it for every user of `domain`, as an admin does in the Admin console.
+    pub fn register_service_account(
+        &self,
+        email: &str,
+        key_id: &str,
+        public_pem: &str,
+        domain: &str,
+        scopes: &[&str],
+    ) {
+        lock(&self.inner).service_account = Some(ServiceAccountReg {
+            email: email.into(),
+            key_id: key_id.into(),
+            public_pem: public_pem.into(),
+            domain: domain.into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        });
+    }
+
+    /// Deletes the service account's key in the Cloud console: assertions signed
+    /// with it no longer verify.
+    pub fn delete_service_account_key(&self) {
+        if let Some(account) = lock(&self.inner).service_account.as_mut() {
+            account.key_id = "deleted".into();
         }
     }
 
@@ -769,6 +815,9 @@ async fn token(
         vec![("grant_type".into(), grant.clone())],
         None,
     );
+    if grant == JWT_BEARER {
+        return jwt_bearer(&mut inner, field("assertion").unwrap_or(""));
+    }
     if field("client_id") != Some(CLIENT_ID) || field("client_secret") != Some(CLIENT_SECRET) {
         return (
             StatusCode::UNAUTHORIZED,
@@ -1151,4 +1200,97 @@ async fn settings_timezone(
         .into_response(),
         None => not_found("timezone"),
     }
+}
+
+/// RFC 7523's grant type.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Google's answer to an assertion whose times are off.
+const BAD_TIMES: &str = "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.";
+
+/// The service account grant: verifies the assertion as Google documents, and
+/// issues a token acting as its `sub`.
+fn jwt_bearer(inner: &mut Inner, assertion: &str) -> Response {
+    let Some(account) = inner.service_account.as_ref() else {
+        return oauth_error("invalid_grant", "Invalid JWT Signature.");
+    };
+    let Ok(header) = jsonwebtoken::decode_header(assertion) else {
+        return oauth_error("invalid_grant", "Invalid JWT Signature.");
+    };
+    if header.alg != jsonwebtoken::Algorithm::RS256
+        || header.kid.as_deref() != Some(&account.key_id)
+    {
+        return oauth_error("invalid_grant", "Invalid JWT Signature.");
+    }
+    let Some(claims) = verified_claims(assertion, &account.public_pem) else {
+        return oauth_error("invalid_grant", "Invalid JWT Signature.");
+    };
+    let text = |name: &str| claim(&claims, name);
+    if text("iss") != account.email {
+        return oauth_error("invalid_grant", "Invalid JWT Signature.");
+    }
+    if text("aud") != inner.token_url {
+        return oauth_error("invalid_grant", "Invalid JWT: Failed audience check.");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (Some(iat), Some(exp)) = (
+        claims.get("iat").and_then(Value::as_i64),
+        claims.get("exp").and_then(Value::as_i64),
+    ) else {
+        return oauth_error("invalid_grant", BAD_TIMES);
+    };
+    if exp <= now || iat > now + 60 || exp - iat > 3600 || exp <= iat {
+        return oauth_error("invalid_grant", BAD_TIMES);
+    }
+    let sub = text("sub").to_lowercase();
+    let in_domain = sub
+        .rsplit_once('@')
+        .is_some_and(|(_, domain)| domain == account.domain);
+    if !in_domain || !inner.users.contains_key(&sub) {
+        return oauth_error("invalid_grant", "Invalid email or User ID");
+    }
+    let scope = text("scope");
+    let asked: Vec<&str> = scope.split_whitespace().collect();
+    if asked.is_empty() || asked.iter().any(|s| !account.scopes.iter().any(|d| d == s)) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "unauthorized_client",
+                              "error_description": "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."})),
+        )
+            .into_response();
+    }
+    if let Some(last) = inner.records.last_mut() {
+        last.query.push(("sub".into(), sub.clone()));
+    }
+    let lifetime = inner.token_lifetime;
+    let access = new_token(inner, "ya29.c.fake-delegated");
+    inner.access.insert(access.clone(), (sub, true));
+    axum::Json(json!({"access_token": access, "expires_in": lifetime, "token_type": "Bearer"}))
+        .into_response()
+}
+
+/// The claims of an RS256 JWT whose signature verifies with `public_pem`; times,
+/// audience and issuer are left to the caller, which answers in its service's words.
+/// (Shared with the Graph fake's client assertions.)
+pub fn verified_claims(token: &str, public_pem: &str) -> Option<Value> {
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(public_pem.as_bytes()).ok()?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .ok()
+        .map(|data| data.claims)
+}
+
+/// A string claim, or "".
+pub fn claim(claims: &Value, name: &str) -> String {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }

@@ -4,6 +4,12 @@
 //! recorded for assertions. The tenant's directory (users with `$select`/`$expand`,
 //! paging by `@odata.nextLink`, groups, transitive members, managers, mailbox time
 //! zones) is served from its own block at the end.
+//!
+//! App-only access (an org's app registration): the token endpoint's
+//! `client_credentials` grant with a client secret or a client assertion (RS256,
+//! verified against the registered certificate's key, `x5t#S256`, `aud`, `iss` =
+//! `sub` = client id, `exp`/`nbf`), and `/users/{id}/…` routes over several
+//! mailboxes for such tokens (`/me` refuses them, as Graph does).
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -91,6 +97,22 @@ struct Inner {
     client_secret: Option<String>,
     /// The tenant's directory (see "Directory" below).
     directory: GraphDirectory,
+    /// The org's app registration (app-only tokens), if any.
+    app: Option<AppReg>,
+    /// Mailboxes served under `/users/{id}` besides the owner's.
+    mailboxes: HashSet<String>,
+    /// Mailboxes the app may not read (an application access policy).
+    denied_mailboxes: HashSet<String>,
+}
+
+/// An app registration with application permissions, as an admin made it.
+#[derive(Clone)]
+struct AppReg {
+    tenant: String,
+    client_id: String,
+    secret: Option<String>,
+    /// The certificate's public key (PEM) and SHA-256 thumbprint (base64url).
+    certificate: Option<(String, String)>,
 }
 
 /// The running fake. Dropping it stops nothing (the server task ends with the test's runtime).
@@ -133,8 +155,12 @@ fn record(
 }
 
 fn oauth_error(code: &str, aadsts: u32, text: &str) -> Response {
+    oauth_error_status(StatusCode::BAD_REQUEST, code, aadsts, text)
+}
+
+fn oauth_error_status(status: StatusCode, code: &str, aadsts: u32, text: &str) -> Response {
     (
-        StatusCode::BAD_REQUEST,
+        status,
         Json(json!({
             "error": code,
             "error_description": format!("AADSTS{aadsts}: {text}\r\nTrace ID: 0000\r\nCorrelation ID: 1111\r\nTimestamp: 2026-01-01 00:00:00Z"),
@@ -208,12 +234,15 @@ fn issue(inner: &mut Inner, scope: &str) -> Value {
 
 async fn token(
     State(shared): State<Shared>,
-    Path(_tenant): Path<String>,
+    Path(tenant): Path<String>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     record(&shared, "POST", "/token", &HashMap::new(), &form, &headers);
     let mut inner = lock(&shared);
+    if form.get("grant_type").map(String::as_str) == Some("client_credentials") {
+        return client_credentials(&mut inner, &tenant, &form);
+    }
     let scope = form
         .get("scope")
         .cloned()
@@ -296,14 +325,158 @@ async fn token(
     }
 }
 
+/// The client credentials grant of an app registration: a client secret, or a
+/// client assertion signed with the registered certificate's key.
+fn client_credentials(inner: &mut Inner, tenant: &str, form: &HashMap<String, String>) -> Response {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    let Some(app) = inner.app.clone() else {
+        return oauth_error(
+            "invalid_request",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    };
+    if tenant != app.tenant {
+        return oauth_error(
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    }
+    if field("client_id") != app.client_id {
+        return oauth_error_status(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{}' was not found in the directory '{tenant}'.",
+                field("client_id")
+            ),
+        );
+    }
+    let scope = field("scope");
+    if !scope.ends_with("/.default") || scope.contains(' ') {
+        return oauth_error(
+            "invalid_scope",
+            1002012,
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        );
+    }
+    let invalid_client = |aadsts: u32, text: &str| {
+        oauth_error_status(StatusCode::UNAUTHORIZED, "invalid_client", aadsts, text)
+    };
+    if let Some(given) = form.get("client_secret") {
+        if app.secret.as_deref() != Some(given.as_str()) {
+            return invalid_client(
+                7000215,
+                &format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                    app.client_id
+                ),
+            );
+        }
+    } else if let Some(assertion) = form.get("client_assertion") {
+        if field("client_assertion_type")
+            != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        {
+            return oauth_error(
+                "invalid_request",
+                90025,
+                "The client_assertion_type is not supported.",
+            );
+        }
+        let Some((public_pem, thumbprint)) = &app.certificate else {
+            return invalid_client(
+                700027,
+                "The certificate with identifier used to sign the client assertion is not registered on application.",
+            );
+        };
+        let Ok(header) = jsonwebtoken::decode_header(assertion) else {
+            return invalid_client(50027, "JWT token is invalid or malformed.");
+        };
+        if header.x5t_s256.as_deref() != Some(thumbprint.as_str()) {
+            return invalid_client(
+                700027,
+                "The certificate with identifier used to sign the client assertion is not registered on application.",
+            );
+        }
+        let Some(claims) = crate::fake_google::verified_claims(assertion, public_pem) else {
+            return invalid_client(700027, "Client assertion failed signature validation.");
+        };
+        let text = |name: &str| crate::fake_google::claim(&claims, name);
+        let audience = format!("{}/{tenant}/oauth2/v2.0/token", inner.base);
+        if text("aud") != audience {
+            return invalid_client(
+                700212,
+                &format!(
+                    "No matching federated identity record found for presented assertion audience '{}'.",
+                    text("aud")
+                ),
+            );
+        }
+        if text("iss") != app.client_id || text("sub") != app.client_id {
+            return invalid_client(
+                700021,
+                "Client assertion application identifier doesn't match 'client_id' parameter.",
+            );
+        }
+        if text("jti").is_empty() {
+            return invalid_client(700024, "Client assertion is missing the jti claim.");
+        }
+        let now = Utc::now().timestamp();
+        let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+        let nbf = claims
+            .get("nbf")
+            .and_then(Value::as_i64)
+            .unwrap_or(i64::MAX);
+        if exp <= now || nbf > now + 300 || exp - nbf > 600 {
+            return invalid_client(
+                700024,
+                "Client assertion is not within its valid time range.",
+            );
+        }
+    } else {
+        return invalid_client(
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        );
+    }
+    inner.serial += 1;
+    let resource = if scope.starts_with("https://outlook.office365.com") {
+        "app-outlook"
+    } else {
+        "app"
+    };
+    let access = format!("eyJ0eXAi.app-{}", inner.serial);
+    inner.access_tokens.insert(access.clone(), resource.into());
+    Json(json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": access})).into_response()
+}
+
 /// Checks the bearer token; `Some(response)` refuses the request.
 fn refuse(inner: &mut Inner, headers: &HeaderMap) -> Option<Response> {
+    refuse_kind(inner, headers, false)
+}
+
+/// Checks the bearer token (an app-only one too when `app_ok`).
+fn refuse_kind(inner: &mut Inner, headers: &HeaderMap, app_ok: bool) -> Option<Response> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if inner.access_tokens.get(token).map(String::as_str) != Some("graph") {
+    let kind = inner.access_tokens.get(token).map(String::as_str);
+    if kind == Some("app") && !app_ok {
+        return Some(graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        ));
+    }
+    if kind != Some("graph") && !(app_ok && kind == Some("app")) {
         return Some(graph_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
@@ -363,15 +536,25 @@ fn tombstone(id: &str) -> Value {
 }
 
 /// Serves the next page of `round`, storing what comes after it.
+/// The path of a calendar's view: the owner's under `/me`, another mailbox's
+/// (kept as `user/calendar`) under `/users/{user}`.
+fn view_path(calendar: &str) -> String {
+    let (prefix, calendar) = match calendar.split_once('/') {
+        Some((user, calendar)) => (format!("/v1.0/users/{user}"), calendar),
+        None => ("/v1.0/me".to_string(), calendar),
+    };
+    if calendar == "primary" {
+        format!("{prefix}/calendarView/delta")
+    } else {
+        format!("{prefix}/calendars/{calendar}/calendarView/delta")
+    }
+}
+
 fn serve_page(inner: &mut Inner, mut round: Round) -> Response {
     let end = (round.offset + round.page_size).min(round.entries.len());
     let value: Vec<Value> = round.entries[round.offset..end].to_vec();
     let mut page = json!({"@odata.context": format!("{}/v1.0/$metadata#Collection(event)", inner.base), "value": value});
-    let path = if round.calendar == "primary" {
-        "/v1.0/me/calendarView/delta".to_string()
-    } else {
-        format!("/v1.0/me/calendars/{}/calendarView/delta", round.calendar)
-    };
+    let path = view_path(&round.calendar);
     inner.serial += 1;
     if end < round.entries.len() {
         let token = format!("skip{}", inner.serial);
@@ -401,16 +584,71 @@ fn delta(
     query: HashMap<String, String>,
     headers: HeaderMap,
 ) -> Response {
-    let path = if calendar == "primary" {
-        "/v1.0/me/calendarView/delta".to_string()
-    } else {
-        format!("/v1.0/me/calendars/{calendar}/calendarView/delta")
-    };
+    let path = view_path(&calendar);
     record(shared, "GET", &path, &query, &HashMap::new(), &headers);
     let mut inner = lock(shared);
     if let Some(refusal) = refuse(&mut inner, &headers) {
         return refusal;
     }
+    delta_served(inner, calendar, query, headers)
+}
+
+/// A user's mailbox (`/users/{id}/…`): app-only tokens, known mailboxes only, and
+/// refused for mailboxes outside the app's access policy.
+fn user_delta(
+    shared: &Shared,
+    user: String,
+    calendar: String,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = view_path(&format!("{user}/{calendar}"));
+    record(shared, "GET", &path, &query, &HashMap::new(), &headers);
+    let mut inner = lock(shared);
+    if let Some(refusal) = refuse_user(&mut inner, &headers, &user) {
+        return refusal;
+    }
+    let calendar = mailbox_calendar(&inner.owner, &user, &calendar);
+    delta_served(inner, calendar, query, headers)
+}
+
+/// The fake keeps other mailboxes' calendars under `user/calendar`.
+fn mailbox_calendar(owner: &str, user: &str, calendar: &str) -> String {
+    if user.eq_ignore_ascii_case(owner) {
+        calendar.to_string()
+    } else {
+        format!("{}/{calendar}", user.to_lowercase())
+    }
+}
+
+fn refuse_user(inner: &mut Inner, headers: &HeaderMap, user: &str) -> Option<Response> {
+    if let Some(refusal) = refuse_kind(inner, headers, true) {
+        return Some(refusal);
+    }
+    let user = user.to_lowercase();
+    if user != inner.owner && !inner.mailboxes.contains(&user) {
+        return Some(graph_error(
+            StatusCode::NOT_FOUND,
+            "ErrorInvalidUser",
+            &format!("The requested user '{user}' is invalid."),
+        ));
+    }
+    if inner.denied_mailboxes.contains(&user) {
+        return Some(graph_error(
+            StatusCode::FORBIDDEN,
+            "ErrorAccessDenied",
+            "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.",
+        ));
+    }
+    None
+}
+
+fn delta_served(
+    mut inner: MutexGuard<'_, Inner>,
+    calendar: String,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+) -> Response {
     for option in ["$select", "$filter", "$orderby", "$expand", "$search"] {
         if query.contains_key(option) {
             return graph_error(
@@ -519,6 +757,47 @@ async fn default_delta(
     delta(&shared, "primary".into(), query, headers)
 }
 
+async fn user_default_delta(
+    State(shared): State<Shared>,
+    Path(user): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    slow_down(&shared).await;
+    user_delta(&shared, user, "primary".into(), query, headers)
+}
+
+async fn user_calendar_delta(
+    State(shared): State<Shared>,
+    Path((user, calendar)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    slow_down(&shared).await;
+    user_delta(&shared, user, calendar, query, headers)
+}
+
+async fn user_profile(
+    State(shared): State<Shared>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &shared,
+        "GET",
+        &format!("/v1.0/users/{user}"),
+        &HashMap::new(),
+        &HashMap::new(),
+        &headers,
+    );
+    let mut inner = lock(&shared);
+    if let Some(refusal) = refuse_user(&mut inner, &headers, &user) {
+        return refusal;
+    }
+    let user = user.to_lowercase();
+    Json(json!({"mail": user, "userPrincipalName": user})).into_response()
+}
+
 async fn calendar_delta(
     State(shared): State<Shared>,
     Path(calendar): Path<String>,
@@ -548,6 +827,31 @@ async fn event(
     if let Some(refusal) = refuse(&mut inner, &headers) {
         return refusal;
     }
+    master_served(inner, id, query)
+}
+
+/// `GET /users/{id}/events/{id}` (app-only tokens; masters are kept by id).
+async fn user_event(
+    State(shared): State<Shared>,
+    Path((user, id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/v1.0/users/{user}/events/{id}");
+    record(&shared, "GET", &path, &query, &HashMap::new(), &headers);
+    slow_down(&shared).await;
+    let mut inner = lock(&shared);
+    if let Some(refusal) = refuse_user(&mut inner, &headers, &user) {
+        return refusal;
+    }
+    master_served(inner, id, query)
+}
+
+fn master_served(
+    inner: MutexGuard<'_, Inner>,
+    id: String,
+    query: HashMap<String, String>,
+) -> Response {
     if inner.forbidden_masters.contains(&id) {
         return graph_error(
             StatusCode::FORBIDDEN,
@@ -650,6 +954,16 @@ impl FakeGraph {
             )
             .route("/v1.0/me/events/{id}", get(event))
             .merge(directory_routes())
+            .route("/v1.0/users/{user}", get(user_profile))
+            .route("/v1.0/users/{user}/events/{id}", get(user_event))
+            .route(
+                "/v1.0/users/{user}/calendarView/delta",
+                get(user_default_delta),
+            )
+            .route(
+                "/v1.0/users/{user}/calendars/{calendar}/calendarView/delta",
+                get(user_calendar_delta),
+            )
             .fallback(fallback)
             .with_state(inner.clone());
         tokio::spawn(async move {
@@ -660,6 +974,39 @@ impl FakeGraph {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         lock(&self.inner)
+    }
+
+    /// The identity platform's base (`token_url` of tenant `t` is `{this}/t/oauth2/v2.0/token`).
+    pub fn login_base(&self) -> String {
+        self.base.clone()
+    }
+
+    /// Registers the org's app with application permissions: a client secret, and/or
+    /// a certificate (its public key PEM and base64url SHA-256 thumbprint).
+    pub fn register_app(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        secret: Option<&str>,
+        certificate: Option<(&str, &str)>,
+    ) {
+        self.lock().app = Some(AppReg {
+            tenant: tenant.into(),
+            client_id: client_id.into(),
+            secret: secret.map(str::to_string),
+            certificate: certificate.map(|(pem, print)| (pem.to_string(), print.to_string())),
+        });
+    }
+
+    /// Adds a mailbox served under `/users/{address}`.
+    pub fn add_mailbox(&self, address: &str) {
+        self.lock().mailboxes.insert(address.to_lowercase());
+    }
+
+    /// Puts an event into another mailbox's calendar (`primary` for the default).
+    pub fn put_in(&self, mailbox: &str, calendar: &str, item: Value) {
+        let owner = self.lock().owner.clone();
+        self.put(&mailbox_calendar(&owner, mailbox, calendar), item);
     }
 
     /// Graph's base URL (`…/v1.0/`).
@@ -1093,12 +1440,15 @@ impl FakeGraph {
         }
     }
 
-    /// Makes a mailbox's settings answer 403 `ErrorAccessDenied` (outside the app's
-    /// Exchange scope).
+    /// Puts the mailbox outside the app's access policy (Exchange's scope for the
+    /// app): its calendar and its settings answer 403 `ErrorAccessDenied` to
+    /// app-only reads.
     pub fn deny_mailbox(&self, mail: &str) {
         let mut inner = self.lock();
-        let id = inner.directory.find(mail).cloned().expect("known user");
-        if let Some(user) = inner.directory.users.get_mut(&id) {
+        inner.denied_mailboxes.insert(mail.to_lowercase());
+        if let Some(id) = inner.directory.find(mail).cloned()
+            && let Some(user) = inner.directory.users.get_mut(&id)
+        {
             user.denied = true;
         }
     }

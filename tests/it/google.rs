@@ -30,7 +30,8 @@ struct Harness {
     _dir: tempfile::TempDir,
 }
 
-fn fast_http() -> HttpOptions {
+/// Quick retries, no rate limit (shared with the org tests).
+pub fn fast_http() -> HttpOptions {
     HttpOptions {
         retry: RetryPolicy {
             base: Duration::from_millis(10),

@@ -25,6 +25,7 @@ mod mail;
 mod metrics;
 mod microsoft;
 mod org;
+mod org_auth;
 mod package;
 mod pass;
 mod privacy;

@@ -7,13 +7,13 @@ use reqwest::Url;
 use tokio::sync::Semaphore;
 
 use super::delta::WindowPolicy;
-use super::sync::{API_BASE_URL, GraphApi, ViewTarget, sync_view};
+use super::sync::{API_BASE_URL, GraphApi, ViewTarget, push_mailbox, sync_view};
 use crate::auth::AuthError;
 use crate::auth::microsoft::MicrosoftTokens;
 use crate::config::AccountConfig;
 use crate::sources::SourceError;
 use crate::sources::account::{Account, CalendarProvider, CalendarSync, OwnerUse, StoredState};
-use crate::sources::http::{Http, HttpOptions};
+use crate::sources::http::{Http, HttpOptions, base_url};
 
 /// Outlook allows four concurrent requests per app and mailbox; a fifth is throttled.
 pub const MAX_IN_FLIGHT: usize = 4;
@@ -64,6 +64,8 @@ impl GraphApi for GraphClient {
 #[derive(Debug)]
 pub struct GraphCalendars {
     owner: Option<String>,
+    /// `None`: the signed-in user (`/me`); else the user id or UPN (`/users/{id}`).
+    mailbox: Option<String>,
     base: Url,
     client: GraphClient,
     policy: WindowPolicy,
@@ -81,16 +83,19 @@ impl CalendarProvider for GraphCalendars {
         self.owner.as_deref()
     }
 
-    /// `GET /me`: `mail`, or `userPrincipalName`.
+    /// `GET /me` (or `/users/{id}`): `mail`, or `userPrincipalName`.
     async fn fetch_owner(&self) -> Result<String, SourceError> {
         let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|_| SourceError::Permanent {
-                what: format!("account '{}'", self.client.tokens.account()),
-                detail: "api_base_url cannot be a base".into(),
-            })?
-            .pop_if_empty()
-            .push("me");
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| SourceError::Permanent {
+                    what: format!("account '{}'", self.client.tokens.account()),
+                    detail: "api_base_url cannot be a base".into(),
+                })?;
+            path.pop_if_empty();
+            push_mailbox(&mut path, self.mailbox.as_deref());
+        }
         url.query_pairs_mut()
             .append_pair("$select", "mail,userPrincipalName");
         let me = self.client.get_json(&url).await?;
@@ -122,6 +127,7 @@ impl CalendarProvider for GraphCalendars {
             base: self.base.clone(),
             calendar: calendar.to_string(),
             owner: owner.map(str::to_string),
+            mailbox: self.mailbox.clone(),
         };
         let result = sync_view(&self.client, &target, stored, &self.policy, now).await?;
         Ok(CalendarSync {
@@ -154,6 +160,38 @@ impl Account<GraphCalendars> {
             account.calendars.clone(),
             GraphCalendars {
                 owner: account.owner.clone(),
+                mailbox: None,
+                base,
+                client: GraphClient::new(Http::new(client, http_options), tokens),
+                policy,
+            },
+        ))
+    }
+
+    /// A person's mailbox read with the org's app-only token (`tokens` built on a
+    /// [`crate::auth::microsoft::MicrosoftEndpoint::App`] grant): every request goes
+    /// to `/users/{mailbox}/…`. `mailbox` is the user's id or principal name; an
+    /// address also serves as the owner (else `/users/{id}` is asked for it).
+    /// `api_base` is Graph's base (`None`: Graph v1.0).
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_person(
+        name: &str,
+        mailbox: &str,
+        calendars: Vec<String>,
+        api_base: Option<&str>,
+        tokens: MicrosoftTokens,
+        client: reqwest::Client,
+        http_options: HttpOptions,
+        policy: WindowPolicy,
+    ) -> Result<MicrosoftAccount, AuthError> {
+        let base = base_url(name, api_base, API_BASE_URL)?;
+        let owner = mailbox.contains('@').then(|| mailbox.to_lowercase());
+        Ok(Account::with_provider(
+            name,
+            calendars,
+            GraphCalendars {
+                owner,
+                mailbox: Some(mailbox.to_string()),
                 base,
                 client: GraphClient::new(Http::new(client, http_options), tokens),
                 policy,
@@ -184,16 +222,5 @@ impl Account<GraphCalendars> {
 
 /// The account's Graph base: `api_base_url` or Graph v1.0, always ending in `/`.
 pub fn api_base(account: &AccountConfig) -> Result<Url, AuthError> {
-    let text = account.api_base_url.as_deref().unwrap_or(API_BASE_URL);
-    let with_slash = if text.ends_with('/') {
-        text.to_string()
-    } else {
-        format!("{text}/")
-    };
-    Url::parse(&with_slash).map_err(|e| {
-        AuthError::Config(format!(
-            "account '{}': api_base_url is not a URL: {e}",
-            account.name
-        ))
-    })
+    base_url(&account.name, account.api_base_url.as_deref(), API_BASE_URL)
 }

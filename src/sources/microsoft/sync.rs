@@ -82,6 +82,17 @@ pub struct ViewTarget {
     pub calendar: String,
     /// The mailbox owner's address, to flag their attendee entry.
     pub owner: Option<String>,
+    /// Whose mailbox: `None` for the signed-in user (`/me/…`), else a user id or
+    /// principal name (`/users/{id}/…`, app-only tokens).
+    pub mailbox: Option<String>,
+}
+
+/// Pushes the mailbox segments: `me`, or `users/{id}`.
+pub fn push_mailbox(path: &mut url::PathSegmentsMut<'_>, mailbox: Option<&str>) {
+    match mailbox {
+        Some(user) => path.push("users").push(user),
+        None => path.push("me"),
+    };
 }
 
 impl ViewTarget {
@@ -91,7 +102,8 @@ impl ViewTarget {
     }
 
     /// The first request of a round: `/me/calendarView/delta` for the default calendar,
-    /// `/me/calendars/{id}/calendarView/delta` for another one.
+    /// `/me/calendars/{id}/calendarView/delta` for another one (`/users/{id}/…` for
+    /// another mailbox).
     pub fn initial_url(&self, window: &Window) -> Result<Url, SourceError> {
         let mut url = self.base.clone();
         {
@@ -101,7 +113,8 @@ impl ViewTarget {
                     what: "microsoft".into(),
                     detail: "api_base_url cannot be a base".into(),
                 })?;
-            path.pop_if_empty().push("me");
+            path.pop_if_empty();
+            push_mailbox(&mut path, self.mailbox.as_deref());
             if !self.is_default_calendar() {
                 path.push("calendars").push(&self.calendar);
             }
@@ -124,7 +137,9 @@ impl ViewTarget {
                     what: "microsoft".into(),
                     detail: "api_base_url cannot be a base".into(),
                 })?;
-            path.pop_if_empty().push("me").push("events").push(id);
+            path.pop_if_empty();
+            push_mailbox(&mut path, self.mailbox.as_deref());
+            path.push("events").push(id);
         }
         if select {
             url.query_pairs_mut().append_pair("$select", MASTER_SELECT);
@@ -545,7 +560,21 @@ mod tests {
             base: Url::parse(API_BASE_URL).unwrap(),
             calendar: calendar.into(),
             owner: None,
+            mailbox: None,
         }
+    }
+
+    #[test]
+    fn another_mailbox_is_addressed_under_users() {
+        let mut target = target("AAMk/1");
+        target.mailbox = Some("ana@corp.test".into());
+        let url = target.initial_url(&window()).unwrap();
+        assert_eq!(
+            url.path(),
+            "/v1.0/users/ana@corp.test/calendars/AAMk%2F1/calendarView/delta"
+        );
+        let url = target.master_url("E1", false).unwrap();
+        assert_eq!(url.path(), "/v1.0/users/ana@corp.test/events/E1");
     }
 
     fn window() -> Window {
