@@ -961,7 +961,7 @@ fn directory_paging(
     default: usize,
     max: usize,
     cap: usize,
-) -> Result<(usize, usize), Response> {
+) -> Result<(usize, usize), Box<Response>> {
     let param = |name: &str| {
         query
             .iter()
@@ -973,12 +973,12 @@ fn directory_paging(
         Some(text) => match text.parse::<usize>() {
             Ok(n) if (1..=max).contains(&n) => n,
             _ => {
-                return Err(google_error(
+                return Err(Box::new(google_error(
                     400,
                     "global",
                     "invalid",
                     "Invalid value for: maxResults",
-                ));
+                )));
             }
         },
     };
@@ -987,12 +987,12 @@ fn directory_paging(
         Some(token) => match token.strip_prefix("dir:").and_then(|n| n.parse().ok()) {
             Some(offset) => offset,
             None => {
-                return Err(google_error(
+                return Err(Box::new(google_error(
                     400,
                     "global",
                     "invalid",
                     "Invalid page token value.",
-                ));
+                )));
             }
         },
     };
@@ -1046,7 +1046,7 @@ async fn directory_users(
     };
     let (offset, size) = match directory_paging(&query, 100, 500, inner.directory.page_cap) {
         Ok(paging) => paging,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let items: Vec<Value> = inner
         .directory
@@ -1120,7 +1120,7 @@ async fn directory_members(
         Ok((offset, size)) => {
             directory_page("admin#directory#members", "members", members, offset, size)
         }
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
