@@ -27,7 +27,7 @@ use url::Url;
 
 use super::{
     DirectoryError, DirectoryPerson, Listing, MAX_GROUPS, PageGuard, People, Skipped, join,
-    looks_like_email, normalise_email,
+    looks_like_email, normalise_email, text,
 };
 use crate::auth::Credentials;
 use crate::sources::http::Http;
@@ -91,15 +91,6 @@ enum Read {
     Inactive,
     /// Unusable: why.
     Bad(String),
-}
-
-/// A string field of a JSON object; anything else (absent, a number, a list) is none.
-fn text<'a>(value: &'a Value, field: &str) -> Option<&'a str> {
-    value
-        .get(field)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
 }
 
 /// Reads one user. Only `primaryEmail` is required; an optional field of the wrong

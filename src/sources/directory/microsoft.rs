@@ -29,7 +29,7 @@ use url::Url;
 
 use super::{
     DirectoryError, DirectoryPerson, Listing, PageGuard, People, join, looks_like_email,
-    normalise_email,
+    normalise_email, text,
 };
 use crate::auth::Credentials;
 use crate::sources::http::Http;
@@ -61,15 +61,6 @@ struct Page {
 #[serde(default)]
 struct Setting {
     value: Value,
-}
-
-/// A string field of a JSON object; anything else (absent, `null`, a number) is none.
-fn text<'a>(value: &'a Value, field: &str) -> Option<&'a str> {
-    value
-        .get(field)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
 }
 
 /// A person's address as Graph gives it: `mail` (the mailbox), else the sign-in name.
