@@ -124,6 +124,7 @@ fn brief_input(n: usize) -> BriefInput {
         private_notes: vec!["ask about the conference talk".into()],
         prompt: Some("What is motivating you lately?".into()),
         consistency: Some("You met 9 of the last 10 weeks.".into()),
+        relation: None,
         opt_out_hint: "Reply \"unsubscribe\" to stop these briefs.".into(),
         replies: false,
     }

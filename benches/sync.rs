@@ -552,6 +552,7 @@ mod syncer {
                     auth_url: None,
                     token_url: Some(a.token_url.clone()),
                     device_authorization_url: None,
+                    org: None,
                 };
                 let granted: DeviceTokens = serde_json::from_value(json!({
                     "access_token": a.access, "refresh_token": a.refresh, "expires_in": 3599,

@@ -344,6 +344,7 @@ mod tests {
             auth_url: None,
             token_url: None,
             device_authorization_url: None,
+            org: None,
         }
     }
 

@@ -55,8 +55,24 @@ pub fn summary(config_path: &Path, config: &Config) -> String {
         (TransportKind::Smtp, ..) => "mail via smtp".to_string(),
         (TransportKind::File, ..) => "mail via file".to_string(),
     };
+    let orgs = if config.orgs.is_empty() {
+        String::new()
+    } else {
+        let names = config
+            .orgs
+            .iter()
+            .map(|o| format!("{}: {}", o.name, provider_name(o.provider)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let noun = if config.orgs.len() == 1 {
+            "org"
+        } else {
+            "orgs"
+        };
+        format!(", {} {noun} ({names})", config.orgs.len())
+    };
     format!(
-        "{}: OK — {count} {noun} ({accounts}), {mail}, timezone {}",
+        "{}: OK — {count} {noun} ({accounts}){orgs}, {mail}, timezone {}",
         config_path.display(),
         config.timezone.name()
     )

@@ -31,6 +31,9 @@ pub fn run(
     }
     let now = parse_now_arg(now, &config)?;
     let store = open_store(&config)?;
+    // Org people (from the stored directory rosters) count like configured accounts.
+    let config = crate::pass::org::with_org_people(&config, &store)
+        .map_err(crate::control::CommandError::from)?;
     let session = Session {
         config,
         store,

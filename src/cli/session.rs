@@ -20,6 +20,9 @@ pub fn open(config_path: &Path, now: Option<&str>) -> anyhow::Result<Session> {
     crate::logging::init("warn");
     let now = parse_now_arg(now, &config)?;
     let store = open_store(&config)?;
+    // Org people (from the stored directory rosters) count like configured accounts.
+    let config = crate::pass::org::with_org_people(&config, &store)
+        .map_err(crate::control::CommandError::from)?;
     Ok(Session {
         config,
         store,

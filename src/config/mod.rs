@@ -26,6 +26,7 @@ mod followup;
 mod inbox;
 mod metrics;
 mod now;
+mod org;
 mod raw;
 mod validate;
 
@@ -38,6 +39,9 @@ pub use inbox::{
 };
 pub use metrics::MetricsConfig;
 pub use now::parse_now;
+pub use org::{
+    DEFAULT_DIRECTORY_REFRESH, ORG_ACCOUNT_SEPARATOR, OrgConfig, OrgCredential, RelationPrompts,
+};
 pub use validate::{DEFAULT_PROMPTS, parse_zone};
 
 /// `state_dir` when neither the file nor `$STATE_DIRECTORY` sets it.
@@ -172,6 +176,8 @@ pub struct Config {
     pub people: Vec<PersonConfig>,
     /// Calendars to read.
     pub accounts: Vec<AccountConfig>,
+    /// Organisations whose people tete covers without a sign-in each (`[[orgs]]`).
+    pub orgs: Vec<OrgConfig>,
     /// Replies by email (`[inbox]`), when configured.
     pub inbox: Option<InboxConfig>,
     /// Recaps after meetings.
@@ -202,6 +208,11 @@ impl Config {
     /// The account called `name`.
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {
         self.accounts.iter().find(|account| account.name == name)
+    }
+
+    /// The org called `name`.
+    pub fn org(&self, name: &str) -> Option<&OrgConfig> {
+        self.orgs.iter().find(|org| org.name == name)
     }
 
     /// The zone `email`'s brief is shown in: their `[[people]]` zone, else `timezone`.
@@ -264,6 +275,8 @@ pub struct BriefConfig {
     pub send_at: Option<NaiveTime>,
     /// Rotating conversation starters.
     pub prompts: Vec<String>,
+    /// Conversation starters by org-chart relation (org mode).
+    pub relation_prompts: RelationPrompts,
     /// How people get their briefs unless `[[people]]` says otherwise.
     pub delivery: Delivery,
     /// When a digest goes out (local time of the recipient) unless `[[people]]`
@@ -363,6 +376,10 @@ pub struct PersonConfig {
     pub delivery: Option<Delivery>,
     /// Their digest time, when it differs from `brief.digest_at`.
     pub digest_at: Option<NaiveTime>,
+    /// Their display name from an org's directory (not a config key).
+    pub name: Option<String>,
+    /// Their manager's lower-cased address from an org's directory (not a config key).
+    pub manager: Option<String>,
 }
 
 /// Which provider an account reads.
@@ -408,6 +425,9 @@ pub struct AccountConfig {
     pub token_url: Option<String>,
     /// Endpoint override: OAuth device authorization URL.
     pub device_authorization_url: Option<String>,
+    /// The org (`[[orgs]]` name) this account was made for, covering its owner; `None`
+    /// for `[[accounts]]` entries.
+    pub org: Option<String>,
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub(crate) struct RawConfig {
     pub mail: Option<Spanned<RawMail>>,
     pub people: Option<Vec<Spanned<RawPerson>>>,
     pub accounts: Option<Vec<Spanned<RawAccount>>>,
+    pub orgs: Option<Vec<Spanned<RawOrg>>>,
     pub inbox: Option<Spanned<RawInbox>>,
     pub recap: Option<Spanned<RawRecap>>,
     pub cadence: Option<Spanned<RawCadence>>,
@@ -109,6 +110,16 @@ pub(crate) struct RawBrief {
     pub prompts: Option<Spanned<Vec<S>>>,
     pub delivery: Option<S>,
     pub digest_at: Option<S>,
+    pub relation_prompts: Option<Spanned<RawRelationPrompts>>,
+}
+
+/// `[brief.relation_prompts]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRelationPrompts {
+    pub manager_report: Option<Spanned<Vec<S>>>,
+    pub skip_level: Option<Spanned<Vec<S>>>,
+    pub peer: Option<Spanned<Vec<S>>>,
 }
 
 /// `[mail]`
@@ -200,4 +211,29 @@ pub(crate) struct RawAccount {
     pub auth_url: Option<S>,
     pub token_url: Option<S>,
     pub device_authorization_url: Option<S>,
+}
+
+/// `[[orgs]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOrg {
+    pub name: Option<S>,
+    pub provider: Option<S>,
+    pub service_account_key_file: Option<S>,
+    pub admin: Option<S>,
+    pub notify: Option<S>,
+    pub tenant: Option<S>,
+    pub client_id: Option<S>,
+    pub client_secret_file: Option<S>,
+    pub client_certificate_file: Option<S>,
+    pub people: Option<Vec<S>>,
+    pub groups: Option<Vec<S>>,
+    pub domain: Option<S>,
+    pub exclude: Option<Vec<S>>,
+    pub calendars: Option<Spanned<Vec<S>>>,
+    pub poll_interval: Option<S>,
+    pub directory_refresh: Option<S>,
+    pub api_base_url: Option<S>,
+    pub directory_base_url: Option<S>,
+    pub token_url: Option<S>,
 }

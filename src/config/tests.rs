@@ -708,6 +708,8 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
         ("", "[recap]"),
         ("", "[cadence]"),
         ("", "[metrics]"),
+        ("", "[[orgs]]"),
+        ("[brief]", "[brief.relation_prompts]"),
     ];
     let mut missing = Vec::new();
     for (prefix, table) in tables {
@@ -727,11 +729,14 @@ fn every_key_of_the_schema_is_documented_in_the_example() {
                 "recap",
                 "cadence",
                 "metrics",
+                "orgs",
+                "relation_prompts",
             ];
             let found = if nested.contains(&key.as_str()) {
                 text.contains(&format!("[{key}]"))
                     || text.contains(&format!("[[{key}]]"))
                     || text.contains(&format!("[mail.{key}]"))
+                    || text.contains(&format!("[brief.{key}]"))
             } else {
                 documented(&key)
             };
@@ -955,4 +960,160 @@ fn a_google_account_that_reads_the_replies_uses_a_mail_token() {
     assert!(config.uses_mail_token("work"));
     assert!(!config.uses_mail_token("demo"));
     assert_eq!(config.inbox.unwrap().username, "me@example.com");
+}
+
+const GOOGLE_ORG: &str = r#"
+[[orgs]]
+name = "acme"
+provider = "google"
+service_account_key_file = "acme-key.json"
+admin = "IT@acme.test"
+groups = ["Managers@acme.test"]
+exclude = ["CEO@acme.test"]
+"#;
+
+#[test]
+fn an_org_alone_is_enough_and_gets_its_defaults() {
+    let text = MINIMAL.split("[[accounts]]").next().unwrap().to_string() + GOOGLE_ORG;
+    let config = ok(&text);
+    assert!(config.accounts.is_empty());
+    let org = &config.orgs[0];
+    assert_eq!(org.name, "acme");
+    assert_eq!(org.provider, Provider::Google);
+    assert_eq!(
+        org.credential,
+        OrgCredential::ServiceAccountKey(Some(PathBuf::from("/etc/tete/acme-key.json")))
+    );
+    assert_eq!(org.admin.as_deref(), Some("it@acme.test"));
+    assert_eq!(org.groups, ["managers@acme.test"]);
+    assert_eq!(org.exclude, ["ceo@acme.test"]);
+    assert_eq!(org.calendars, ["primary"]);
+    assert_eq!(org.directory_refresh, DEFAULT_DIRECTORY_REFRESH);
+    assert_eq!(config.brief.relation_prompts, RelationPrompts::default());
+}
+
+#[test]
+fn a_microsoft_org_takes_a_certificate_and_a_real_tenant() {
+    let text = with_account(
+        r#"
+[[orgs]]
+name = "contoso"
+provider = "microsoft"
+tenant = "contoso.onmicrosoft.com"
+client_id = "app-id"
+client_certificate_file = "/etc/tete/app.pem"
+domain = "Contoso.test"
+"#,
+    );
+    let org = ok(&text).orgs.remove(0);
+    assert_eq!(org.tenant.as_deref(), Some("contoso.onmicrosoft.com"));
+    assert_eq!(org.domain.as_deref(), Some("contoso.test"));
+    assert_eq!(
+        org.credential,
+        OrgCredential::ClientCertificate {
+            client_id: "app-id".into(),
+            certificate_file: PathBuf::from("/etc/tete/app.pem"),
+        }
+    );
+}
+
+#[test]
+fn org_mistakes_are_reported_on_their_line() {
+    let cases = [
+        // Groups are read as an administrator.
+        (
+            "[[orgs]]\nname = \"a\"\nprovider = \"google\"\ngroups = [\"g@a.test\"]\n",
+            "[[orgs]]",
+            "missing `admin`",
+        ),
+        (
+            "[[orgs]]\nname = \"a\"\nprovider = \"google\"\n",
+            "[[orgs]]",
+            "covers nobody",
+        ),
+        (
+            "[[orgs]]\nname = \"a\"\nprovider = \"microsoft\"\ntenant = \"common\"\nclient_id = \"x\"\nclient_secret_file = \"s\"\npeople = [\"p@a.test\"]\n",
+            "tenant = ",
+            "is not one tenant",
+        ),
+        (
+            "[[orgs]]\nname = \"a\"\nprovider = \"microsoft\"\ntenant = \"t\"\nclient_id = \"x\"\nclient_secret_file = \"s\"\nclient_certificate_file = \"c\"\npeople = [\"p@a.test\"]\n",
+            "client_certificate_file",
+            "not both",
+        ),
+        (
+            "[[orgs]]\nname = \"demo\"\nprovider = \"google\"\npeople = [\"p@a.test\"]\n",
+            "name = \"demo\"",
+            "already the name of an account",
+        ),
+        (
+            "[[orgs]]\nname = \"a\"\nprovider = \"google\"\npeople = [\"not an address\"]\n",
+            "people = ",
+            "orgs[0].people[0]",
+        ),
+        (
+            "[[orgs]]\nname = \"a\"\nprovider = \"google\"\npeople = [\"p@a.test\"]\ntenant = \"t\"\n",
+            "tenant = ",
+            "does not apply to google orgs",
+        ),
+        (
+            "[[orgs]]\nname = \"a\"\nprovider = \"google\"\npeople = [\"p@a.test\"]\ndirectory_refresh = \"5m\"\n",
+            "directory_refresh",
+            "too often",
+        ),
+        (
+            "[[orgs]]\nname = \"a\"\nprovider = \"google\"\npeople = [\"p@a.test\"]\nadmins = \"x@a.test\"\n",
+            "admins",
+            "unknown key",
+        ),
+    ];
+    for (org, needle, message) in cases {
+        let text = with_account(org);
+        let error = one_error(&text);
+        // The needle's line within the org (the account above may hold the same text).
+        let orgs_start = line_of(&text, "[[orgs]]");
+        let line = orgs_start - 1
+            + line_of(
+                &text
+                    .lines()
+                    .skip(orgs_start - 1)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                needle,
+            );
+        assert_eq!(error.line, line, "{org}: {error}");
+        assert!(error.to_string().contains(message), "{org}: {error}");
+    }
+}
+
+#[test]
+fn sending_through_an_org_needs_the_mailbox_to_send_as() {
+    let base = MINIMAL.replace(
+        "transport = \"file\"",
+        "transport = \"smtp\"\n[mail.smtp]\nhost = \"smtp.gmail.com\"\nxoauth2_account = \"acme\"",
+    );
+    let error = one_error(&format!("{base}{GOOGLE_ORG}"));
+    assert!(
+        error.to_string().contains("needs the mailbox to send as"),
+        "{error}"
+    );
+    let with_user = base.replace(
+        "xoauth2_account = \"acme\"",
+        "xoauth2_account = \"acme\"\nusername = \"briefs@acme.test\"",
+    );
+    let config = ok(&format!("{with_user}{GOOGLE_ORG}"));
+    let smtp = config.mail.smtp.unwrap();
+    assert_eq!(smtp.xoauth2_account.as_deref(), Some("acme"));
+    assert_eq!(smtp.username.as_deref(), Some("briefs@acme.test"));
+}
+
+#[test]
+fn relation_prompts_replace_the_defaults_per_kind() {
+    let text = MINIMAL.replace(
+        "[mail]",
+        "[brief.relation_prompts]\nskip_level = [\"How is the team?\"]\n\n[mail]",
+    );
+    let prompts = ok(&text).brief.relation_prompts;
+    assert_eq!(prompts.skip_level, ["How is the team?"]);
+    assert_eq!(prompts.peer, RelationPrompts::default().peer);
 }

@@ -38,7 +38,7 @@ pub const DEFAULT_PROMPTS: &[&str] = &[
 
 const ZONE_EXPECTED: &str = "an IANA time zone name such as \"Europe/Berlin\" or \"UTC\"";
 const EMAIL_EXPECTED: &str = "a plain email address such as \"ana@example.com\"";
-const DOMAIN_EXPECTED: &str = "a domain such as \"example.com\", without @";
+pub(super) const DOMAIN_EXPECTED: &str = "a domain such as \"example.com\", without @";
 const URL_EXPECTED: &str = "an https:// URL (http:// only to localhost, 127.0.0.0/8 or ::1)";
 const NAME_EXPECTED: &str = "letters, digits, _ and - only, such as \"work\"";
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
@@ -295,7 +295,7 @@ fn check_email(text: &str) -> Result<String, String> {
 }
 
 /// Lower-cases and checks a domain name.
-fn check_domain(text: &str) -> Result<String, String> {
+pub(super) fn check_domain(text: &str) -> Result<String, String> {
     let domain = text.trim().to_lowercase();
     if domain.is_empty() {
         return Err("empty domain".into());
@@ -489,7 +489,7 @@ impl Validator<'_> {
         domains
     }
 
-    fn http_url(&mut self, value: Option<&S>, key: &str) -> Option<String> {
+    pub(super) fn http_url(&mut self, value: Option<&S>, key: &str) -> Option<String> {
         let value = value?;
         match check_http_url(value.get_ref()) {
             Ok(url) => Some(url),
@@ -526,7 +526,7 @@ impl Validator<'_> {
     }
 
     /// A key that does not apply in this context (e.g. `tenant` on a google account).
-    fn not_applicable(&mut self, value: Option<&S>, key: &str, why: &str) {
+    pub(super) fn not_applicable(&mut self, value: Option<&S>, key: &str, why: &str) {
         if let Some(value) = value {
             self.error(value.span(), key, format!("does not apply {why}"), "");
         }
@@ -560,9 +560,11 @@ impl Validator<'_> {
         let store = self.store(&raw);
         let (mut detection, horizon_span) = self.detection(&raw);
         let (brief, lead_span) = self.brief(&raw);
-        let accounts = self.accounts(raw.accounts.as_ref());
+        let accounts = self.accounts(raw.accounts.as_ref(), raw.orgs.is_some());
+        let account_names: Vec<String> = accounts.iter().map(|a| a.name.clone()).collect();
+        let orgs = self.orgs(raw.orgs.as_ref(), &account_names);
         let people = self.people(raw.people.as_ref());
-        let mail = self.mail(raw.mail.as_ref(), &accounts);
+        let mail = self.mail(raw.mail.as_ref(), &accounts, &orgs);
         let inbox = raw
             .inbox
             .as_ref()
@@ -586,6 +588,7 @@ impl Validator<'_> {
         let poll = accounts
             .iter()
             .map(|a| a.poll_interval)
+            .chain(orgs.iter().map(|o| o.poll_interval))
             .max()
             .unwrap_or(DEFAULT_POLL_INTERVAL);
         // Saturating although the maxima keep the sum small: no config may panic here.
@@ -617,6 +620,7 @@ impl Validator<'_> {
             mail,
             people,
             accounts,
+            orgs,
             inbox,
             recap,
             cadence,
@@ -687,6 +691,7 @@ impl Validator<'_> {
                 lead_time: DEFAULT_LEAD_TIME,
                 send_at: None,
                 prompts: default_prompts(),
+                relation_prompts: super::RelationPrompts::default(),
                 delivery: super::Delivery::Each,
                 digest_at: super::DEFAULT_DIGEST_AT,
             };
@@ -724,10 +729,12 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|value| self.time_of_day(value, "brief.digest_at"))
             .unwrap_or(super::DEFAULT_DIGEST_AT);
+        let relation_prompts = self.relation_prompts(b.relation_prompts.as_ref());
         let config = BriefConfig {
             lead_time,
             send_at,
             prompts,
+            relation_prompts,
             delivery,
             digest_at,
         };
@@ -802,16 +809,22 @@ impl Validator<'_> {
                 timezone,
                 delivery,
                 digest_at,
+                name: None,
+                manager: None,
             });
         }
         people
     }
 
-    fn accounts(&mut self, raw: Option<&Vec<Spanned<RawAccount>>>) -> Vec<AccountConfig> {
+    fn accounts(
+        &mut self,
+        raw: Option<&Vec<Spanned<RawAccount>>>,
+        has_orgs: bool,
+    ) -> Vec<AccountConfig> {
         let raw = raw.map(Vec::as_slice).unwrap_or_default();
-        if raw.is_empty() {
+        if raw.is_empty() && !has_orgs {
             self.missing_at_top(
-                "no [[accounts]]: tete needs at least one calendar to read",
+                "no [[accounts]] and no [[orgs]]: tete needs at least one calendar to read",
                 "[[accounts]] with name, provider (\"google\", \"microsoft\" or \"ics\") and its settings",
             );
         }
@@ -928,6 +941,7 @@ impl Validator<'_> {
             auth_url: None,
             token_url: None,
             device_authorization_url: None,
+            org: None,
         };
         match provider {
             Some(Provider::Ics) => self.ics_account(&key, spanned, &mut config),
@@ -1100,7 +1114,12 @@ impl Validator<'_> {
         );
     }
 
-    fn mail(&mut self, raw: Option<&Spanned<RawMail>>, accounts: &[AccountConfig]) -> MailConfig {
+    fn mail(
+        &mut self,
+        raw: Option<&Spanned<RawMail>>,
+        accounts: &[AccountConfig],
+        orgs: &[super::OrgConfig],
+    ) -> MailConfig {
         let mut config = MailConfig {
             from: String::new(),
             transport: TransportKind::File,
@@ -1158,7 +1177,7 @@ impl Validator<'_> {
             },
         };
         if let Some(smtp) = &m.smtp {
-            config.smtp = self.smtp(smtp.get_ref(), smtp.span(), accounts);
+            config.smtp = self.smtp(smtp.get_ref(), smtp.span(), accounts, orgs);
         }
         if let Some(file) = &m.file {
             match &file.get_ref().dir {
@@ -1246,6 +1265,7 @@ impl Validator<'_> {
         s: &RawSmtp,
         span: Range<usize>,
         accounts: &[AccountConfig],
+        orgs: &[super::OrgConfig],
     ) -> Option<SmtpConfig> {
         let security = self.security(s.security.as_ref(), "mail.smtp.security", "starttls");
         let host = self.host(s.host.as_ref(), &span, "mail.smtp", "smtp.example.com");
@@ -1264,8 +1284,23 @@ impl Validator<'_> {
             .password_file
             .as_ref()
             .and_then(|value| self.checked_path(value, "mail.smtp.password_file", true));
+        let key = "mail.smtp.xoauth2_account";
         let xoauth2_account = s.xoauth2_account.as_ref().and_then(|value| {
-            self.xoauth2_account(value, "mail.smtp.xoauth2_account", accounts, &mut username)
+            let name = value.get_ref().trim();
+            if orgs.iter().any(|org| org.name == name) {
+                // An org's token sends as a mailbox of the org, which only the
+                // username can say (the org has no single owner).
+                if username.is_none() {
+                    self.error(
+                        value.span(),
+                        key,
+                        format!("sending through org \"{name}\" needs the mailbox to send as"),
+                        "username = \"briefs@example.com\" in [mail.smtp]",
+                    );
+                }
+                return Some(name.to_string());
+            }
+            self.xoauth2_account(value, key, accounts, &mut username)
         });
         self.one_login(
             "mail.smtp",

@@ -29,6 +29,28 @@ pub struct Status {
     pub replies: Option<crate::model::replies::ReplySummary>,
     /// How the daemon's rounds go (`None` when no daemon answered).
     pub daemon: Option<DaemonHealth>,
+    /// Each `[[orgs]]` entry: its directory and credential.
+    pub orgs: Vec<OrgStatus>,
+}
+
+/// One org's state (org mode).
+#[derive(Debug, Serialize)]
+pub struct OrgStatus {
+    /// Its name.
+    pub name: String,
+    /// Provider.
+    pub provider: String,
+    /// When its directory was last read (`None`: never).
+    pub directory_read: Option<DateTime<Utc>>,
+    /// People whose calendars tete reads.
+    pub covered: usize,
+    /// People the directory described but tete does not read (excluded, opted out,
+    /// or read only for the org chart).
+    pub not_covered: usize,
+    /// Set when the org's credential itself was refused: why (no secret).
+    pub needs_attention: Option<String>,
+    /// Its people's accounts whose last sync failed.
+    pub failing: usize,
 }
 
 /// A 1:1 whose meetings have not been happening.
@@ -159,6 +181,7 @@ pub fn gather(session: &Session) -> Result<Status, CommandError> {
         })
         .collect();
     let summary = session.store.outbox_summary()?;
+    let orgs = org_statuses(config, &session.store, &accounts)?;
     Ok(Status {
         now: session.now,
         accounts,
@@ -197,8 +220,48 @@ pub fn gather(session: &Session) -> Result<Status, CommandError> {
             None => None,
         },
         daemon: session.daemon.clone(),
+        orgs,
     })
 }
+
+/// Each org's directory read, coverage and credential state.
+fn org_statuses(
+    config: &crate::config::Config,
+    store: &crate::store::Store,
+    accounts: &[AccountStatus],
+) -> Result<Vec<OrgStatus>, crate::store::StoreError> {
+    let mut orgs = Vec::new();
+    for org in &config.orgs {
+        let roster = store.roster(&org.name)?;
+        let covered = roster.as_ref().map_or(0, |r| {
+            r.covered()
+                .filter(|p| crate::pass::org::covers(config, org, &p.email))
+                .count()
+        });
+        let read = roster.as_ref().map_or(0, |r| r.people.len());
+        let prefix = format!("{}{}", org.name, crate::config::ORG_ACCOUNT_SEPARATOR);
+        orgs.push(OrgStatus {
+            name: org.name.clone(),
+            provider: format!("{:?}", org.provider).to_lowercase(),
+            directory_read: roster.as_ref().map(|r| r.read_at),
+            covered,
+            not_covered: read.saturating_sub(covered),
+            needs_attention: store
+                .account_state(&org.name)?
+                .needs_sign_in
+                .map(|n| n.reason),
+            failing: accounts
+                .iter()
+                .filter(|a| a.name.starts_with(&prefix) && a.error.is_some())
+                .count(),
+        });
+    }
+    Ok(orgs)
+}
+
+/// At most this many accounts of an org are listed by `status` (the failing ones):
+/// an org of thousands would drown everything else.
+const ORG_ACCOUNTS_LISTED: usize = 20;
 
 /// Prints the status into `out`.
 pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, CommandError> {
@@ -239,8 +302,45 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, Co
             );
         }
     }
+    if !status.orgs.is_empty() {
+        let _ = writeln!(out, "Orgs:");
+    }
+    for org in &status.orgs {
+        let read = match org.directory_read {
+            Some(at) => format!("directory read {}", local(at)),
+            None => "directory never read".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} ({}): {} people covered, {} more in the org chart; {read}{}",
+            org.name,
+            org.provider,
+            org.covered,
+            org.not_covered,
+            if org.failing > 0 {
+                format!("; {} calendars FAILING (listed below)", org.failing)
+            } else {
+                String::new()
+            }
+        );
+        if let Some(reason) = &org.needs_attention {
+            let _ = writeln!(
+                out,
+                "    NEEDS ATTENTION: the org's credential was refused ({reason}); see docs/org-admin.md"
+            );
+        }
+    }
     let _ = writeln!(out, "Accounts:");
+    let is_org_account = |name: &str| name.contains(crate::config::ORG_ACCOUNT_SEPARATOR);
+    let mut org_listed = 0;
     for account in &status.accounts {
+        // An org's people: only the failing ones, and not thousands of them.
+        if is_org_account(&account.name) {
+            if account.error.is_none() || org_listed >= ORG_ACCOUNTS_LISTED {
+                continue;
+            }
+            org_listed += 1;
+        }
         let state = match (&account.error, account.last_attempt) {
             (_, None) => "never synced".to_string(),
             (Some(error), Some(_)) => format!(
@@ -261,6 +361,9 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, Co
             ),
         };
         let _ = writeln!(out, "  {} ({}): {state}", account.name, account.provider);
+        if is_org_account(&account.name) {
+            continue;
+        }
         if let Some(reason) = &account.needs_sign_in {
             let _ = writeln!(
                 out,
@@ -271,6 +374,18 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, Co
         if let Some(warning) = &account.sign_in_warning {
             let _ = writeln!(out, "    warning: {warning}");
         }
+    }
+    let org_accounts = status
+        .accounts
+        .iter()
+        .filter(|a| is_org_account(&a.name))
+        .count();
+    if org_accounts > org_listed {
+        let _ = writeln!(
+            out,
+            "  and {} calendars of org people not listed (`status --json` has each)",
+            org_accounts - org_listed
+        );
     }
     let _ = writeln!(
         out,

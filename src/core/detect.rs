@@ -189,6 +189,16 @@ pub fn worth_keeping(event: &Event) -> bool {
         || meeting_people(&event.attendees, event.organizer.as_ref()).is_ok()
 }
 
+/// True when one of `people` (lower-cased addresses) organises or attends `event`.
+pub fn involves(event: &Event, people: &[String]) -> bool {
+    if people.is_empty() {
+        return false;
+    }
+    let is_one = |email: &str| people.iter().any(|p| p.eq_ignore_ascii_case(email.trim()));
+    event.attendees.iter().any(|a| is_one(&a.person.email))
+        || event.organizer.as_ref().is_some_and(|o| is_one(&o.email))
+}
+
 /// Classifies one series. Rules are checked from the cheapest to explain to the most
 /// specific, and the first that fails is the reason.
 pub fn classify(candidate: &SeriesCandidate<'_>, rules: &DetectionConfig) -> Verdict {
@@ -470,6 +480,16 @@ mod tests {
         alone.attendees.clear();
         alone.organizer = None;
         assert!(!worth_keeping(&alone), "nobody attends");
+    }
+
+    #[test]
+    fn an_event_involves_its_attendees_and_organizer_whatever_the_case() {
+        let event = weekly("1:1", vec![attendee("Ben@Example.com")]);
+        assert!(involves(&event, &["ben@example.com".into()]));
+        let organizer = event.organizer.as_ref().unwrap().email.to_lowercase();
+        assert!(involves(&event, &[organizer]));
+        assert!(!involves(&event, &["ceo@example.com".into()]));
+        assert!(!involves(&event, &[]));
     }
 
     #[test]

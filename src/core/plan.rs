@@ -132,6 +132,10 @@ pub struct BriefPolicy {
     pub digests: HashMap<String, Option<NaiveTime>>,
     /// The digest time of everyone else (`brief.delivery = "digest"`), if any.
     pub default_digest: Option<NaiveTime>,
+    /// Who manages whom, from an org's directory (org mode; empty otherwise).
+    pub chart: crate::core::orgchart::OrgChart,
+    /// Display names from an org's directory, by lower-cased address.
+    pub names: HashMap<String, String>,
 }
 
 impl BriefPolicy {
@@ -172,7 +176,28 @@ impl BriefPolicy {
                 .collect(),
             default_digest: (config.brief.delivery == Delivery::Digest)
                 .then_some(config.brief.digest_at),
+            chart: crate::core::orgchart::OrgChart::new(config.people.iter().filter_map(|p| {
+                p.manager
+                    .as_deref()
+                    .map(|manager| (p.email.as_str(), manager))
+            })),
+            names: config
+                .people
+                .iter()
+                .filter_map(|p| p.name.clone().map(|name| (normalize_email(&p.email), name)))
+                .collect(),
         }
+    }
+
+    /// `person` with the directory's display name when the calendar gave none.
+    pub fn named(&self, person: &Person) -> Person {
+        let mut person = person.clone();
+        if person.name.as_deref().is_none_or(|n| n.trim().is_empty())
+            && let Some(name) = self.names.get(&person.key())
+        {
+            person.name = Some(name.clone());
+        }
+        person
     }
 
     /// When `recipient` gets their digest (local time), if they get one.
@@ -473,6 +498,8 @@ mod tests {
             opt_out: Vec::new(),
             digests: Default::default(),
             default_digest: None,
+            chart: Default::default(),
+            names: Default::default(),
         }
     }
 

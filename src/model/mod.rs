@@ -8,6 +8,7 @@
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod items;
+pub mod org;
 pub mod outbox;
 pub mod replies;
 pub mod stored;

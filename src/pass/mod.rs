@@ -9,6 +9,7 @@ pub mod briefs;
 pub mod digest;
 pub mod followups;
 pub mod notices;
+pub mod org;
 pub mod replies;
 pub mod sync;
 pub mod xoauth2;

@@ -66,7 +66,9 @@ pub fn queue_sign_in_notices(
     }
     let mut queued = 0;
     for account in &config.accounts {
-        if account.provider == Provider::Ics {
+        // An org's people cannot sign in: their org's credential is what fails, and
+        // its notice goes to the org's contact (below).
+        if account.provider == Provider::Ics || account.org.is_some() {
             continue;
         }
         let state = store.account_state(&account.name)?;
@@ -99,7 +101,60 @@ pub fn queue_sign_in_notices(
             queued += 1;
         }
     }
+    for org in &config.orgs {
+        let state = store.account_state(&org.name)?;
+        let (Some(needed), Some(contact)) = (state.needs_sign_in, org.notify.as_ref()) else {
+            continue;
+        };
+        let not_after = needed.since + NOTICE_VALIDITY;
+        if now >= not_after {
+            continue;
+        }
+        let key = notice_key(&org.name, needed.since, contact);
+        if store.was_queued_or_sent(&key)? {
+            continue;
+        }
+        let to = Person {
+            email: contact.clone(),
+            name: None,
+        };
+        let message = org_notice(&org.name, &needed.reason, needed.since);
+        if mail::queue_brief(
+            store,
+            &config.mail.from,
+            &message,
+            &to,
+            &key,
+            not_after,
+            now,
+        )? {
+            tracing::warn!(org = %org.name, "org credential refused; contact notified");
+            queued += 1;
+        }
+    }
     Ok(queued)
+}
+
+/// The notice to an org's contact when its credential is refused.
+fn org_notice(org: &str, reason: &str, since: DateTime<Utc>) -> RenderedBrief {
+    let text = format!(
+        "tete can no longer act for the organisation \"{org}\" (since {}).\n\n\
+         The provider refused its credential: {reason}\n\n\
+         Until this is fixed, no calendar of the organisation is read and no brief is \
+         prepared from them. Check the service account key or the app registration and \
+         its consent (docs/org-admin.md); `tete status` shows the org's state and \
+         `tete check` the config.\n",
+        since.format("%Y-%m-%d %H:%M UTC")
+    );
+    let html = format!(
+        "<html><body style=\"font-family:sans-serif\"><pre style=\"white-space:pre-wrap\">{}</pre></body></html>",
+        escape_html(&text)
+    );
+    RenderedBrief {
+        subject: format!("tete: the credential of org \"{org}\" was refused"),
+        text,
+        html,
+    }
 }
 
 #[cfg(test)]

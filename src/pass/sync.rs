@@ -244,6 +244,20 @@ pub async fn sync_account(
     }
 }
 
+/// Whose events `account` must not store: for a person covered by an org, the org's
+/// excluded people and everyone opted out of tete; nobody for configured accounts
+/// (their owners chose tete, and opted-out people only get no brief).
+fn excluded_people(config: &Config, account: &AccountConfig) -> Vec<String> {
+    let Some(org) = account.org.as_deref().and_then(|name| config.org(name)) else {
+        return Vec::new();
+    };
+    org.exclude
+        .iter()
+        .chain(&config.mail.opt_out)
+        .map(|address| crate::model::normalize_email(address))
+        .collect()
+}
+
 /// The setup of an OAuth account failed (configuration, token key): reported like a
 /// permanent source failure of the account.
 fn setup_error(account: &AccountConfig) -> impl Fn(AuthError) -> SyncError + '_ {
@@ -273,7 +287,8 @@ async fn sync_google(
     let token_key_file = config.token_key_file.as_deref();
     let google = google_account(account, store, api, token_key_file, options)
         .map_err(setup_error(account))?;
-    let reports = sync_calendars(&google, store, now).await?;
+    let excluded = excluded_people(config, account);
+    let reports = sync_calendars_excluding(&google, store, now, &excluded).await?;
     summarize(account, store, reports, warnings)
 }
 
@@ -291,7 +306,8 @@ async fn sync_microsoft(
     let token_key_file = config.token_key_file.as_deref();
     let microsoft = microsoft_account(account, store, api, token_key_file, policy)
         .map_err(setup_error(account))?;
-    let reports = sync_calendars(&microsoft, store, now).await?;
+    let excluded = excluded_people(config, account);
+    let reports = sync_calendars_excluding(&microsoft, store, now, &excluded).await?;
     summarize(account, store, reports, warnings)
 }
 
@@ -341,8 +357,20 @@ pub async fn sync_calendars<P: CalendarProvider>(
     store: &Store,
     now: DateTime<Utc>,
 ) -> Result<Vec<Result<CalendarReport, SyncError>>, SyncError> {
+    sync_calendars_excluding(account, store, now, &[]).await
+}
+
+/// [`sync_calendars`], dropping every event one of `excluded` (lower-cased addresses)
+/// takes part in, before it reaches the store: an org's excluded and opted-out
+/// people's 1:1s are not stored at all (an event stored before is deleted).
+pub async fn sync_calendars_excluding<P: CalendarProvider>(
+    account: &Account<P>,
+    store: &Store,
+    now: DateTime<Utc>,
+    excluded: &[String],
+) -> Result<Vec<Result<CalendarReport, SyncError>>, SyncError> {
     sync_each_calendar(account.calendars(), |calendar| async move {
-        sync_calendar(account, store, &calendar, now).await
+        sync_calendar_excluding(account, store, &calendar, now, excluded).await
     })
     .await
 }
@@ -356,6 +384,18 @@ pub async fn sync_calendar<P: CalendarProvider>(
     store: &Store,
     calendar: &str,
     now: DateTime<Utc>,
+) -> Result<CalendarReport, SyncError> {
+    sync_calendar_excluding(account, store, calendar, now, &[]).await
+}
+
+/// [`sync_calendar`] without the events `excluded` people take part in (see
+/// [`sync_calendars_excluding`]).
+pub async fn sync_calendar_excluding<P: CalendarProvider>(
+    account: &Account<P>,
+    store: &Store,
+    calendar: &str,
+    now: DateTime<Utc>,
+    excluded: &[String],
 ) -> Result<CalendarReport, SyncError> {
     let in_store = |source: StoreError| SyncError::AccountStore {
         account: account.name().to_string(),
@@ -384,8 +424,9 @@ pub async fn sync_calendar<P: CalendarProvider>(
         let events = store.calendar_events(&calendar_ref).map_err(in_store)?;
         sync.tie_to_stored_series(&events);
     }
-    sync.changes
-        .retain_events(crate::core::detect::worth_keeping);
+    sync.changes.retain_events(|event| {
+        crate::core::detect::worth_keeping(event) && !crate::core::detect::involves(event, excluded)
+    });
     store
         .apply_changes(&calendar_ref, &sync.changes)
         .map_err(in_store)?;

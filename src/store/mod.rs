@@ -12,6 +12,7 @@ mod bindings;
 mod codec;
 mod events;
 mod items;
+mod orgs;
 mod outbox;
 mod replies;
 mod syncs;
@@ -178,6 +179,8 @@ pub(crate) struct Trees {
     pub(crate) syncs: sled::Tree,
     /// Series id → the pair that first met in it (see `bindings.rs`).
     pub(crate) bindings: sled::Tree,
+    /// Org name → its last directory read ([`crate::model::org::OrgRoster`]).
+    pub(crate) orgs: sled::Tree,
 }
 
 /// The open store.
@@ -236,6 +239,7 @@ impl Store {
             sent: open("sent")?,
             syncs: open("syncs")?,
             bindings: open("bindings")?,
+            orgs: open("orgs")?,
         };
         let unclean = trees
             .meta

@@ -361,6 +361,8 @@ fn policy() -> BriefPolicy {
         opt_out: Vec::new(),
         digests: Default::default(),
         default_digest: None,
+        chart: Default::default(),
+        names: Default::default(),
     }
 }
 

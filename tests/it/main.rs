@@ -24,6 +24,7 @@ mod log_secrets;
 mod mail;
 mod metrics;
 mod microsoft;
+mod org;
 mod package;
 mod pass;
 mod privacy;

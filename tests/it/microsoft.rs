@@ -43,6 +43,7 @@ fn config(fake: &FakeGraph, calendars: &[&str]) -> AccountConfig {
         auth_url: None,
         token_url: Some(fake.token_url()),
         device_authorization_url: Some(fake.device_url()),
+        org: None,
     }
 }
 

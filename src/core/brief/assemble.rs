@@ -15,9 +15,10 @@ use crate::core::context::{
     ActionItem, Meeting, Note, carry_summary, choose_prompt, consistency_of, description_to_text,
     notes::notes_for_recipient, open_items_by_owner, parse_description, talking_points_for,
 };
+use crate::core::orgchart::Relation;
 use crate::core::plan::{BriefPolicy, DueBrief, original_start};
 use crate::model::items::TalkingPoint;
-use crate::model::{EventTime, Occurrence, Zone};
+use crate::model::{EventTime, Occurrence, Person, Zone};
 
 /// How many past meetings the consistency line looks at.
 const CONSISTENCY_WINDOW: usize = 10;
@@ -43,8 +44,8 @@ pub fn base_input(due: &DueBrief, policy: &BriefPolicy, opt_out_hint: &str) -> B
         start: due.occurrence.start_utc,
         end: due.occurrence.end_utc,
         location: due.occurrence.location.clone(),
-        recipient: due.recipient.clone(),
-        other: due.other.clone(),
+        recipient: policy.named(&due.recipient),
+        other: policy.named(&due.other),
         recipient_zone: policy.zone_of(&due.recipient.email),
         items_mine: Vec::new(),
         items_theirs: Vec::new(),
@@ -54,8 +55,60 @@ pub fn base_input(due: &DueBrief, policy: &BriefPolicy, opt_out_hint: &str) -> B
         private_notes: Vec::new(),
         prompt: None,
         consistency: None,
+        relation: relation_sentence(policy, &due.recipient, &due.other),
         opt_out_hint: opt_out_hint.to_string(),
         replies: false,
+    }
+}
+
+/// How `other` stands to `recipient` in the org chart, in one sentence for the
+/// recipient; `None` when the directory does not relate them.
+pub fn relation_sentence(
+    policy: &BriefPolicy,
+    recipient: &Person,
+    other: &Person,
+) -> Option<String> {
+    let me = recipient.key();
+    let them = policy.named(other);
+    let them = them.display_name();
+    let name_of = |address: &str| {
+        policy
+            .names
+            .get(address)
+            .cloned()
+            .unwrap_or_else(|| address.to_string())
+    };
+    let sentence = match policy.chart.relation(&me, &other.key()) {
+        Relation::ManagerReport { manager, .. } if manager == me => {
+            format!("{them} reports to you.")
+        }
+        Relation::ManagerReport { .. } => format!("{them} is your manager."),
+        Relation::SkipLevel { upper, .. } if upper == me => {
+            format!("Skip-level: {them} reports to one of your reports.")
+        }
+        Relation::SkipLevel { .. } => format!("Skip-level: {them} is your manager's manager."),
+        Relation::Peers { manager } => {
+            format!("Peers: you both report to {}.", name_of(&manager))
+        }
+        Relation::Other => return None,
+    };
+    Some(sentence)
+}
+
+/// The conversation starters for a pair: by their relation in the org chart when a
+/// directory gives one, else `brief.prompts`.
+fn prompts_for<'c>(
+    config: &'c Config,
+    policy: &BriefPolicy,
+    a: &Person,
+    b: &Person,
+) -> &'c [String] {
+    let by_relation = &config.brief.relation_prompts;
+    match policy.chart.relation(&a.key(), &b.key()) {
+        Relation::ManagerReport { .. } => &by_relation.manager_report,
+        Relation::SkipLevel { .. } => &by_relation.skip_level,
+        Relation::Peers { .. } => &by_relation.peer,
+        Relation::Other => &config.brief.prompts,
     }
 }
 
@@ -160,8 +213,9 @@ pub fn assemble(
     }
     input.private_notes = visible.private.iter().map(|n| n.text.clone()).collect();
 
-    input.prompt = choose_prompt(&config.brief.prompts, view.id(), meeting_index)
-        .and_then(|i| config.brief.prompts.get(i).cloned());
+    let prompts = prompts_for(config, policy, &due.recipient, &due.other);
+    input.prompt =
+        choose_prompt(prompts, view.id(), meeting_index).and_then(|i| prompts.get(i).cloned());
 
     let consistency = consistency_of(&context.meetings, meeting.start_utc, CONSISTENCY_WINDOW);
     input.consistency = Some(consistency.sentence_in(zone));
@@ -229,6 +283,8 @@ mod tests {
             opt_out: Vec::new(),
             digests: Default::default(),
             default_digest: None,
+            chart: Default::default(),
+            names: Default::default(),
         };
         let input = base_input(&due, &policy, "Reply to stop.");
         assert_eq!(input.recipient.email, "dana@example.com");
@@ -236,5 +292,63 @@ mod tests {
         assert_eq!(input.recipient_zone, chrono_tz::Europe::Berlin);
         assert_eq!(input.location.as_deref(), Some("Room 1"));
         assert!(input.items_mine.is_empty() && input.prompt.is_none());
+    }
+
+    #[test]
+    fn the_org_chart_names_the_relation_for_each_side_and_picks_its_prompts() {
+        let person = |email: &str| Person {
+            email: email.into(),
+            name: None,
+        };
+        let mut policy = BriefPolicy::from_config(&crate::config::parse(
+            "[mail]\nfrom = \"b@x.test\"\ntransport = \"file\"\n[mail.file]\ndir = \"b\"\n\
+             [[accounts]]\nname = \"a\"\nprovider = \"ics\"\nurl = \"a.ics\"\nowner = \"a@x.test\"\n",
+            std::path::Path::new("/etc/tete/tete.toml"),
+        )
+        .unwrap());
+        policy.chart = crate::core::orgchart::OrgChart::new([
+            ("dana@x.test", "alex@x.test"),
+            ("sam@x.test", "alex@x.test"),
+            ("alex@x.test", "kim@x.test"),
+        ]);
+        policy.names = [("alex@x.test".to_string(), "Alex Chen".to_string())].into();
+        let (dana, alex, sam, kim) = (
+            person("dana@x.test"),
+            person("alex@x.test"),
+            person("sam@x.test"),
+            person("kim@x.test"),
+        );
+        let said = |a: &Person, b: &Person| relation_sentence(&policy, a, b).unwrap_or_default();
+        assert_eq!(said(&dana, &alex), "Alex Chen is your manager.");
+        assert_eq!(said(&alex, &dana), "dana@x.test reports to you.");
+        assert_eq!(
+            said(&kim, &dana),
+            "Skip-level: dana@x.test reports to one of your reports."
+        );
+        assert_eq!(
+            said(&dana, &kim),
+            "Skip-level: kim@x.test is your manager's manager."
+        );
+        assert_eq!(said(&dana, &sam), "Peers: you both report to Alex Chen.");
+        assert_eq!(relation_sentence(&policy, &kim, &person("x@y.test")), None);
+
+        let mut config = crate::config::parse(
+            "[mail]\nfrom = \"b@x.test\"\ntransport = \"file\"\n[mail.file]\ndir = \"b\"\n\
+             [[accounts]]\nname = \"a\"\nprovider = \"ics\"\nurl = \"a.ics\"\nowner = \"a@x.test\"\n",
+            std::path::Path::new("/etc/tete/tete.toml"),
+        )
+        .unwrap();
+        config.brief.relation_prompts.skip_level = vec!["skip?".into()];
+        config.brief.prompts = vec!["plain?".into()];
+        assert_eq!(prompts_for(&config, &policy, &kim, &dana), ["skip?"]);
+        assert_eq!(prompts_for(&config, &policy, &dana, &kim), ["skip?"]);
+        assert_eq!(
+            prompts_for(&config, &policy, &kim, &person("x@y.test")),
+            ["plain?"]
+        );
+        assert_eq!(
+            prompts_for(&config, &policy, &dana, &alex),
+            config.brief.relation_prompts.manager_report.as_slice()
+        );
     }
 }

@@ -45,6 +45,9 @@ pub struct BriefInput {
     pub prompt: Option<String>,
     /// A line about the series' rhythm ("You met 9 of the last 10 weeks.").
     pub consistency: Option<String>,
+    /// How the two relate in the org chart, for the recipient ("Dana is your
+    /// manager."), when a directory says (org mode).
+    pub relation: Option<String>,
     /// How to stop receiving briefs (shown at the bottom).
     pub opt_out_hint: String,
     /// Whether a reply to the brief is read (`[inbox]`): the brief then says how.
@@ -76,6 +79,7 @@ pub(crate) struct BriefView {
     pub private_notes: Vec<Vec<String>>,
     pub prompt: Option<String>,
     pub consistency: Option<String>,
+    pub relation: Option<String>,
     pub opt_out_hint: String,
     pub replies: bool,
 }
@@ -155,6 +159,11 @@ impl BriefInput {
                 .as_deref()
                 .map(one_line)
                 .filter(|c| !c.is_empty()),
+            relation: self
+                .relation
+                .as_deref()
+                .map(one_line)
+                .filter(|r| !r.is_empty()),
             opt_out_hint: one_line(&self.opt_out_hint),
             replies: self.replies,
         }

@@ -150,6 +150,7 @@ mod tests {
             private_notes: vec!["Ask about the conference talk".into()],
             prompt: Some("What is motivating you lately?".into()),
             consistency: Some("You met 9 of the last 10 weeks.".into()),
+            relation: None,
             opt_out_hint: "Reply with \"unsubscribe\" to stop these briefs.".into(),
             replies: false,
         }
