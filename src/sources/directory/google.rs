@@ -27,7 +27,7 @@ use url::Url;
 
 use super::{
     DirectoryError, DirectoryPerson, Listing, MAX_GROUPS, PageGuard, People, Skipped, join,
-    looks_like_email, normalise_email,
+    looks_like_email, normalise_email, text,
 };
 use crate::auth::Credentials;
 use crate::sources::http::Http;
@@ -69,41 +69,6 @@ struct Page {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct User {
-    id: Option<String>,
-    primary_email: Option<String>,
-    name: Option<UserName>,
-    suspended: Option<bool>,
-    archived: Option<bool>,
-    aliases: Option<Vec<String>>,
-    emails: Option<Vec<UserEmail>>,
-    relations: Option<Vec<Relation>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct UserName {
-    full_name: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct UserEmail {
-    address: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Relation {
-    value: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Member {
     email: Option<String>,
@@ -128,54 +93,59 @@ enum Read {
     Bad(String),
 }
 
-fn read_user(value: Value) -> Read {
-    let user: User = match serde_json::from_value(value) {
-        Ok(user) => user,
-        Err(error) => return Read::Bad(format!("unreadable user record: {error}")),
-    };
-    if user.suspended == Some(true) || user.archived == Some(true) {
+/// Reads one user. Only `primaryEmail` is required; an optional field of the wrong
+/// shape (a name that is a string, relations that are not a list) is read as absent,
+/// so one odd field does not cost the person their briefs.
+fn read_user(user: Value) -> Read {
+    if !user.is_object() {
+        return Read::Bad("a user record that is not an object".into());
+    }
+    if user.get("suspended") == Some(&Value::Bool(true))
+        || user.get("archived") == Some(&Value::Bool(true))
+    {
         return Read::Inactive;
     }
-    let Some(email) = user.primary_email.filter(|e| looks_like_email(e)) else {
+    let Some(email) = text(&user, "primaryEmail").filter(|e| looks_like_email(e)) else {
         return Read::Bad("a user without a usable primaryEmail".into());
     };
-    let mut person = DirectoryPerson::new(&email);
-    person.id = user.id.filter(|id| !id.trim().is_empty());
-    person.name = user.name.and_then(|name| {
-        name.full_name
-            .filter(|n| !n.trim().is_empty())
-            .or_else(|| {
-                let joined = [name.given_name, name.family_name]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                (!joined.trim().is_empty()).then_some(joined)
-            })
-            .map(|n| n.trim().to_string())
+    let mut person = DirectoryPerson::new(email);
+    person.id = text(&user, "id").map(str::to_string);
+    person.name = user.get("name").and_then(|name| {
+        text(name, "fullName").map(str::to_string).or_else(|| {
+            let joined = [text(name, "givenName"), text(name, "familyName")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!joined.is_empty()).then_some(joined)
+        })
     });
-    let others = user.aliases.unwrap_or_default().into_iter().chain(
-        user.emails
+    let list = |field: &str| {
+        user.get(field)
+            .and_then(Value::as_array)
+            .cloned()
             .unwrap_or_default()
-            .into_iter()
-            .filter_map(|e| e.address),
-    );
+    };
+    let aliases = list("aliases");
+    let emails = list("emails");
+    let others = aliases
+        .iter()
+        .filter_map(Value::as_str)
+        .chain(emails.iter().filter_map(|e| text(e, "address")));
     for alias in others {
-        let alias = normalise_email(&alias);
+        let alias = normalise_email(alias);
         if looks_like_email(&alias) && alias != person.email && !person.aliases.contains(&alias) {
             person.aliases.push(alias);
         }
     }
     // The manager relation holds an address when set through the Admin console; a
     // free-text name cannot place anyone in the chart.
-    person.manager = user
-        .relations
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.kind.as_deref() == Some("manager"))
-        .filter_map(|r| r.value)
+    person.manager = list("relations")
+        .iter()
+        .filter(|r| text(r, "type") == Some("manager"))
+        .filter_map(|r| text(r, "value"))
         .find(|v| looks_like_email(v))
-        .map(|v| normalise_email(&v))
+        .map(normalise_email)
         .filter(|manager| *manager != person.email);
     Read::Person(Box::new(person))
 }

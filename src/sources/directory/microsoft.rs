@@ -29,7 +29,7 @@ use url::Url;
 
 use super::{
     DirectoryError, DirectoryPerson, Listing, PageGuard, People, join, looks_like_email,
-    normalise_email,
+    normalise_email, text,
 };
 use crate::auth::Credentials;
 use crate::sources::http::Http;
@@ -58,77 +58,49 @@ struct Page {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct User {
-    id: Option<String>,
-    display_name: Option<String>,
-    mail: Option<String>,
-    user_principal_name: Option<String>,
-    account_enabled: Option<bool>,
-    user_type: Option<String>,
-    manager: Option<Value>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct Manager {
-    mail: Option<String>,
-    user_principal_name: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Setting {
     value: Value,
 }
 
 /// A person's address as Graph gives it: `mail` (the mailbox), else the sign-in name.
-fn address(mail: Option<String>, upn: Option<String>) -> Option<String> {
-    mail.filter(|m| looks_like_email(m))
-        .or(upn.filter(|u| looks_like_email(u)))
-        .map(|a| normalise_email(&a))
-}
-
-fn manager_address(value: Value) -> Option<String> {
-    let manager: Manager = serde_json::from_value(value).ok()?;
-    address(manager.mail, manager.user_principal_name)
+fn address(record: &Value) -> Option<String> {
+    text(record, "mail")
+        .filter(|m| looks_like_email(m))
+        .or(text(record, "userPrincipalName").filter(|u| looks_like_email(u)))
+        .map(normalise_email)
 }
 
 /// One user record: `Ok(None)` for a disabled account or a guest (no mailbox of the
-/// tenant to act for), `Err(why)` for an unusable record.
-fn read_user(value: Value) -> Result<Option<DirectoryPerson>, String> {
-    let user: User =
-        serde_json::from_value(value).map_err(|e| format!("unreadable user record: {e}"))?;
-    if user.account_enabled == Some(false)
-        || user
-            .user_type
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("guest"))
+/// tenant to act for), `Err(why)` for an unusable record. Optional fields of the
+/// wrong shape are read as absent.
+fn read_user(user: Value) -> Result<Option<DirectoryPerson>, String> {
+    if !user.is_object() {
+        return Err("a user record that is not an object".into());
+    }
+    if user.get("accountEnabled") == Some(&Value::Bool(false))
+        || text(&user, "userType").is_some_and(|t| t.eq_ignore_ascii_case("guest"))
     {
         return Ok(None);
     }
-    let upn = user.user_principal_name.clone();
-    let Some(email) = address(user.mail, user.user_principal_name) else {
+    let Some(email) = address(&user) else {
         return Err(format!(
             "user {} has neither mail nor userPrincipalName",
-            user.id.as_deref().unwrap_or("without id")
+            text(&user, "id").unwrap_or("without id")
         ));
     };
     let mut person = DirectoryPerson::new(&email);
-    person.id = user.id.filter(|id| !id.trim().is_empty());
-    person.name = user
-        .display_name
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty());
-    if let Some(upn) = upn.map(|u| normalise_email(&u))
+    person.id = text(&user, "id").map(str::to_string);
+    person.name = text(&user, "displayName").map(str::to_string);
+    if let Some(upn) = text(&user, "userPrincipalName").map(normalise_email)
         && upn != person.email
         && looks_like_email(&upn)
     {
         person.aliases.push(upn);
     }
     person.manager = user
-        .manager
-        .and_then(manager_address)
+        .get("manager")
+        .and_then(address)
         .filter(|m| *m != person.email);
     Ok(Some(person))
 }
@@ -289,7 +261,7 @@ pub async fn manager<C: Credentials>(
     let mut url = join(graph, &["users", user.trim(), "manager"])?;
     url.query_pairs_mut().append_pair("$select", MANAGER_SELECT);
     match http.get_json::<Value, _>(&url, credentials).await {
-        Ok(value) => Ok(manager_address(value)),
+        Ok(value) => Ok(address(&value)),
         Err(error) if super::is_not_found(&error) => Ok(None),
         Err(error) => Err(error.into()),
     }
@@ -346,6 +318,11 @@ mod tests {
         );
         assert!(read_user(json!({"mail": null, "userPrincipalName": null})).is_err());
         assert!(read_user(json!({"mail": ["a@x.test"]})).is_err());
+        // A mail of the wrong shape falls back to the sign-in name.
+        let upn = read_user(json!({"mail": 5, "userPrincipalName": "u@x.test"}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(upn.email, "u@x.test");
         assert!(read_user(json!(42)).is_err());
         // A manager that is not an object is no manager, not a failure.
         let person = read_user(json!({"mail": "a@x.test", "manager": "boss"}))

@@ -398,6 +398,16 @@ pub(crate) fn is_not_found(error: &SourceError) -> bool {
     matches!(error, SourceError::Permanent { detail, .. } if detail.starts_with("HTTP 404"))
 }
 
+/// A string field of a JSON object, trimmed; anything else (absent, `null`, a
+/// number, a list) is none, so a record's odd field reads as missing.
+pub(crate) fn text<'a>(value: &'a serde_json::Value, field: &str) -> Option<&'a str> {
+    value
+        .get(field)
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 /// `base` with `segments` appended as path segments (each percent-encoded).
 pub(crate) fn join(base: &Url, segments: &[&str]) -> Result<Url, DirectoryError> {
     let mut url = base.clone();
