@@ -102,8 +102,8 @@ pub fn queue_sign_in_notices(
         }
     }
     for org in &config.orgs {
-        let state = store.account_state(&org.name)?;
-        let (Some(needed), Some(contact)) = (state.needs_sign_in, org.notify.as_ref()) else {
+        let state = store.org_state(&org.name)?;
+        let (Some(needed), Some(contact)) = (state.needs_attention, org.notify.as_ref()) else {
             continue;
         };
         let not_after = needed.since + NOTICE_VALIDITY;

@@ -8,8 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::auth::Credentials;
-use crate::config::{Config, OrgConfig, PersonConfig, parse_zone};
+use crate::auth::{AuthError, Credentials, TokenKey};
+use crate::config::{
+    Config, OrgConfig, OrgCredential as ConfiguredCredential, PersonConfig, Provider, parse_zone,
+};
 use crate::model::org::{OrgPerson, OrgRoster};
 use crate::sources::directory::{
     self, DirectoryError, DirectoryPerson, ZoneFailure, google as gdir, microsoft as mdir,
@@ -328,6 +330,242 @@ pub fn roster_of(
         coverage: coverage_fingerprint(org),
         people: people.into_values().collect(),
     }
+}
+
+/// The Google scopes of a directory read as the administrator.
+pub const GOOGLE_DIRECTORY_SCOPES: &[&str] = &[
+    "https://www.googleapis.com/auth/admin.directory.user.readonly",
+    "https://www.googleapis.com/auth/admin.directory.group.member.readonly",
+];
+
+/// Each org's credential, loaded once and shared by every account, pass and directory
+/// read of the org: 10,000 people must not mean 10,000 key files parsed per poll. A
+/// changed config, or a key file changed on disk, loads it again.
+#[derive(Clone, Debug, Default)]
+pub struct OrgCredentials {
+    loaded: std::sync::Arc<std::sync::Mutex<BTreeMap<String, (String, Arc<OrgCredential>)>>>,
+}
+
+use crate::auth::org::{AppCredential, OrgCredential, OrgGrant, OrgKey, ServiceAccount};
+use std::sync::Arc;
+
+impl OrgCredentials {
+    /// `org`'s credential over `store`.
+    pub fn get(
+        &self,
+        config: &Config,
+        org: &OrgConfig,
+        store: &Store,
+        api: &reqwest::Client,
+    ) -> Result<Arc<OrgCredential>, AuthError> {
+        let file = credential_file(org)?;
+        let modified = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .map(|t| format!("{t:?}"))
+            .unwrap_or_default();
+        let identity = format!("{:?}\0{}\0{modified}", org, file.display());
+        let mut loaded = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((seen, credential)) = loaded.get(&org.name)
+            && *seen == identity
+        {
+            return Ok(credential.clone());
+        }
+        let key = match &org.credential {
+            ConfiguredCredential::ServiceAccountKey(_) => {
+                OrgKey::Google(ServiceAccount::from_file(&file, org.token_url.as_deref())?)
+            }
+            ConfiguredCredential::ClientSecret { client_id, .. } => {
+                OrgKey::Microsoft(AppCredential::with_secret_file(
+                    org.tenant.as_deref().unwrap_or_default(),
+                    client_id,
+                    &file,
+                    org.token_url.as_deref(),
+                )?)
+            }
+            ConfiguredCredential::ClientCertificate { client_id, .. } => {
+                OrgKey::Microsoft(AppCredential::with_certificate_file(
+                    org.tenant.as_deref().unwrap_or_default(),
+                    client_id,
+                    &file,
+                    org.token_url.as_deref(),
+                )?)
+            }
+        };
+        let token_key = TokenKey::locate(config.token_key_file.as_deref())?;
+        let credential = Arc::new(OrgCredential::new(
+            &org.name,
+            key,
+            store.clone(),
+            token_key,
+            api.clone(),
+        ));
+        loaded.insert(org.name.clone(), (identity, credential.clone()));
+        Ok(credential)
+    }
+}
+
+/// The file holding `org`'s credential: as configured, else (service account keys)
+/// the systemd credential `org-NAME-key`.
+fn credential_file(org: &OrgConfig) -> Result<std::path::PathBuf, AuthError> {
+    match &org.credential {
+        ConfiguredCredential::ServiceAccountKey(Some(path)) => Ok(path.clone()),
+        ConfiguredCredential::ServiceAccountKey(None) => {
+            let name = format!("org-{}-key", org.name);
+            match std::env::var_os("CREDENTIALS_DIRECTORY") {
+                Some(dir) => Ok(std::path::Path::new(&dir).join(name)),
+                None => Err(AuthError::Config(format!(
+                    "org '{}': no service_account_key_file, and no systemd credential {name} ($CREDENTIALS_DIRECTORY is unset)",
+                    org.name
+                ))),
+            }
+        }
+        ConfiguredCredential::ClientSecret { secret_file, .. } => Ok(secret_file.clone()),
+        ConfiguredCredential::ClientCertificate {
+            certificate_file, ..
+        } => Ok(certificate_file.clone()),
+    }
+}
+
+/// The grant through which `person` of `org` is read (Google: acting as them with
+/// the calendar scope; Microsoft: the tenant's app token).
+pub fn person_grant(credential: &Arc<OrgCredential>, org: &OrgConfig, person: &str) -> OrgGrant {
+    match org.provider {
+        Provider::Microsoft => OrgGrant::new(credential.clone(), None, Vec::new()),
+        _ => OrgGrant::new(
+            credential.clone(),
+            Some(person),
+            vec![crate::auth::google::CALENDAR_SCOPE.to_string()],
+        ),
+    }
+}
+
+/// What one org's directory refresh did.
+#[derive(Debug)]
+pub struct RosterRefresh {
+    /// The org.
+    pub org: String,
+    /// People covered after the read, or why the read failed (the last roster stays).
+    pub outcome: Result<usize, String>,
+}
+
+/// Reads the directory of every org whose roster is due ([`roster_is_due`]) and keeps
+/// the new roster; an org that fails keeps its last roster (and its people stay
+/// polled). Returns one entry per org read.
+pub async fn refresh_rosters(
+    config: &Config,
+    store: &Store,
+    credentials: &OrgCredentials,
+    api: &reqwest::Client,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<RosterRefresh> {
+    let mut done = Vec::new();
+    for org in &config.orgs {
+        let last = match store.roster(&org.name) {
+            Ok(last) => last,
+            Err(error) => {
+                done.push(RosterRefresh {
+                    org: org.name.clone(),
+                    outcome: Err(error.to_string()),
+                });
+                continue;
+            }
+        };
+        if !roster_is_due(org, last.as_ref(), now) {
+            continue;
+        }
+        let outcome = refresh_roster(config, org, store, credentials, api, now).await;
+        match &outcome {
+            Ok(count) => tracing::info!(org = %org.name, covered = count, "directory read"),
+            Err(error) => tracing::warn!(org = %org.name, "directory read failed: {error}"),
+        }
+        done.push(RosterRefresh {
+            org: org.name.clone(),
+            outcome,
+        });
+    }
+    done
+}
+
+async fn refresh_roster(
+    config: &Config,
+    org: &OrgConfig,
+    store: &Store,
+    credentials: &OrgCredentials,
+    api: &reqwest::Client,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, String> {
+    let credential = credentials
+        .get(config, org, store, api)
+        .map_err(|e| e.to_string())?;
+    let http = Http::new(api.clone(), crate::sources::http::HttpOptions::default());
+    // The org credential seals its own tokens: the sources' token key is not used.
+    fn tokens<E: crate::auth::token_source::TokenEndpoint + From<OrgGrant>>(
+        name: &str,
+        grant: OrgGrant,
+        store: &Store,
+        api: &reqwest::Client,
+    ) -> crate::auth::token_source::TokenSource<E> {
+        crate::auth::token_source::TokenSource::new(name, grant, None, store.clone(), api.clone())
+    }
+    let read = match org.provider {
+        Provider::Microsoft => {
+            let app: crate::auth::microsoft::MicrosoftTokens =
+                tokens(&org.name, person_grant(&credential, org, ""), store, api);
+            let graph = base(org.api_base_url.as_deref(), crate::sources::microsoft::API_BASE_URL)?;
+            read_microsoft_roster(config, org, &http, &app, &graph, now).await
+        }
+        _ => {
+            let admin: Option<crate::auth::google::AccountTokens> = org.admin.as_ref().map(|admin| {
+                let scopes = GOOGLE_DIRECTORY_SCOPES.iter().map(|s| s.to_string()).collect();
+                tokens(&org.name, OrgGrant::new(credential.clone(), Some(admin), scopes), store, api)
+            });
+            let directory_base = base(
+                org.directory_base_url.as_deref(),
+                directory::google::DIRECTORY_BASE_URL,
+            )?;
+            let calendar_base = base(
+                org.api_base_url.as_deref(),
+                crate::auth::google::API_BASE_URL,
+            )?;
+            let reader = GoogleDirectory {
+                http: &http,
+                admin: admin.as_ref(),
+                person: |person: &str| -> crate::auth::google::AccountTokens {
+                    tokens(&org.person_account(person), person_grant(&credential, org, person), store, api)
+                },
+                directory_base: &directory_base,
+                calendar_base: &calendar_base,
+            };
+            reader.read(config, org, now).await
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    if !read.zone_failures.is_empty() {
+        let (shown, hidden) = super::capped(&read.zone_failures);
+        for failure in shown {
+            tracing::warn!(org = %org.name, person = %failure.email, "time zone unknown: {}", failure.error);
+        }
+        if hidden > 0 {
+            tracing::warn!(org = %org.name, "{hidden} more people's time zones unknown");
+        }
+    }
+    let covered = read.roster.covered().count();
+    store.save_roster(&read.roster).map_err(|e| e.to_string())?;
+    Ok(covered)
+}
+
+/// A base URL ending in `/`.
+fn base(configured: Option<&str>, default: &str) -> Result<Url, String> {
+    let text = configured.unwrap_or(default);
+    let text = if text.ends_with('/') {
+        text.to_string()
+    } else {
+        format!("{text}/")
+    };
+    Url::parse(&text).map_err(|e| format!("{text}: {e}"))
 }
 
 #[cfg(test)]
