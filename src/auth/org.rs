@@ -738,3 +738,65 @@ impl OrgGrant {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> OrgKey {
+        OrgKey::Microsoft(AppCredential {
+            tenant: "t".into(),
+            client_id: "c".into(),
+            secret: AppSecret::Secret(Secret::new("s")),
+            token_url: Url::parse("https://login.test/t/oauth2/v2.0/token").unwrap(),
+        })
+    }
+
+    #[test]
+    fn microsoft_refusals_of_the_app_mark_the_org() {
+        let key = app();
+        assert_eq!(
+            classify(
+                &key,
+                "invalid_client",
+                "AADSTS7000215: Invalid client secret provided."
+            ),
+            OrgRefusal::Credential
+        );
+        assert_eq!(
+            classify(
+                &key,
+                "invalid_request",
+                "AADSTS90002: Tenant 't' not found."
+            ),
+            OrgRefusal::Credential
+        );
+        assert_eq!(
+            classify(
+                &key,
+                "invalid_scope",
+                "AADSTS1002012: The provided value for scope"
+            ),
+            OrgRefusal::Other
+        );
+    }
+
+    #[test]
+    fn a_secret_file_that_is_empty_or_missing_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "\n").unwrap();
+        let error = AppCredential::with_secret_file("t", "c", &path, None).unwrap_err();
+        assert!(error.to_string().contains("is empty"), "{error}");
+        let error =
+            AppCredential::with_secret_file("t", "c", &dir.path().join("none"), None).unwrap_err();
+        assert!(error.to_string().contains("client secret"), "{error}");
+        std::fs::write(&path, "s3cret").unwrap();
+        let app = AppCredential::with_secret_file("corp", "c", &path, None).unwrap();
+        assert_eq!(
+            app.token_url.as_str(),
+            "https://login.microsoftonline.com/corp/oauth2/v2.0/token"
+        );
+        assert!(!format!("{app:?}").contains("s3cret"));
+    }
+}

@@ -644,6 +644,17 @@ async fn an_app_certificate_signs_client_assertions_and_a_wrong_secret_marks_the
         Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     );
     assert!(!request.form.contains_key("client_secret"));
+    // SMTP for an org sender: the app's Exchange Online token, a resource of its own.
+    let mail = OrgGrant::new(credential.clone(), Some("briefs@corp.test"), Vec::new())
+        .mail_token()
+        .await
+        .expect("SMTP token");
+    assert!(!mail.expose().is_empty());
+    let request = fake.requests_to("/token").pop().unwrap();
+    assert_eq!(
+        request.form.get("scope").map(String::as_str),
+        Some("https://outlook.office365.com/.default")
+    );
 
     // Another org store, a stale secret: invalid_client marks the org.
     let other = Org::new();
