@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -280,6 +280,25 @@ impl AppCredential {
         }
         Ok(form)
     }
+}
+
+/// Where an org's credential file is: `configured` if given, else the systemd
+/// credential `<org>-<name>` (`LoadCredential=`), e.g. `corp-google-key`,
+/// `corp-client-secret`, `corp-certificate`.
+pub fn credential_path(
+    org: &str,
+    name: &str,
+    configured: Option<&Path>,
+) -> Result<PathBuf, AuthError> {
+    if let Some(path) = configured {
+        return Ok(path.to_path_buf());
+    }
+    let credential = format!("{org}-{name}");
+    super::tokens::credentials_file(&credential).ok_or_else(|| {
+        AuthError::Config(format!(
+            "org '{org}' names no {name} file and systemd passed no credential '{credential}'"
+        ))
+    })
 }
 
 fn read(path: &Path, what: &'static str) -> Result<String, AuthError> {
