@@ -260,6 +260,39 @@ async fn a_service_account_acts_as_each_person_and_its_tokens_outlive_the_pass()
     )));
 }
 
+#[tokio::test]
+async fn fifty_people_cost_fifty_token_requests_then_none() {
+    let org = Org::new();
+    let (fake, file) = google_setup(&org).await;
+    let people: Vec<String> = (0..50).map(|n| format!("p{n}@corp.test")).collect();
+    for person in &people {
+        fake.add_user(person);
+    }
+    let key = ServiceAccount::from_file(&file, None).unwrap();
+    for pass in 0..2 {
+        let started = std::time::Instant::now();
+        let credential = org.credential(OrgKey::Google(key.clone()));
+        for person in &people {
+            let grant = OrgGrant::new(
+                credential.clone(),
+                Some(person),
+                vec![GOOGLE_CALENDAR_SCOPE.to_string()],
+            );
+            let tokens: AccountTokens = org.tokens(person, grant);
+            tete::auth::Credentials::access_token(&tokens)
+                .await
+                .expect("token");
+        }
+        let requests = token_requests(&fake).len();
+        eprintln!(
+            "pass {pass}: {} people, {requests} token requests so far, {:?}",
+            people.len(),
+            started.elapsed()
+        );
+        assert_eq!(requests, people.len());
+    }
+}
+
 /// Posts an assertion signed by `key` with `claims` to the fake's token endpoint.
 async fn post_assertion(fake: &FakeGoogle, key: &SigningKey, kid: &str, claims: Value) -> Value {
     let assertion = key
@@ -644,6 +677,17 @@ async fn an_app_certificate_signs_client_assertions_and_a_wrong_secret_marks_the
         Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     );
     assert!(!request.form.contains_key("client_secret"));
+    // SMTP for an org sender: the app's Exchange Online token, a resource of its own.
+    let mail = OrgGrant::new(credential.clone(), Some("briefs@corp.test"), Vec::new())
+        .mail_token()
+        .await
+        .expect("SMTP token");
+    assert!(!mail.expose().is_empty());
+    let request = fake.requests_to("/token").pop().unwrap();
+    assert_eq!(
+        request.form.get("scope").map(String::as_str),
+        Some("https://outlook.office365.com/.default")
+    );
 
     // Another org store, a stale secret: invalid_client marks the org.
     let other = Org::new();
