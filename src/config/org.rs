@@ -69,7 +69,7 @@ pub struct OrgConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrgCredential {
     /// A Google service account's JSON key (domain-wide delegation). `None`: the
-    /// systemd credential `org-NAME-key` (`$CREDENTIALS_DIRECTORY/org-NAME-key`).
+    /// systemd credential `NAME-google-key` (`$CREDENTIALS_DIRECTORY/NAME-google-key`).
     ServiceAccountKey(Option<PathBuf>),
     /// An Entra app's client secret.
     ClientSecret {

@@ -246,7 +246,10 @@ fn org_statuses(
             directory_read: roster.as_ref().map(|r| r.read_at),
             covered,
             not_covered: read.saturating_sub(covered),
-            needs_attention: store.org_state(&org.name)?.needs_attention.map(|n| n.reason),
+            needs_attention: store
+                .org_state(&org.name)?
+                .needs_attention
+                .map(|n| n.reason),
             failing: accounts
                 .iter()
                 .filter(|a| a.name.starts_with(&prefix) && a.error.is_some())

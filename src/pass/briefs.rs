@@ -344,7 +344,7 @@ pub async fn deliver(
         // Nothing to send: no transport (and no token refresh for XOAUTH2).
         return Ok(DrainReport::default());
     }
-    let transport = crate::pass::xoauth2::transport(config, store, &clients.api).await?;
+    let transport = crate::pass::xoauth2::transport(config, store, clients).await?;
     Ok(mail::drain_with(store, transport.as_ref(), now, unrecorded).await?)
 }
 

@@ -233,6 +233,10 @@ pub async fn run_once(
     clients: &Clients,
     now: DateTime<Utc>,
 ) -> Result<PassReport, PassError> {
+    // Org mode: read the directories that are due, then treat each org's people as
+    // accounts for the rest of the pass.
+    org::refresh_rosters(config, store, &clients.orgs, &clients.api, now).await;
+    let config = &org::with_org_people(config, store)?;
     let syncs = sync::sync_all(config, store, clients, now).await;
     let round = plan_and_deliver(config, store, clients, now, &mut PassState::default()).await?;
     store.flush()?;

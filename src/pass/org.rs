@@ -5,9 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::auth::org::{AppCredential, OrgCredential, OrgGrant, OrgKey, ServiceAccount};
 use crate::auth::{AuthError, Credentials, TokenKey};
 use crate::config::{
     Config, OrgConfig, OrgCredential as ConfiguredCredential, PersonConfig, Provider, parse_zone,
@@ -343,11 +346,11 @@ pub const GOOGLE_DIRECTORY_SCOPES: &[&str] = &[
 /// changed config, or a key file changed on disk, loads it again.
 #[derive(Clone, Debug, Default)]
 pub struct OrgCredentials {
-    loaded: std::sync::Arc<std::sync::Mutex<BTreeMap<String, (String, Arc<OrgCredential>)>>>,
+    loaded: Arc<std::sync::Mutex<BTreeMap<String, Loaded>>>,
 }
 
-use crate::auth::org::{AppCredential, OrgCredential, OrgGrant, OrgKey, ServiceAccount};
-use std::sync::Arc;
+/// A loaded credential and what it was loaded from (config, file, store).
+type Loaded = (String, Arc<OrgCredential>);
 
 impl OrgCredentials {
     /// `org`'s credential over `store`.
@@ -363,7 +366,14 @@ impl OrgCredentials {
             .and_then(|m| m.modified())
             .map(|t| format!("{t:?}"))
             .unwrap_or_default();
-        let identity = format!("{:?}\0{}\0{modified}", org, file.display());
+        // The store too: one process may open several (tests), and minted tokens
+        // live in the store the credential was made with.
+        let identity = format!(
+            "{:?}\0{}\0{modified}\0{}",
+            org,
+            file.display(),
+            store.path().display()
+        );
         let mut loaded = self
             .loaded
             .lock()
@@ -408,19 +418,12 @@ impl OrgCredentials {
 }
 
 /// The file holding `org`'s credential: as configured, else (service account keys)
-/// the systemd credential `org-NAME-key`.
+/// the systemd credential `NAME-google-key`.
 fn credential_file(org: &OrgConfig) -> Result<std::path::PathBuf, AuthError> {
     match &org.credential {
         ConfiguredCredential::ServiceAccountKey(Some(path)) => Ok(path.clone()),
         ConfiguredCredential::ServiceAccountKey(None) => {
-            let name = format!("org-{}-key", org.name);
-            match std::env::var_os("CREDENTIALS_DIRECTORY") {
-                Some(dir) => Ok(std::path::Path::new(&dir).join(name)),
-                None => Err(AuthError::Config(format!(
-                    "org '{}': no service_account_key_file, and no systemd credential {name} ($CREDENTIALS_DIRECTORY is unset)",
-                    org.name
-                ))),
-            }
+            crate::auth::org::credential_path(&org.name, "google-key", None)
         }
         ConfiguredCredential::ClientSecret { secret_file, .. } => Ok(secret_file.clone()),
         ConfiguredCredential::ClientCertificate {
@@ -514,14 +517,26 @@ async fn refresh_roster(
         Provider::Microsoft => {
             let app: crate::auth::microsoft::MicrosoftTokens =
                 tokens(&org.name, person_grant(&credential, org, ""), store, api);
-            let graph = base(org.api_base_url.as_deref(), crate::sources::microsoft::API_BASE_URL)?;
+            let graph = base(
+                org.api_base_url.as_deref(),
+                crate::sources::microsoft::API_BASE_URL,
+            )?;
             read_microsoft_roster(config, org, &http, &app, &graph, now).await
         }
         _ => {
-            let admin: Option<crate::auth::google::AccountTokens> = org.admin.as_ref().map(|admin| {
-                let scopes = GOOGLE_DIRECTORY_SCOPES.iter().map(|s| s.to_string()).collect();
-                tokens(&org.name, OrgGrant::new(credential.clone(), Some(admin), scopes), store, api)
-            });
+            let admin: Option<crate::auth::google::AccountTokens> =
+                org.admin.as_ref().map(|admin| {
+                    let scopes = GOOGLE_DIRECTORY_SCOPES
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect();
+                    tokens(
+                        &org.name,
+                        OrgGrant::new(credential.clone(), Some(admin), scopes),
+                        store,
+                        api,
+                    )
+                });
             let directory_base = base(
                 org.directory_base_url.as_deref(),
                 directory::google::DIRECTORY_BASE_URL,
@@ -534,7 +549,12 @@ async fn refresh_roster(
                 http: &http,
                 admin: admin.as_ref(),
                 person: |person: &str| -> crate::auth::google::AccountTokens {
-                    tokens(&org.person_account(person), person_grant(&credential, org, person), store, api)
+                    tokens(
+                        &org.person_account(person),
+                        person_grant(&credential, org, person),
+                        store,
+                        api,
+                    )
                 },
                 directory_base: &directory_base,
                 calendar_base: &calendar_base,

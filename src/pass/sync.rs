@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::google::{AccountTokens, OAuthClient};
 use crate::auth::microsoft::MicrosoftTokens;
+use crate::auth::token_source::TokenSource;
 use crate::auth::{AuthError, TokenKey};
 use crate::config::{AccountConfig, Config, Provider};
 use crate::sources::google::{GoogleAccount, SyncOptions};
@@ -127,6 +128,8 @@ pub struct Clients {
     pub feeds: reqwest::Client,
     /// For Google and Microsoft APIs.
     pub api: reqwest::Client,
+    /// Each org's credential, loaded once and shared by its people's accounts.
+    pub orgs: crate::pass::org::OrgCredentials,
 }
 
 impl Clients {
@@ -135,6 +138,7 @@ impl Clients {
         Ok(Clients {
             feeds: crate::pass::http_client(),
             api: crate::sources::http::Http::default_client()?,
+            orgs: crate::pass::org::OrgCredentials::default(),
         })
     }
 }
@@ -214,6 +218,9 @@ pub async fn sync_account(
     let mut warnings = Vec::new();
     let outcome = match account.provider {
         Provider::Ics => sync_ics(account, store, &clients.feeds, &mut warnings).await,
+        _ if account.org.is_some() => {
+            sync_org_person(config, account, store, clients, now, &mut warnings).await
+        }
         Provider::Google => {
             sync_google(config, account, store, &clients.api, now, &mut warnings).await
         }
@@ -308,6 +315,83 @@ async fn sync_microsoft(
         .map_err(setup_error(account))?;
     let excluded = excluded_people(config, account);
     let reports = sync_calendars_excluding(&microsoft, store, now, &excluded).await?;
+    summarize(account, store, reports, warnings)
+}
+
+/// A person covered by an org: their calendars read with the org's credential
+/// (Google: acting as them; Microsoft: the app, under `/users/{address}`), without the
+/// events of the org's excluded and opted-out people.
+async fn sync_org_person(
+    config: &Config,
+    account: &AccountConfig,
+    store: &Store,
+    clients: &Clients,
+    now: DateTime<Utc>,
+    warnings: &mut Vec<String>,
+) -> Result<SyncOutcome, SyncError> {
+    let org = account
+        .org
+        .as_deref()
+        .and_then(|name| config.org(name))
+        .ok_or_else(|| {
+            setup_error(account)(AuthError::Config(format!(
+                "account '{}' names an org that is not configured",
+                account.name
+            )))
+        })?;
+    let person = account.owner.as_deref().unwrap_or_default();
+    let credential = clients
+        .orgs
+        .get(config, org, store, &clients.api)
+        .map_err(setup_error(account))?;
+    let grant = crate::pass::org::person_grant(&credential, org, person);
+    let excluded = excluded_people(config, account);
+    let api_base = account.api_base_url.as_deref();
+    let reports = if org.provider == Provider::Microsoft {
+        let tokens: MicrosoftTokens = TokenSource::new(
+            &account.name,
+            grant,
+            None,
+            store.clone(),
+            clients.api.clone(),
+        );
+        let policy = WindowPolicy::covering(config.detection.history, config.detection.horizon);
+        let microsoft = MicrosoftAccount::for_person(
+            &account.name,
+            person,
+            account.calendars.clone(),
+            api_base,
+            tokens,
+            clients.api.clone(),
+            HttpOptions::default(),
+            policy,
+        )
+        .map_err(setup_error(account))?;
+        sync_calendars_excluding(&microsoft, store, now, &excluded).await?
+    } else {
+        let tokens: AccountTokens = TokenSource::new(
+            &account.name,
+            grant,
+            None,
+            store.clone(),
+            clients.api.clone(),
+        );
+        let options = SyncOptions {
+            history: Some(config.detection.history),
+        };
+        let google = GoogleAccount::for_person(
+            &account.name,
+            person,
+            account.calendars.clone(),
+            api_base,
+            tokens,
+            clients.api.clone(),
+            HttpOptions::default(),
+            options,
+        )
+        .map_err(setup_error(account))?;
+        sync_calendars_excluding(&google, store, now, &excluded).await?
+    };
     summarize(account, store, reports, warnings)
 }
 

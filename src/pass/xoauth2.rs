@@ -17,8 +17,9 @@ use std::sync::Arc;
 pub async fn transport(
     config: &Config,
     store: &Store,
-    api: &reqwest::Client,
+    clients: &crate::pass::Clients,
 ) -> Result<Box<dyn Transport>, MailError> {
+    let api = &clients.api;
     let Some((smtp, account)) = config
         .mail
         .smtp
@@ -28,6 +29,15 @@ pub async fn transport(
     else {
         return crate::mail::transport_from_config(&config.mail);
     };
+    if let Some(org) = config.org(account) {
+        // Validation requires the mailbox to send as for an org.
+        let sender = smtp.username.clone().unwrap_or_default();
+        let credential = clients
+            .orgs
+            .get(config, org, store, api)
+            .map_err(|e| MailError::Config(format!("XOAUTH2 through org '{account}': {e}")))?;
+        return org_transport(config, credential, &sender).await;
+    }
     let token = access_token(config, store, api, account)
         .await
         .map_err(|e| MailError::Config(format!("XOAUTH2 through account '{account}': {e}")))?;

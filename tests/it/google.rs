@@ -48,6 +48,10 @@ fn client() -> reqwest::Client {
     Http::default_client().expect("http client")
 }
 
+fn clients() -> tete::pass::Clients {
+    tete::pass::Clients::new().expect("http clients")
+}
+
 impl Harness {
     async fn new() -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -1366,7 +1370,7 @@ async fn briefs_go_out_over_smtp_with_xoauth2_through_the_google_account() {
         harness.fake.token_url(),
     );
     let config = tete::config::parse(&text, &dir.path().join("tete.toml")).expect("config");
-    let transport = tete::pass::xoauth2::transport(&config, &harness.store, &client())
+    let transport = tete::pass::xoauth2::transport(&config, &harness.store, &clients())
         .await
         .expect("an XOAUTH2 transport");
     let raw = format!("From: {ALICE}\r\nTo: {BOB}\r\nSubject: hi\r\n\r\nhello\r\n");
@@ -1386,7 +1390,7 @@ async fn briefs_go_out_over_smtp_with_xoauth2_through_the_google_account() {
     let refusing = start_xoauth2_server(&recorder, "some-other-token");
     let text = text.replace(&format!("port = {port}"), &format!("port = {refusing}"));
     let config = tete::config::parse(&text, &dir.path().join("tete.toml")).expect("config");
-    let transport = tete::pass::xoauth2::transport(&config, &harness.store, &client())
+    let transport = tete::pass::xoauth2::transport(&config, &harness.store, &clients())
         .await
         .unwrap();
     let error = transport
