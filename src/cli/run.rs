@@ -73,11 +73,34 @@ pub fn describe_pass(config: &Config, report: &PassReport, now: DateTime<Utc>) -
     let zone = config.timezone;
     let mut out = String::new();
     let _ = writeln!(out, "tete: one pass at {}", local(now, zone));
+    let mut org_people = (0, 0);
     for sync in &report.syncs {
+        let org = sync
+            .account
+            .split_once(crate::config::ORG_ACCOUNT_SEPARATOR)
+            .and_then(|(org, _)| config.org(org));
         let provider = config
             .account(&sync.account)
-            .map(|a| format!("{:?}", a.provider).to_lowercase())
+            .map(|a| a.provider)
+            .or(org.map(|o| o.provider))
+            .map(|p| format!("{p:?}").to_lowercase())
             .unwrap_or_default();
+        // An org's people: one line each only when something went wrong (an org of
+        // thousands would drown the rest), and a count below.
+        if org.is_some() && sync.warnings.is_empty() {
+            match sync.outcome {
+                SyncOutcome::Updated { .. } => {
+                    org_people.0 += 1;
+                    org_people.1 += 1;
+                    continue;
+                }
+                SyncOutcome::Unchanged => {
+                    org_people.0 += 1;
+                    continue;
+                }
+                SyncOutcome::Failed(_) => {}
+            }
+        }
         let what = match &sync.outcome {
             SyncOutcome::Updated { events } => format!("{events} events read"),
             SyncOutcome::Unchanged => "unchanged since the last pass".to_string(),
@@ -91,6 +114,13 @@ pub fn describe_pass(config: &Config, report: &PassReport, now: DateTime<Utc>) -
                 sync.warnings.len()
             );
         }
+    }
+    if org_people.0 > 0 {
+        let _ = writeln!(
+            out,
+            "  org people: {} calendars read, {} with changes",
+            org_people.0, org_people.1
+        );
     }
     let analysis = &report.analysis;
     let ones: Vec<_> = analysis.one_on_ones().collect();

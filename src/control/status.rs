@@ -318,7 +318,7 @@ pub fn execute(session: &Session, json: bool, out: &mut String) -> Result<u8, Co
             org.covered,
             org.not_covered,
             if org.failing > 0 {
-                format!("; {} calendars FAILING (listed below)", org.failing)
+                format!("; {} calendar(s) FAILING (listed below)", org.failing)
             } else {
                 String::new()
             }

@@ -29,8 +29,8 @@ use tete::sources::http::{Http, HttpOptions};
 use tete::sources::microsoft::{MicrosoftAccount, WindowPolicy};
 use tete::store::{CalendarRef, Store, StoreOptions};
 
-const SA_EMAIL: &str = "tete-sync@corp-project.iam.gserviceaccount.com";
-const KEY_ID: &str = "0123456789abcdef0123456789abcdef01234567";
+pub(crate) const SA_EMAIL: &str = "tete-sync@corp-project.iam.gserviceaccount.com";
+pub(crate) const KEY_ID: &str = "0123456789abcdef0123456789abcdef01234567";
 const ANA: &str = "ana@corp.test";
 const BEN: &str = "ben@corp.test";
 const TENANT: &str = "corp-tenant";
@@ -57,7 +57,7 @@ fn openssl(args: &[&str]) {
 }
 
 /// A fresh RSA key pair in `dir`: (private PEM, public PEM) paths.
-fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let private = dir.join(format!("{name}.key"));
     let public = dir.join(format!("{name}.pub"));
     openssl(&[
@@ -80,12 +80,12 @@ fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     (private, public)
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).expect("read")
 }
 
 /// The JSON key file the Cloud console would download for `private`.
-fn key_file(dir: &Path, private: &Path, token_uri: &str) -> PathBuf {
+pub(crate) fn key_file(dir: &Path, private: &Path, token_uri: &str) -> PathBuf {
     let path = dir.join("sa.json");
     let json = json!({
         "type": "service_account", "project_id": "corp-project",

@@ -145,7 +145,10 @@ impl DirectoryError {
     /// True when nothing else of the same credential can succeed until this passes
     /// (a refused credential, throttling).
     pub fn is_account_wide(&self) -> bool {
-        matches!(self, DirectoryError::Source(error) if error.is_account_wide())
+        // One person the org may not act for (unknown, suspended) is that person's
+        // failure: the credential still works for everyone else.
+        matches!(self, DirectoryError::Source(error) if error.is_account_wide()
+            && !matches!(error, SourceError::Credentials(crate::auth::AuthError::PersonRefused { .. })))
     }
 }
 
