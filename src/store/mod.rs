@@ -14,12 +14,14 @@ mod events;
 mod items;
 mod outbox;
 mod replies;
+mod series;
 mod syncs;
 mod tokens;
 
 pub use codec::{decode, encode};
 pub use events::{CalendarChanges, CalendarRef, StoredEvent};
 pub use replies::{PersonalSkip, Recorded, ReplyWrites};
+pub use series::DirtySeries;
 pub use syncs::SyncRecord;
 pub use tokens::{AccountState, SignInNeeded, StoredSecret, TokenRecord};
 
@@ -34,7 +36,8 @@ fn is_lock_busy(error: &sled::Error) -> bool {
 }
 
 /// The schema this build writes. A store stamped with a higher number is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2 added the per-series index and the dirty set (`series.rs`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 const META_SCHEMA_KEY: &[u8] = b"schema_version";
 
@@ -178,6 +181,12 @@ pub(crate) struct Trees {
     pub(crate) syncs: sled::Tree,
     /// Series id → the pair that first met in it (see `bindings.rs`).
     pub(crate) bindings: sled::Tree,
+    /// Series UID + event key → nothing: one series' events (see `series.rs`).
+    pub(crate) series_index: sled::Tree,
+    /// Event key → its series' UID.
+    pub(crate) event_series: sled::Tree,
+    /// Series UIDs a sync touched since the analysis last cleared them.
+    pub(crate) dirty: sled::Tree,
 }
 
 /// The open store.
@@ -236,6 +245,9 @@ impl Store {
             sent: open("sent")?,
             syncs: open("syncs")?,
             bindings: open("bindings")?,
+            series_index: open("series_index")?,
+            event_series: open("event_series")?,
+            dirty: open("dirty")?,
         };
         let unclean = trees
             .meta
@@ -283,7 +295,16 @@ impl Store {
                         supported: SCHEMA_VERSION,
                     });
                 }
-                // Older schemas would be migrated here, one step at a time.
+                // Older schemas are migrated one step at a time; each step is
+                // idempotent and the new number is stamped only after it, so a crash
+                // in the middle repeats the step at the next open.
+                if found < 2 {
+                    self.build_series_index()?;
+                    self.trees
+                        .meta
+                        .insert(META_SCHEMA_KEY, &2u32.to_be_bytes())?;
+                    self.db.flush()?;
+                }
                 Ok(())
             }
         }
