@@ -139,6 +139,25 @@ fn brief_input(n: usize) -> BriefInput {
     }
 }
 
+/// Plans the briefs of `analysis` at `now` against an in-memory ledger in which
+/// nothing was sent or skipped: the 1:1s as planned, and the plan.
+fn plan_in_memory(
+    config: &tete::config::Config,
+    analysis: &tete::core::analyze::Analysis,
+    now: DateTime<Utc>,
+) -> (Vec<plan::PlannedSeries>, plan::Plan) {
+    let policy = briefs::policy(config, analysis);
+    let planned = briefs::planned_series(analysis);
+    let is_done = |_: &plan::BriefKey| false;
+    let is_skipped = |_: &tete::model::SeriesId, _: &tete::model::Occurrence, _: &str| false;
+    let ledger = Ledger {
+        is_done: &is_done,
+        is_skipped: &is_skipped,
+    };
+    let plan = plan::plan(&planned, now, &policy, &ledger);
+    (planned, plan)
+}
+
 /// A field of `/proc/self/status` in kB (0 where there is no such file).
 fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -311,17 +330,8 @@ fn store_rounds(config: &tete::config::Config, accounts: usize, per_account: usi
     // (in-memory ledger, as in the first part).
     let analysis = round(&mut cache, "nothing changed", now + TimeDelta::seconds(1));
     let t = Instant::now();
-    let policy = briefs::policy(config, &analysis);
-    let planned = briefs::planned_series(&analysis);
-    let is_done = |_: &plan::BriefKey| false;
-    let is_skipped = |_: &tete::model::SeriesId, _: &tete::model::Occurrence, _: &str| false;
-    let ledger = Ledger {
-        is_done: &is_done,
-        is_skipped: &is_skipped,
-    };
-    let due = plan::plan(&planned, analysis.now, &policy, &ledger)
-        .due
-        .len();
+    let (planned, due) = plan_in_memory(config, &analysis, analysis.now);
+    let due = due.due.len();
     println!(
         "plan (kept)     {} 1:1 series -> {due} due in {:.4} s",
         planned.len(),
@@ -412,15 +422,7 @@ fn main() {
     );
 
     let t = Instant::now();
-    let policy = briefs::policy(&config, &analysis);
-    let planned = briefs::planned_series(&analysis);
-    let is_done = |_: &plan::BriefKey| false;
-    let is_skipped = |_: &tete::model::SeriesId, _: &tete::model::Occurrence, _: &str| false;
-    let ledger = Ledger {
-        is_done: &is_done,
-        is_skipped: &is_skipped,
-    };
-    let planned_briefs = plan::plan(&planned, now, &policy, &ledger);
+    let (planned, planned_briefs) = plan_in_memory(&config, &analysis, now);
     let plan_s = t.elapsed().as_secs_f64();
     println!(
         "plan            {} 1:1 series -> {} due in {plan_s:.3} s = {} series",
