@@ -284,7 +284,13 @@ pub fn analyze_series(
     };
     let expansion = calendar::expand(&group.events, &window, config.timezone, limits);
     if !recurring && expansion.occurrences.is_empty() {
-        found.valid_until = track_validity.then(entering);
+        // A single meeting that is over never comes back into the window (most of a
+        // store's events): nothing to look at again, and no expansion past the horizon.
+        let over = group
+            .events
+            .iter()
+            .all(|e| calendar::event_time_to_utc(&e.start, config.timezone) < now);
+        found.valid_until = (track_validity && !over).then(entering);
         return found;
     }
     let mut verdict = detect::classify(
