@@ -4,7 +4,17 @@
 //! ```sh
 //! cargo bench --bench pass            # release profile
 //! TETE_BENCH_EVENTS=20000 cargo bench --bench pass
+//! TETE_BENCH_STORE=10000x200 cargo bench --bench pass   # per-series rounds on a store
 //! ```
+//!
+//! The second part builds a store of N accounts × M events (`TETE_BENCH_STORE`, default
+//! 1000x200; `0` skips it) shaped like the sync bench's mailboxes (one weekly 1:1 per
+//! 50 events with a cancelled and a moved exception, the rest single meetings of 2 to 6
+//! people with a ~400-byte description), then measures the per-series analysis a
+//! long-running pass keeps (`pass::analysis::AnalysisCache`): the first, full round
+//! (series by series from the index), a round in which nothing changed, and rounds in
+//! which k series changed, each with its time and its peak memory (VmHWM, reset
+//! before each step through `/proc/self/clear_refs`).
 //!
 //! The calendar: weekly two-person series (every fourth one has three people, so it is
 //! no 1:1), each with a few moved or cancelled occurrences (overrides), plus single
@@ -130,6 +140,229 @@ fn brief_input(n: usize) -> BriefInput {
     }
 }
 
+/// Plans the briefs of `analysis` at `now` against an in-memory ledger in which
+/// nothing was sent or skipped: the 1:1s as planned, and the plan.
+fn plan_in_memory(
+    config: &tete::config::Config,
+    analysis: &tete::core::analyze::Analysis,
+    now: DateTime<Utc>,
+) -> (Vec<plan::PlannedSeries>, plan::Plan) {
+    let policy = briefs::policy(config, analysis);
+    let planned = briefs::planned_series(analysis);
+    let is_done = |_: &plan::BriefKey| false;
+    let is_skipped = |_: &tete::model::SeriesId, _: &tete::model::Occurrence, _: &str| false;
+    let ledger = Ledger {
+        is_done: &is_done,
+        is_skipped: &is_skipped,
+    };
+    let plan = plan::plan(&planned, now, &policy, &ledger);
+    (planned, plan)
+}
+
+/// A field of `/proc/self/status` in kB (0 where there is no such file).
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resets VmHWM to the current RSS, so the next reading is the peak of what follows.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// One account's calendar for the store part, with `ACCT` where the account goes.
+fn account_template(events: usize) -> Vec<tete::model::Event> {
+    let first: DateTime<Utc> = "2026-10-05T09:00:00Z".parse().unwrap();
+    let series = events / 50;
+    let singles = events - series * 3;
+    let description = "<p>Agenda: numbers, hiring, the offsite. ".repeat(10);
+    let mut ics = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tete//bench//EN\r\n");
+    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    for n in 0..series {
+        let start = first
+            + TimeDelta::days(i64::try_from(n % 5).unwrap())
+            + TimeDelta::hours(i64::try_from(n).unwrap());
+        let people = format!(
+            "ORGANIZER:mailto:owner-ACCT@example.com\r\nATTENDEE:mailto:owner-ACCT@example.com\r\n\
+             ATTENDEE;CN=Report {n}:mailto:r{n}-ACCT@example.com\r\n"
+        );
+        let _ = write!(
+            ics,
+            "BEGIN:VEVENT\r\nUID:s{n}-ACCT@bench\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:1:1 {n}\r\n\
+             DTSTART:{}\r\nDTEND:{}\r\nRRULE:FREQ=WEEKLY\r\n{people}DESCRIPTION:{description}\r\nEND:VEVENT\r\n",
+            stamp(start),
+            stamp(start + TimeDelta::minutes(30)),
+        );
+        for (k, cancelled) in [(3, true), (10, false)] {
+            let original = start + TimeDelta::weeks(k);
+            let moved = if cancelled {
+                original
+            } else {
+                original + TimeDelta::hours(2)
+            };
+            let status = if cancelled {
+                "STATUS:CANCELLED\r\n"
+            } else {
+                ""
+            };
+            let _ = write!(
+                ics,
+                "BEGIN:VEVENT\r\nUID:s{n}-ACCT@bench\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID:{}\r\n\
+                 SUMMARY:1:1 {n}\r\nDTSTART:{}\r\nDTEND:{}\r\n{status}{people}END:VEVENT\r\n",
+                stamp(original),
+                stamp(moved),
+                stamp(moved + TimeDelta::minutes(30)),
+            );
+        }
+    }
+    for n in 0..singles {
+        let start = first + TimeDelta::hours(i64::try_from(n * 7 % 2400).unwrap());
+        let mut people = String::from(
+            "ORGANIZER:mailto:owner-ACCT@example.com\r\nATTENDEE:mailto:owner-ACCT@example.com\r\n",
+        );
+        let others = if n % 5 == 0 { 1 } else { 2 + n % 5 };
+        for k in 0..others {
+            let _ = write!(people, "ATTENDEE:mailto:x{k}-{n}@example.com\r\n");
+        }
+        let _ = write!(
+            ics,
+            "BEGIN:VEVENT\r\nUID:m{n}-ACCT@bench\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Meeting {n}\r\n\
+             DTSTART:{}\r\nDTEND:{}\r\n{people}DESCRIPTION:{description}\r\nEND:VEVENT\r\n",
+            stamp(start),
+            stamp(start + TimeDelta::hours(1)),
+        );
+    }
+    ics.push_str("END:VCALENDAR\r\n");
+    let parsed = parse_ics(&ics, "bench.ics");
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    parsed.events
+}
+
+/// The template's events for account `a`.
+fn account_events(template: &[tete::model::Event], a: usize) -> Vec<tete::model::Event> {
+    let name = a.to_string();
+    template
+        .iter()
+        .map(|event| {
+            let mut event = event.clone();
+            event.uid = event.uid.replace("ACCT", &name);
+            event.id = event.id.replace("ACCT", &name);
+            if let Some(organizer) = &mut event.organizer {
+                organizer.email = organizer.email.replace("ACCT", &name);
+            }
+            for attendee in &mut event.attendees {
+                attendee.person.email = attendee.person.email.replace("ACCT", &name);
+            }
+            event
+        })
+        .collect()
+}
+
+/// The store part (see the header).
+fn store_rounds(config: &tete::config::Config, accounts: usize, per_account: usize) {
+    use tete::pass::analysis::AnalysisCache;
+    use tete::store::{CalendarChanges, Store, StoreOptions};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path(), &StoreOptions::default()).expect("store");
+    let template = account_template(per_account);
+    let calendar = |a: usize| CalendarRef {
+        account: format!("acct{a}"),
+        calendar: "primary".into(),
+    };
+    let t = Instant::now();
+    for a in 0..accounts {
+        let changes = CalendarChanges {
+            full: true,
+            upserted: account_events(&template, a),
+            cursor: Some("c".into()),
+            ..CalendarChanges::default()
+        };
+        store.apply_changes(&calendar(a), &changes).expect("write");
+    }
+    store.flush().expect("flush");
+    println!(
+        "store           {accounts} accounts x {} events written in {:.1} s, {:.1} MB on disk",
+        template.len(),
+        t.elapsed().as_secs_f64(),
+        store.size_on_disk().unwrap_or(0) as f64 / 1e6
+    );
+    let owners: HashMap<String, String> = (0..accounts)
+        .map(|a| (format!("acct{a}"), format!("owner-{a}@example.com")))
+        .collect();
+    let limits = tete::core::calendar::Limits::timed(std::time::Instant::now);
+    let bind = |_: &mut tete::core::analyze::SeriesView| Ok(());
+    let mut cache = AnalysisCache::default();
+    let mut now: DateTime<Utc> = "2026-12-06T18:00:00Z".parse().unwrap();
+    let round = |cache: &mut AnalysisCache, label: &str, now: DateTime<Utc>| {
+        let rss_before = status_kb("VmRSS:");
+        reset_peak();
+        let t = Instant::now();
+        let (analysis, work) = cache
+            .update(config, &store, &owners, now, &limits, &bind)
+            .expect("analysis");
+        let seconds = t.elapsed().as_secs_f64();
+        let peak = status_kb("VmHWM:");
+        println!(
+            "{label:<15} {} series analysed ({} listed, {} 1:1s) in {:.4} s; VmHWM {:.1} MB, {:.1} MB above the RSS before",
+            work.analysed,
+            analysis.series.len(),
+            analysis.one_on_ones().count(),
+            seconds,
+            peak as f64 / 1e3,
+            peak.saturating_sub(rss_before) as f64 / 1e3,
+        );
+        analysis
+    };
+    let analysis = round(&mut cache, "first round", now);
+    drop(analysis);
+    println!(
+        "                RSS after the first round {:.1} MB",
+        status_kb("VmRSS:") as f64 / 1e3
+    );
+    for _ in 0..3 {
+        now += TimeDelta::seconds(30);
+        drop(round(&mut cache, "nothing changed", now));
+    }
+    // What the rest of a quiet pass does with the kept analysis: plan the due briefs
+    // (in-memory ledger, as in the first part).
+    let analysis = round(&mut cache, "nothing changed", now + TimeDelta::seconds(1));
+    let t = Instant::now();
+    let (planned, due) = plan_in_memory(config, &analysis, analysis.now);
+    let due = due.due.len();
+    println!(
+        "plan (kept)     {} 1:1 series -> {due} due in {:.4} s",
+        planned.len(),
+        t.elapsed().as_secs_f64()
+    );
+    drop(analysis);
+    for k in [1usize, 10, 100, 1000] {
+        if k > accounts {
+            break;
+        }
+        // k accounts rename one 1:1 each: k series change.
+        for a in 0..k {
+            let mut events = account_events(&template, a);
+            events.retain(|e| e.uid.starts_with("s0-") && e.recurrence_id.is_none());
+            for event in &mut events {
+                event.summary = format!("renamed at {now}");
+                event.sequence += 1;
+            }
+            let changes = CalendarChanges {
+                upserted: events,
+                cursor: Some("d".into()),
+                ..CalendarChanges::default()
+            };
+            store.apply_changes(&calendar(a), &changes).expect("write");
+        }
+        now += TimeDelta::seconds(30);
+        drop(round(&mut cache, &format!("{k} changed"), now));
+    }
+}
+
 fn main() {
     let events: usize = std::env::var("TETE_BENCH_EVENTS")
         .ok()
@@ -190,15 +423,7 @@ fn main() {
     );
 
     let t = Instant::now();
-    let policy = briefs::policy(&config, &analysis);
-    let planned = briefs::planned_series(&analysis);
-    let is_done = |_: &plan::BriefKey| false;
-    let is_skipped = |_: &tete::model::SeriesId, _: &tete::model::Occurrence, _: &str| false;
-    let ledger = Ledger {
-        is_done: &is_done,
-        is_skipped: &is_skipped,
-    };
-    let planned_briefs = plan::plan(&planned, now, &policy, &ledger);
+    let (planned, planned_briefs) = plan_in_memory(&config, &analysis, now);
     let plan_s = t.elapsed().as_secs_f64();
     println!(
         "plan            {} 1:1 series -> {} due in {plan_s:.3} s = {} series",
@@ -238,4 +463,10 @@ fn main() {
         bytes as f64 / renders as f64 / 1e3,
         rate(renders, render_s)
     );
+
+    let size = std::env::var("TETE_BENCH_STORE").unwrap_or_else(|_| "1000x200".into());
+    if let Some((n, m)) = size.split_once('x') {
+        let (n, m): (usize, usize) = (n.parse().expect("accounts"), m.parse().expect("events"));
+        store_rounds(&config, n, m);
+    }
 }

@@ -126,15 +126,22 @@ impl Analysis {
     }
 }
 
-/// The expansion window of a pass: history behind, horizon ahead. Validation caps
-/// both durations; they are capped again here, and the arithmetic checked, because a
-/// `Config` can also be built in code, and an overflow here would panic every pass.
-pub fn window(config: &Config, now: DateTime<Utc>) -> Window {
+/// How far a pass looks back (history) and ahead (horizon). Validation caps both
+/// durations; they are capped again here because a `Config` can also be built in code.
+fn spans(config: &Config) -> (TimeDelta, TimeDelta) {
     let span = |duration: std::time::Duration, max: std::time::Duration| {
         TimeDelta::from_std(duration.min(max)).unwrap_or(TimeDelta::zero())
     };
-    let back = span(config.detection.history, MAX_HISTORY);
-    let ahead = span(config.detection.horizon, MAX_HORIZON);
+    (
+        span(config.detection.history, MAX_HISTORY),
+        span(config.detection.horizon, MAX_HORIZON),
+    )
+}
+
+/// The expansion window of a pass: history behind, horizon ahead. The arithmetic is
+/// checked, because an overflow here would panic every pass.
+pub fn window(config: &Config, now: DateTime<Utc>) -> Window {
+    let (back, ahead) = spans(config);
     Window::instants(
         now.checked_sub_signed(back)
             .unwrap_or(DateTime::<Utc>::MIN_UTC),
@@ -157,53 +164,134 @@ pub fn analyze(
     limits: &Limits,
 ) -> Analysis {
     let owner_of = |account: &str| owners.get(account).cloned();
-    let window = window(config, now);
     let mut warnings = Vec::new();
     let mut series = Vec::new();
     for group in group_by_series(stored, &owner_of) {
-        let Some(view) = view_of(config, group, now, &window, limits, &mut warnings) else {
-            continue;
-        };
-        series.push(view);
+        let one = analyze_series(config, group, now, limits, false);
+        warnings.extend(one.warning);
+        series.extend(one.view);
     }
-    series.sort_by(|a, b| {
-        (
-            !a.verdict.one_on_one,
-            a.verdict.title.to_lowercase(),
-            &a.verdict.id,
-        )
-            .cmp(&(
-                !b.verdict.one_on_one,
-                b.verdict.title.to_lowercase(),
-                &b.verdict.id,
-            ))
-    });
-    Analysis {
-        now,
-        series,
-        warnings,
+    Analysis::from_parts(now, series, warnings)
+}
+
+impl Analysis {
+    /// An analysis of the given views, sorted as [`Analysis::series`] promises.
+    pub fn from_parts(
+        now: DateTime<Utc>,
+        mut series: Vec<SeriesView>,
+        warnings: Vec<String>,
+    ) -> Analysis {
+        series.sort_by_cached_key(sort_key);
+        Analysis {
+            now,
+            series,
+            warnings,
+        }
+    }
+
+    /// Replaces the views of the series with the given UIDs by `fresh` (the views of
+    /// those series that are still listed), keeping the order: what an incremental
+    /// analysis changes between passes. One scan of the list, then one binary search
+    /// per fresh view.
+    pub fn replace_series(
+        &mut self,
+        uids: &std::collections::HashSet<String>,
+        fresh: Vec<SeriesView>,
+    ) {
+        if !uids.is_empty() {
+            self.series.retain(|view| !uids.contains(&view.verdict.uid));
+        }
+        for view in fresh {
+            let key = sort_key(&view);
+            let at = self.series.partition_point(|other| sort_key(other) < key);
+            self.series.insert(at, view);
+        }
     }
 }
 
-fn view_of(
+/// The order of [`Analysis::series`]: 1:1s first, then by title, then by id.
+fn sort_key(view: &SeriesView) -> (bool, String, SeriesId) {
+    (
+        !view.verdict.one_on_one,
+        view.verdict.title.to_lowercase(),
+        view.verdict.id.clone(),
+    )
+}
+
+/// What the analysis of one series found, and until when it holds.
+#[derive(Clone, Debug)]
+pub struct SeriesAnalysis {
+    /// Its view, if the series is listed at all (single events not shaped like a 1:1,
+    /// or outside the window, are not).
+    pub view: Option<SeriesView>,
+    /// Its expansion problem, if any (one line).
+    pub warning: Option<String>,
+    /// The first instant at which an analysis could find something else for the same
+    /// events (an occurrence enters or leaves the window, the next meeting of a series
+    /// that keeps only that one begins); `None` when time changes nothing. Only
+    /// computed when asked for.
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// How far past the horizon the analysis of one series looks for the next occurrence
+/// to enter the window. A series with none that close is looked at again this long
+/// after its analysis, whether one came or not.
+const LOOKAHEAD: TimeDelta = TimeDelta::days(7);
+
+/// Expands and classifies one series at `now`. With `track_validity` it also works
+/// out [`SeriesAnalysis::valid_until`] (one more, short, expansion past the horizon),
+/// so a caller can keep the result until then instead of expanding it every pass.
+pub fn analyze_series(
     config: &Config,
     group: SeriesEvents,
     now: DateTime<Utc>,
-    window: &Window,
     limits: &Limits,
-    warnings: &mut Vec<String>,
-) -> Option<SeriesView> {
-    let master = group.representative()?.clone();
+    track_validity: bool,
+) -> SeriesAnalysis {
+    let mut found = SeriesAnalysis {
+        view: None,
+        warning: None,
+        valid_until: None,
+    };
+    let Some(master) = group.representative().cloned() else {
+        return found;
+    };
     let recurring = master.recurrence.as_ref().is_some_and(|r| !r.is_empty());
     // Single events are listed only when they look like a 1:1 and take place inside
     // the window, so `tete series` can say "not recurring" about the coffee someone
-    // expected a brief for, without listing every chat of past years.
+    // expected a brief for, without listing every chat of past years. Whether they
+    // look like one does not depend on the time.
     if !recurring && detect::meeting_people(&master.attendees, master.organizer.as_ref()).is_err() {
-        return None;
+        return found;
     }
-    let expansion = calendar::expand(&group.events, window, config.timezone, limits);
+    let window = window(config, now);
+    let (back, ahead) = spans(config);
+    // When the first occurrence past the window's end enters it.
+    let entering = || -> DateTime<Utc> {
+        let Some(end) = now.checked_add_signed(ahead) else {
+            return DateTime::<Utc>::MAX_UTC;
+        };
+        let beyond = Window::instants(end, end.checked_add_signed(LOOKAHEAD).unwrap_or(end));
+        calendar::expand(&group.events, &beyond, config.timezone, limits)
+            .occurrences
+            .iter()
+            .map(|o| o.start_utc)
+            .filter(|start| *start >= end)
+            .min()
+            .and_then(|start| start.checked_sub_signed(ahead))
+            .map(|at| at + TimeDelta::nanoseconds(1))
+            .unwrap_or_else(|| now + LOOKAHEAD)
+    };
+    let expansion = calendar::expand(&group.events, &window, config.timezone, limits);
     if !recurring && expansion.occurrences.is_empty() {
-        return None;
+        // A single meeting that is over never comes back into the window (most of a
+        // store's events): nothing to look at again, and no expansion past the horizon.
+        let over = group
+            .events
+            .iter()
+            .all(|e| calendar::event_time_to_utc(&e.start, config.timezone) < now);
+        found.valid_until = (track_validity && !over).then(entering);
+        return found;
     }
     let mut verdict = detect::classify(
         &SeriesCandidate {
@@ -220,18 +308,31 @@ fn view_of(
         verdict.reason = UNUSABLE_RULE_REASON.to_string();
     }
     // One warning per series: the engine may have several lines about it.
-    if let Some(first) = expansion.warnings.into_iter().next() {
-        warnings.push(first);
-    }
+    found.warning = expansion.warnings.into_iter().next();
     let cadence = match &master.recurrence {
         Some(rule) if recurring => calendar::describe_cadence(rule),
         _ => "once".to_string(),
     };
     let first_start = (master.recurrence_id.is_none())
         .then(|| calendar::event_time_to_utc(&master.start, config.timezone));
-    let (events, occurrences) = if verdict.one_on_one {
-        (group.events, expansion.occurrences)
+    // When the first occurrence in the window leaves it (an occurrence is in the window
+    // while it overlaps it).
+    let leaving = |occurrences: &[Occurrence]| {
+        occurrences
+            .iter()
+            .filter_map(|o| o.end_utc.max(o.start_utc).checked_add_signed(back))
+            .min()
+    };
+    let (events, occurrences, valid_until) = if verdict.one_on_one {
+        let valid_until = track_validity.then(|| {
+            let entering = entering();
+            leaving(&expansion.occurrences).map_or(entering, |left| left.min(entering))
+        });
+        (group.events, expansion.occurrences, valid_until)
     } else {
+        let left = (!recurring && track_validity)
+            .then(|| leaving(&expansion.occurrences))
+            .flatten();
         // Only 1:1s are briefed; of the rest, `tete series` shows when the next meeting
         // is, so that is all a pass keeps. (A daily stand-up would otherwise hold some
         // 150 copies of its description and attendee list.)
@@ -245,9 +346,18 @@ fn view_of(
                 attendees: Default::default(),
                 ..o
             });
-        (Vec::new(), next.into_iter().collect())
+        // It holds until that meeting begins; without one, until one enters.
+        let valid_until = track_validity.then(|| {
+            let changes = match &next {
+                Some(next) => next.start_utc + TimeDelta::nanoseconds(1),
+                None => entering(),
+            };
+            left.map_or(changes, |left| left.min(changes))
+        });
+        (Vec::new(), next.into_iter().collect(), valid_until)
     };
-    Some(SeriesView {
+    found.valid_until = valid_until;
+    found.view = Some(SeriesView {
         context: verdict.id.clone(),
         verdict,
         cadence,
@@ -255,7 +365,8 @@ fn view_of(
         events,
         occurrences,
         first_start,
-    })
+    });
+    found
 }
 
 /// A series as `tete series --json` prints it.

@@ -5,6 +5,7 @@
 //! Data flows one way; each step hands plain values to the next. Time is a parameter:
 //! the caller reads the clock once and every step of the pass sees that one `now`.
 
+pub mod analysis;
 pub mod briefs;
 pub mod digest;
 pub mod followups;
@@ -15,6 +16,7 @@ pub mod sync;
 pub mod xoauth2;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -32,7 +34,7 @@ pub struct PassReport {
     /// Per-account sync results.
     pub syncs: Vec<AccountSync>,
     /// Series found.
-    pub analysis: Analysis,
+    pub analysis: Arc<Analysis>,
     /// Briefs queued and withheld.
     pub queue: QueueReport,
     /// Recaps and cadence notes queued.
@@ -106,7 +108,7 @@ pub fn analyze_store(
 /// [`analyze_store`] for a long-running caller: logs only the warnings that are not
 /// in `logged` (what the previous rounds logged), so the daemon says each once rather
 /// than every round. `logged` then holds the current warnings, so a problem that goes
-/// away and comes back is logged again.
+/// away and comes back is logged again. The store is read series by series.
 pub fn analyze_store_logging_new(
     config: &Config,
     store: &Store,
@@ -114,19 +116,45 @@ pub fn analyze_store_logging_new(
     logged: &mut HashSet<String>,
 ) -> Result<Analysis, StoreError> {
     let owners = account_owners(config, store)?;
-    let mut failed = None;
-    let stored = store
-        .events()
-        .map_while(|event| event.map_err(|error| failed = Some(error)).ok());
-    let mut analysis = analyze(config, stored, &owners, now, &briefs::expansion_limits());
-    if let Some(error) = failed {
-        return Err(error);
+    let mut analysis = analysis::analyze_series_of_store(
+        config,
+        store,
+        &owners,
+        now,
+        &briefs::expansion_limits(),
+    )?;
+    log_new_warnings(&analysis.warnings, logged);
+    bind_contexts(store, &mut analysis)?;
+    Ok(analysis)
+}
+
+/// The analysis of a round of a long-running caller: `cache` brought up to date (see
+/// [`analysis::AnalysisCache`]), its new warnings logged once.
+pub fn analyze_store_cached(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+    state: &mut PassState,
+) -> Result<(Arc<Analysis>, analysis::RoundWork), StoreError> {
+    let owners = account_owners(config, store)?;
+    let bind = |view: &mut SeriesView| bind_context(store, view);
+    let (analysis, work) = state.analysis.update(
+        config,
+        store,
+        &owners,
+        now,
+        &briefs::expansion_limits(),
+        &bind,
+    )?;
+    if work.full || work.analysed > 0 {
+        log_new_warnings(&analysis.warnings, &mut state.logged_warnings);
     }
-    let new: Vec<&String> = analysis
-        .warnings
-        .iter()
-        .filter(|w| !logged.contains(*w))
-        .collect();
+    Ok((analysis, work))
+}
+
+/// Logs the warnings not in `logged`, then makes `logged` the current ones.
+fn log_new_warnings(warnings: &[String], logged: &mut HashSet<String>) {
+    let new: Vec<&String> = warnings.iter().filter(|w| !logged.contains(*w)).collect();
     let (shown, hidden) = capped(&new);
     for warning in shown {
         tracing::warn!("{warning}");
@@ -134,19 +162,25 @@ pub fn analyze_store_logging_new(
     if hidden > 0 {
         tracing::warn!("{hidden} more series with recurrence problems not shown");
     }
-    *logged = analysis.warnings.iter().cloned().collect();
-    bind_contexts(store, &mut analysis)?;
-    Ok(analysis)
+    *logged = warnings.iter().cloned().collect();
 }
 
 /// Points each 1:1 series at the context of its current pair (see
 /// [`Store::context_id`]), so a series whose second person changed shows the new pair
 /// none of the old pair's items or notes.
 fn bind_contexts(store: &Store, analysis: &mut Analysis) -> Result<(), StoreError> {
-    for view in analysis.series.iter_mut().filter(|v| v.verdict.one_on_one) {
-        if let Some(pair) = crate::model::Pair::of(&view.verdict.participants) {
-            view.context = store.context_id(view.id(), &pair)?;
-        }
+    for view in analysis.series.iter_mut() {
+        bind_context(store, view)?;
+    }
+    Ok(())
+}
+
+/// [`bind_contexts`] for one series view (nothing to bind for one that is no 1:1).
+fn bind_context(store: &Store, view: &mut SeriesView) -> Result<(), StoreError> {
+    if view.verdict.one_on_one
+        && let Some(pair) = crate::model::Pair::of(&view.verdict.participants)
+    {
+        view.context = store.context_id(view.id(), &pair)?;
     }
     Ok(())
 }
@@ -170,13 +204,16 @@ pub struct PassState {
     pub logged_warnings: HashSet<String>,
     /// Briefs sent whose record the store failed to write; written first next time.
     pub unrecorded: mail::UnrecordedSends,
+    /// The analysis of the previous round, re-done only where the store or the time
+    /// changed it.
+    pub analysis: analysis::AnalysisCache,
 }
 
 /// What [`plan_and_deliver`] did.
 #[derive(Debug)]
 pub struct RoundReport {
-    /// Series found.
-    pub analysis: Analysis,
+    /// Series found (shared with the analysis cache of [`PassState`]).
+    pub analysis: Arc<Analysis>,
     /// Briefs queued and withheld.
     pub queue: QueueReport,
     /// Recaps and cadence notes queued.
@@ -207,7 +244,7 @@ pub async fn plan_and_deliver(
     now: DateTime<Utc>,
     state: &mut PassState,
 ) -> Result<RoundReport, PassError> {
-    let analysis = analyze_store_logging_new(config, store, now, &mut state.logged_warnings)?;
+    let (analysis, _) = analyze_store_cached(config, store, now, state)?;
     briefs::refresh_context(store, &analysis, now)?;
     // Read once per pass: briefs and recaps both carry reply tokens.
     let secret = replies::secret_for_briefs(config);

@@ -1,8 +1,11 @@
 //! Calendar events and sync cursors, per account and calendar.
 
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, UnabortableTransactionError,
+};
 
+use super::series::series_key_bytes;
 use super::{Store, StoreError, decode, encode};
 
 pub use crate::model::stored::{CalendarChanges, CalendarRef, StoredEvent};
@@ -37,17 +40,6 @@ impl Store {
         if !changes.full && changes.upserted.is_empty() && changes.deleted.is_empty() {
             return self.move_cursor(calendar, changes);
         }
-        // Transactions cannot scan, so the keys a full listing replaces are read first.
-        // Only this calendar's poller writes these keys, so nothing changes meanwhile.
-        let stale: Vec<sled::IVec> = if changes.full {
-            self.trees
-                .events
-                .scan_prefix(calendar.prefix())
-                .keys()
-                .collect::<Result<_, _>>()?
-        } else {
-            Vec::new()
-        };
         let mut encoded = Vec::with_capacity(changes.upserted.len());
         for event in &changes.upserted {
             let value = encode(
@@ -57,8 +49,26 @@ impl Store {
                     event: event.clone(),
                 },
             )?;
-            encoded.push((calendar.event_key(&event.id), value));
+            encoded.push((calendar.event_key(&event.id), value, event.uid.as_bytes()));
         }
+        // Transactions cannot scan, so the keys a full listing replaces are read first.
+        // Only this calendar's poller writes these keys, so nothing changes meanwhile.
+        // Keys listed again are not removed: an event that comes back unchanged must
+        // not mark its series as changed.
+        let stale: Vec<sled::IVec> = if changes.full {
+            let listed: std::collections::HashSet<&[u8]> =
+                encoded.iter().map(|(key, _, _)| key.as_slice()).collect();
+            let mut stale = Vec::new();
+            for key in self.trees.events.scan_prefix(calendar.prefix()).keys() {
+                let key = key?;
+                if !listed.contains(key.as_ref()) {
+                    stale.push(key);
+                }
+            }
+            stale
+        } else {
+            Vec::new()
+        };
         let cursor = match &changes.cursor {
             Some(cursor) => Some(encode("cursors", cursor)?),
             None => None,
@@ -68,17 +78,55 @@ impl Store {
             None => None,
         };
         let cursor_key = calendar.prefix();
-        let result: Result<(), TransactionError<StoreError>> =
-            (&self.trees.events, &self.trees.cursors, &self.trees.indexes).transaction(
-                |(events, cursors, indexes)| {
-                    for key in &stale {
-                        events.remove(key.as_ref())?;
+        let trees = &self.trees;
+        let result: Result<(), TransactionError<StoreError>> = (
+            &trees.events,
+            &trees.cursors,
+            &trees.indexes,
+            &trees.event_series,
+            &trees.series_index,
+            &trees.dirty,
+        )
+            .transaction(
+                |(events, cursors, indexes, event_series, series_index, dirty)| {
+                    // Marks a series as changed: a fresh id per transaction, so clearing
+                    // an older mark leaves this one (see `Store::clear_dirty`).
+                    let mark = |uid: &[u8]| -> Result<(), UnabortableTransactionError> {
+                        dirty.insert(uid, &dirty.generate_id()?.to_be_bytes())?;
+                        Ok(())
+                    };
+                    let unindex =
+                        |uid: &[u8], key: &[u8]| -> Result<(), UnabortableTransactionError> {
+                            let mut index_key = series_key_bytes(uid);
+                            index_key.extend_from_slice(key);
+                            series_index.remove(index_key)?;
+                            Ok(())
+                        };
+                    let removed = stale
+                        .iter()
+                        .map(|key| key.to_vec())
+                        .chain(changes.deleted.iter().map(|id| calendar.event_key(id)));
+                    for key in removed {
+                        events.remove(key.as_slice())?;
+                        if let Some(uid) = event_series.remove(key.as_slice())? {
+                            unindex(&uid, &key)?;
+                            mark(&uid)?;
+                        }
                     }
-                    for id in &changes.deleted {
-                        events.remove(calendar.event_key(id))?;
-                    }
-                    for (key, value) in &encoded {
-                        events.insert(key.as_slice(), value.as_slice())?;
+                    for (key, value, uid) in &encoded {
+                        let old = events.insert(key.as_slice(), value.as_slice())?;
+                        let old_uid = event_series.insert(key.as_slice(), *uid)?;
+                        if old_uid.as_deref() == Some(*uid) && old.as_deref() == Some(value) {
+                            continue;
+                        }
+                        if let Some(old_uid) = old_uid.filter(|old| old.as_ref() != *uid) {
+                            unindex(&old_uid, key)?;
+                            mark(&old_uid)?;
+                        }
+                        let mut index_key = series_key_bytes(uid);
+                        index_key.extend_from_slice(key);
+                        series_index.insert(index_key, &[])?;
+                        mark(uid)?;
                     }
                     match &cursor {
                         Some(value) => {

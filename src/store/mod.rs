@@ -16,6 +16,7 @@ mod org_tokens;
 mod orgs;
 mod outbox;
 mod replies;
+mod series;
 mod syncs;
 mod tokens;
 
@@ -23,6 +24,7 @@ pub use codec::{decode, encode};
 pub use events::{CalendarChanges, CalendarRef, StoredEvent};
 pub use org_tokens::{OrgAttention, OrgState, OrgToken};
 pub use replies::{PersonalSkip, Recorded, ReplyWrites};
+pub use series::DirtySeries;
 pub use syncs::SyncRecord;
 pub use tokens::{AccountState, SignInNeeded, StoredSecret, TokenRecord};
 
@@ -37,7 +39,8 @@ fn is_lock_busy(error: &sled::Error) -> bool {
 }
 
 /// The schema this build writes. A store stamped with a higher number is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2 added the per-series index and the dirty set (`series.rs`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 const META_SCHEMA_KEY: &[u8] = b"schema_version";
 
@@ -183,6 +186,12 @@ pub(crate) struct Trees {
     pub(crate) bindings: sled::Tree,
     /// Org name → its last directory read ([`crate::model::org::OrgRoster`]).
     pub(crate) orgs: sled::Tree,
+    /// Series UID + event key → nothing: one series' events (see `series.rs`).
+    pub(crate) series_index: sled::Tree,
+    /// Event key → its series' UID.
+    pub(crate) event_series: sled::Tree,
+    /// Series UIDs a sync touched since the analysis last cleared them.
+    pub(crate) dirty: sled::Tree,
 }
 
 /// The open store.
@@ -242,6 +251,9 @@ impl Store {
             syncs: open("syncs")?,
             bindings: open("bindings")?,
             orgs: open("orgs")?,
+            series_index: open("series_index")?,
+            event_series: open("event_series")?,
+            dirty: open("dirty")?,
         };
         let unclean = trees
             .meta
@@ -289,7 +301,16 @@ impl Store {
                         supported: SCHEMA_VERSION,
                     });
                 }
-                // Older schemas would be migrated here, one step at a time.
+                // Older schemas are migrated one step at a time; each step is
+                // idempotent and the new number is stamped only after it, so a crash
+                // in the middle repeats the step at the next open.
+                if found < 2 {
+                    self.build_series_index()?;
+                    self.trees
+                        .meta
+                        .insert(META_SCHEMA_KEY, &2u32.to_be_bytes())?;
+                    self.db.flush()?;
+                }
                 Ok(())
             }
         }

@@ -20,6 +20,7 @@ mod followups;
 mod google;
 mod hardening;
 mod hostile;
+mod incremental;
 mod log_secrets;
 mod mail;
 mod metrics;

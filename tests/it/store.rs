@@ -17,11 +17,11 @@ fn a_store_from_a_newer_tete_is_refused_with_a_clear_message() {
     ]);
     assert!(first.status.success(), "{}", stderr(&first));
 
-    // What a later tete with schema 2 would leave behind.
+    // What a later tete with schema 3 would leave behind.
     {
         let db = sled::open(dir.path().join("state/store")).unwrap();
         let meta = db.open_tree("meta").unwrap();
-        meta.insert("schema_version", &2u32.to_be_bytes()).unwrap();
+        meta.insert("schema_version", &3u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
     }
     let refused = tete(&[
@@ -34,7 +34,7 @@ fn a_store_from_a_newer_tete_is_refused_with_a_clear_message() {
     ]);
     assert_eq!(refused.status.code(), Some(78), "{}", stderr(&refused));
     let message = stderr(&refused);
-    assert!(message.contains("schema version 2"), "{message}");
+    assert!(message.contains("schema version 3"), "{message}");
     assert!(
         message.contains("upgrade tete or restore a backup"),
         "{message}"
