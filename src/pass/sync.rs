@@ -139,8 +139,9 @@ impl Clients {
     }
 }
 
-/// How many accounts are polled at the same time. Each account's own requests are
-/// further limited by its request budget (see `sources::http`).
+/// How many accounts are polled at the same time (the daemon's global limit, and
+/// [`sync_accounts`]'s). Each account's own requests are further limited by its
+/// request budget (see `sources::http`).
 pub const PARALLEL_ACCOUNTS: usize = 16;
 
 /// Syncs every configured account.
@@ -164,10 +165,13 @@ pub async fn sync_accounts(
     now: DateTime<Utc>,
 ) -> Vec<AccountSync> {
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(PARALLEL_ACCOUNTS));
+    // One copy of the config for every task: a copy per task cost O(accounts²) memory
+    // (10,000 tasks, each holding a config listing 10,000 accounts).
+    let shared = std::sync::Arc::new(config.clone());
     let mut tasks = tokio::task::JoinSet::new();
     for (index, account) in accounts.iter().cloned().enumerate() {
         let (config, store, clients, limit) = (
-            config.clone(),
+            shared.clone(),
             store.clone(),
             clients.clone(),
             limit.clone(),
