@@ -637,7 +637,7 @@ impl Daemon {
                 .then(|| self.next_plan_allowed())
                 .filter(|_| store_open),
             self.store_retry_at.filter(|_| !store_open),
-            self.startup,
+            self.startup.filter(|_| store_open),
         ]
         .into_iter()
         .flatten()
@@ -711,7 +711,12 @@ impl Daemon {
         self.startup = None;
         let mut round_error = None;
         match self.plan_and_send(&store, now, metrics).await {
-            Ok(next_due) => self.next_due = next_due,
+            // Something due already (a brief withheld, a retry that failed again):
+            // planned again in a second, not in a tight loop.
+            Ok(next_due) => {
+                let soonest = self.now() + chrono::TimeDelta::seconds(1);
+                self.next_due = next_due.map(|at| at.max(soonest));
+            }
             Err(error) => {
                 tracing::error!("pass failed: {error}");
                 self.next_due = None;
