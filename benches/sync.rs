@@ -579,22 +579,29 @@ mod syncer {
     }
 
     /// Syncs every account once, `concurrency` at a time; returns (seconds, failures).
+    /// As the daemon does, a poll's task is spawned when a slot is free: a spawned
+    /// task holds its whole future from the start, so spawning all N at once measured
+    /// N futures, not tete.
     async fn cycle(accounts: &[Arc<Account>], store: &Store, concurrency: usize) -> (f64, usize) {
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
         let mut tasks = tokio::task::JoinSet::new();
         let start = Instant::now();
-        for account in accounts {
-            let (semaphore, store, account) = (semaphore.clone(), store.clone(), account.clone());
-            tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await.expect("semaphore");
-                account.sync(&store).await
-            });
-        }
         let mut failures = 0;
-        while let Some(done) = tasks.join_next().await {
-            if !done.unwrap_or(false) {
+        let mut count = |done: Option<Result<bool, tokio::task::JoinError>>| {
+            if let Some(done) = done
+                && !done.unwrap_or(false)
+            {
                 failures += 1;
             }
+        };
+        for account in accounts {
+            if tasks.len() >= concurrency.max(1) {
+                count(tasks.join_next().await);
+            }
+            let (store, account) = (store.clone(), account.clone());
+            tasks.spawn(async move { account.sync(&store).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            count(Some(done));
         }
         (start.elapsed().as_secs_f64(), failures)
     }

@@ -1,11 +1,17 @@
 //! `tete run`: the daemon.
 //!
 //! Startup in a fixed order: config (exit 78 when invalid) and logging (both by the
-//! caller, `cli::run`), store, runtime, then `READY=1`. Each round polls the accounts
-//! whose `poll_interval` (with jitter) has passed and then runs the one pass function,
-//! [`pass::plan_and_deliver`], at the round's `now`; between rounds it sleeps until the
-//! earliest of: the next poll, the next brief due, the next outbox retry, a stop or
-//! reload request, or the watchdog. An idle daemon wakes only for those timers.
+//! caller, `cli::run`), store, runtime, then `READY=1`.
+//!
+//! Each account is polled on its own timer ([`schedule`]: a stable offset within its
+//! `poll_interval`, so many accounts spread over the interval), as its own task
+//! ([`pollers`]: at most `PARALLEL_ACCOUNTS` at once, one per mailbox). The planner,
+//! [`pass::plan_and_deliver`], runs at its own `now` after polls finish (at most
+//! every few seconds, see `PLAN_GAP`) and when a brief or an outbox retry is due;
+//! it never waits for a slow or hanging poll. The first plan waits for the polls of
+//! the start, for at most `STARTUP_WAIT`. Between those the loop sleeps until the
+//! earliest of: a poll finishing, the next poll, the next plan, a stop or reload
+//! request, or the watchdog. An idle daemon wakes only for those timers.
 //!
 //! [`run`] is the binary's daemon: SIGTERM/SIGINT stop it, SIGHUP reloads. [`start`]
 //! runs the same daemon on its own thread and takes the same two requests from a
@@ -16,6 +22,7 @@
 mod inbox;
 mod metrics;
 mod notify;
+mod pollers;
 mod schedule;
 
 pub use crate::control::DaemonHealth;
@@ -34,7 +41,9 @@ use crate::control::{CommandError, open_store};
 use crate::pass::{self, PassState, sync};
 use crate::sources::SourceError;
 use crate::store::{Store, StoreError, StoreOptions};
+use pollers::Pollers;
 use schedule::PollSchedule;
+use std::sync::Arc;
 
 /// The longest the daemon sleeps without looking at the clock again (it also
 /// bounds the effect of a wall-clock jump on timers).
@@ -44,6 +53,23 @@ const MAX_SLEEP: Duration = Duration::from_secs(15 * 60);
 /// not be): well inside the shortest poll interval, so a disk that has space again is
 /// in use again within one poll interval.
 const STORE_RETRY: Duration = Duration::from_secs(10);
+
+/// [`STORE_RETRY`] on the daemon's clock.
+fn store_retry() -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(STORE_RETRY).unwrap_or(chrono::TimeDelta::seconds(10))
+}
+
+/// The planner's gap after polls finished: at least the first (what a poll brought is
+/// planned for a second later), at most the second (a brief that became due is queued
+/// within a poll interval of the change: the shortest interval allowed is 30 s).
+const PLAN_GAP: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(15));
+
+/// How long the first plan waits for the polls at the start: the first round plans
+/// with every account synced, unless some account takes longer than this.
+const STARTUP_WAIT: Duration = Duration::from_secs(15);
+
+/// The shortest sleep of the loop (it never spins, whatever a timer says).
+const MIN_SLEEP: Duration = Duration::from_millis(10);
 
 /// How long the blocking threads of control requests may take to end once the daemon
 /// stops (a request stuck in a failing store must not keep the process alive past
@@ -238,7 +264,7 @@ fn daemon_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 const STOP_GRACE: Duration = Duration::from_secs(20);
 
 /// Lets a round finish after a stop request, for at most [`STOP_GRACE`].
-async fn finish_round(round: impl std::future::Future<Output = Duration>) {
+async fn finish_round(round: impl std::future::Future<Output = ()>) {
     notify::stopping();
     tracing::info!("stop requested; finishing the round in progress");
     if tokio::time::timeout(STOP_GRACE, round).await.is_err() {
@@ -248,12 +274,33 @@ async fn finish_round(round: impl std::future::Future<Output = Duration>) {
 
 struct Daemon {
     config_path: PathBuf,
-    config: Config,
+    /// Shared with the poll tasks (one copy, however many accounts poll).
+    config: Arc<Config>,
+    /// Each account's position in `config.accounts`, by name.
+    account_index: HashMap<String, usize>,
     /// `None` while the store is being reopened after an engine failure.
     store: Option<Store>,
     clients: pass::Clients,
     clock_offset: chrono::TimeDelta,
     polls: PollSchedule,
+    /// The polls running and waiting for a slot.
+    pollers: Pollers,
+    /// The accounts whose last poll failed, with the error.
+    failing: HashMap<String, String>,
+    /// Polls finished since the planner last ran.
+    plan_pending: bool,
+    /// The planner runs at once (a reply queued a confirmation).
+    plan_now: bool,
+    /// When the planner last ended, and how long it took.
+    last_plan: Option<(DateTime<Utc>, Duration)>,
+    /// The next brief due or outbox retry, as the last plan found.
+    next_due: Option<DateTime<Utc>>,
+    /// Until the first plan: when it runs even though polls of the start still run.
+    startup: Option<DateTime<Utc>>,
+    /// A store failure seen by a poll, handled at the top of the loop.
+    store_failure: Option<String>,
+    /// When to try opening the store again, while it is unavailable.
+    store_retry_at: Option<DateTime<Utc>>,
     health: DaemonHealth,
     /// What the pass keeps between rounds (warnings logged, sends to record).
     pass: PassState,
@@ -284,13 +331,28 @@ impl Daemon {
             size_on_disk = store.size_on_disk().unwrap_or(0),
             "store open"
         );
+        let mut polls = PollSchedule::default();
+        let started = Utc::now() + clock_offset;
+        polls.set_accounts(&config.accounts, started);
         Ok(Daemon {
             config_path: config_path.to_path_buf(),
-            config,
+            account_index: index_accounts(&config),
+            config: Arc::new(config),
             store: Some(store),
             clients: pass::Clients::new()?,
             clock_offset,
-            polls: PollSchedule::default(),
+            polls,
+            pollers: Pollers::default(),
+            failing: HashMap::new(),
+            plan_pending: true,
+            plan_now: false,
+            last_plan: None,
+            next_due: None,
+            startup: chrono::TimeDelta::from_std(STARTUP_WAIT)
+                .ok()
+                .map(|wait| started + wait),
+            store_failure: None,
+            store_retry_at: None,
             health: DaemonHealth::default(),
             pass: PassState::default(),
             wake: std::sync::Arc::default(),
@@ -351,35 +413,55 @@ impl Daemon {
                 metrics: metrics_address,
             });
         }
+        let mut last_watchdog = std::time::Instant::now();
         loop {
-            // A stop request during a round lets the round finish (a send in flight
-            // completes and is recorded), bounded so systemd's stop timeout is kept. A
-            // reload waits for the round's end (the round borrows the config).
+            // A stop request during a plan lets it finish (a send in flight completes
+            // and is recorded), bounded so systemd's stop timeout is kept. A reload
+            // waits for the plan's end (the plan borrows the config).
             let mut reload = false;
-            let wake = {
-                let tick = self.tick(&state_tx, &metrics);
-                tokio::pin!(tick);
-                loop {
-                    tokio::select! {
-                        wake = &mut tick => break Some(wake),
-                        request = requests.recv() => match request {
-                            Some(Request::Reload) => reload = true,
-                            Some(Request::Stop) | None => {
-                                finish_round(tick).await;
-                                break None;
-                            }
-                        },
+            let mut stop = false;
+            self.recover_pending(&state_tx, &metrics).await;
+            if self.store.is_none() {
+                self.retry_store(&state_tx, &metrics);
+            }
+            self.start_polls();
+            if self.plan_is_due() {
+                {
+                    let plan = self.plan_round(&state_tx, &metrics);
+                    tokio::pin!(plan);
+                    loop {
+                        tokio::select! {
+                            () = &mut plan => break,
+                            request = requests.recv() => match request {
+                                Some(Request::Reload) => reload = true,
+                                Some(Request::Stop) | None => {
+                                    finish_round(plan).await;
+                                    stop = true;
+                                    break;
+                                }
+                            },
+                        }
                     }
                 }
-            };
-            let Some(wake) = wake else { break };
-            let _ = state_tx.send(self.control_state());
+                if stop {
+                    break;
+                }
+                let _ = state_tx.send(self.control_state());
+                // Polls may have finished meanwhile: start the next ones first.
+                self.start_polls();
+            }
             if !reload {
-                let sleep = wake.min(MAX_SLEEP).min(watchdog.unwrap_or(MAX_SLEEP));
+                let sleep = self
+                    .next_wake()
+                    .min(MAX_SLEEP)
+                    .min(watchdog.unwrap_or(MAX_SLEEP));
                 tokio::select! {
+                    polled = self.pollers.next_finished() => {
+                        self.finished(polled, &metrics);
+                    }
                     _ = tokio::time::sleep(sleep) => {}
                     // A reply queued a confirmation: send it now.
-                    _ = self.wake.notified() => {}
+                    _ = self.wake.notified() => self.plan_now = true,
                     request = requests.recv() => match request {
                         Some(Request::Reload) => reload = true,
                         Some(Request::Stop) | None => break,
@@ -390,10 +472,15 @@ impl Daemon {
                 self.reload();
                 let _ = state_tx.send(self.control_state());
             }
-            if watchdog.is_some() {
+            if let Some(interval) = watchdog
+                && last_watchdog.elapsed() >= interval
+            {
                 notify::watchdog();
+                last_watchdog = std::time::Instant::now();
             }
         }
+        // Polls in flight are abandoned: each is redone at the next start.
+        self.pollers.abandon().await;
         notify::stopping();
         tracing::info!("stopping");
         replies.abort();
@@ -418,7 +505,7 @@ impl Daemon {
         health.unrecorded_sends = self.pass.unrecorded.len();
         let reads_imap = self.config.inbox.as_ref().is_some_and(|i| i.host.is_some());
         ControlState {
-            config: self.config.clone(),
+            config: Config::clone(&self.config),
             store: self.store.clone(),
             health,
             mailbox: reads_imap.then(|| self.mailbox.clone()),
@@ -453,117 +540,219 @@ impl Daemon {
         self.store.is_some()
     }
 
-    /// One round: poll the accounts that are due, then plan, queue and send. Returns
-    /// how long to sleep before the next round.
-    ///
-    /// When the store fails underneath (a full disk), the round stops, the store is
-    /// reopened, and the round is tried again after [`STORE_RETRY`]; accounts whose
-    /// sync the store failed stay due, so nothing waits a whole poll interval for it.
-    async fn tick(
+    /// Starts the polls that are due, as far as the limits allow (none while the
+    /// store is unavailable: they stay due).
+    fn start_polls(&mut self) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let now = self.now();
+        self.pollers.enqueue(self.polls.take_due(now));
+        let (config, index) = (&self.config, &self.account_index);
+        let lookup = |name: &str| index.get(name).and_then(|&i| config.accounts.get(i));
+        self.pollers
+            .start(lookup, &self.config, &store, &self.clients, now);
+    }
+
+    /// Takes in a finished poll: schedules the account's next one and asks for a plan
+    /// (what the poll brought may make a brief due).
+    fn finished(&mut self, polled: pollers::Polled, metrics: &metrics::Metrics) {
+        let now = self.now();
+        self.plan_pending = true;
+        let account = polled.account;
+        let result = polled.sync.unwrap_or_else(|| sync::AccountSync {
+            account: account.name.clone(),
+            outcome: sync::SyncOutcome::Failed(sync::SyncError::Crashed),
+            warnings: Vec::new(),
+            elapsed: Duration::ZERO,
+        });
+        metrics.record_sync(&result);
+        let failed = match &result.outcome {
+            sync::SyncOutcome::Failed(failed)
+                if failed
+                    .store_error()
+                    .is_some_and(|error| error.is_engine_failure()) =>
+            {
+                // Not the account's fault: it stays due, and is polled again as soon
+                // as the store works.
+                self.polls.retry_at(&account.name, now);
+                if self.store_failure.is_none() {
+                    self.store_failure = failed.store_error().map(ToString::to_string);
+                }
+                return;
+            }
+            sync::SyncOutcome::Failed(error) => {
+                self.failing.insert(account.name.clone(), error.to_string());
+                true
+            }
+            _ => {
+                self.failing.remove(&account.name);
+                false
+            }
+        };
+        self.polls.record(&account, polled.started, failed);
+    }
+
+    /// True when the planner should run now: a reply asked for it, a brief or retry is
+    /// due, or polls finished since the last plan and the planner's gap has passed.
+    fn plan_is_due(&self) -> bool {
+        if self.store.is_none() {
+            return false;
+        }
+        let now = self.now();
+        if let Some(deadline) = self.startup
+            && now < deadline
+            && !self.pollers.is_idle()
+        {
+            return self.plan_now;
+        }
+        self.plan_now
+            || self.next_due.is_some_and(|at| at <= now)
+            || (self.plan_pending && self.next_plan_allowed() <= now)
+    }
+
+    /// The earliest the planner runs again after polls finished: a gap of four times
+    /// its last run, within [`PLAN_GAP`], so planning takes at most about a fifth of
+    /// the daemon's time however many polls finish, and a change is planned for
+    /// within [`PLAN_GAP`]'s upper end of its poll.
+    fn next_plan_allowed(&self) -> DateTime<Utc> {
+        match self.last_plan {
+            Some((ended, took)) => {
+                let gap = (took * 4).clamp(PLAN_GAP.0, PLAN_GAP.1);
+                ended + chrono::TimeDelta::from_std(gap).unwrap_or(chrono::TimeDelta::zero())
+            }
+            None => DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    /// How long the loop may sleep: until the next poll, plan, brief due, outbox retry
+    /// or store retry, whichever comes first.
+    fn next_wake(&self) -> Duration {
+        let now = self.now();
+        let store_open = self.store.is_some();
+        let wake = [
+            self.polls.next_poll().filter(|_| store_open),
+            self.next_due.filter(|_| store_open),
+            self.plan_pending
+                .then(|| self.next_plan_allowed())
+                .filter(|_| store_open),
+            self.store_retry_at.filter(|_| !store_open),
+            self.startup.filter(|_| store_open),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        match wake {
+            // Never a zero sleep: whatever is due runs in the next turn of the loop.
+            Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO).max(MIN_SLEEP),
+            None => MAX_SLEEP,
+        }
+    }
+
+    /// The store failed under a poll or a plan (a full disk): the polls in flight are
+    /// abandoned (they stay due), the store is reopened, and without it the daemon
+    /// tries again every [`STORE_RETRY`]. Nothing waits a whole poll interval for it.
+    async fn recover_store(
+        &mut self,
+        error: String,
+        state: &tokio::sync::watch::Sender<ControlState>,
+        metrics: &metrics::Metrics,
+    ) {
+        tracing::error!("the store failed: {error}; reopening it");
+        let now = self.now();
+        for account in self.pollers.abandon().await {
+            self.polls.retry_at(&account, now);
+        }
+        metrics.record_round(Duration::ZERO, true);
+        self.health.record_round(now, Some(error));
+        notify::status("store failing; reopening it");
+        self.plan_pending = true;
+        if !self.reopen_store(state) {
+            self.store_retry_at = Some(now + store_retry());
+        }
+    }
+
+    /// Tries to open the store again once [`STORE_RETRY`] has passed.
+    fn retry_store(
         &mut self,
         state: &tokio::sync::watch::Sender<ControlState>,
         metrics: &metrics::Metrics,
-    ) -> Duration {
-        let started = std::time::Instant::now();
-        if self.store.is_none() && !self.reopen_store(state) {
-            metrics.record_round(started.elapsed(), true);
-            let error = self.health.store_unavailable.clone();
-            self.health.record_round(self.now(), error);
-            notify::status("store unavailable; retrying");
-            return STORE_RETRY;
-        }
-        let Some(store) = self.store.clone() else {
-            return STORE_RETRY;
-        };
-        // The round's one clock: the schedule and every pass function see this `now`
-        // (the clock is read again only for the health record and the next timer).
+    ) {
         let now = self.now();
-        let due_accounts: Vec<_> = self
-            .config
-            .accounts
-            .iter()
-            .filter(|a| self.polls.is_due(&a.name, now))
-            .cloned()
-            .collect();
-        let mut failures: HashMap<String, String> = HashMap::new();
-        let mut store_failure: Option<String> = None;
-        let results = sync::sync_accounts(
-            &self.config,
-            due_accounts.clone(),
-            &store,
-            &self.clients,
-            now,
-        )
-        .await;
-        for (account, result) in due_accounts.iter().zip(results) {
-            metrics.record_sync(&result);
-            match &result.outcome {
-                sync::SyncOutcome::Failed(failed)
-                    if failed
-                        .store_error()
-                        .is_some_and(|error| error.is_engine_failure()) =>
-                {
-                    // Not the account's fault: it stays due, and is polled again as
-                    // soon as the store works.
-                    store_failure.get_or_insert_with(|| {
-                        failed
-                            .store_error()
-                            .map(ToString::to_string)
-                            .unwrap_or_default()
-                    });
-                    continue;
-                }
-                sync::SyncOutcome::Failed(error) => {
-                    failures.insert(account.name.clone(), error.to_string());
-                }
-                _ => {}
-            }
-            let failed = failures.contains_key(&account.name);
-            self.polls.record(account, now, failed);
+        if self.store_retry_at.is_some_and(|at| at > now) {
+            return;
         }
-        let mut round_error = None;
-        let next_due = if store_failure.is_some() {
-            None
-        } else {
-            match self.plan_and_send(&store, now, metrics).await {
-                Ok(next_due) => next_due,
-                Err(error) => {
-                    tracing::error!("pass failed: {error}");
-                    match error.store_error() {
-                        Some(store_error) if store_error.is_engine_failure() => {
-                            store_failure = Some(store_error.to_string());
-                        }
-                        _ => round_error = Some(error.to_string()),
-                    }
-                    None
-                }
-            }
+        if self.reopen_store(state) {
+            self.store_retry_at = None;
+            return;
+        }
+        metrics.record_round(Duration::ZERO, true);
+        let error = self.health.store_unavailable.clone();
+        self.health.record_round(now, error);
+        notify::status("store unavailable; retrying");
+        self.store_retry_at = Some(now + store_retry());
+    }
+
+    /// The planner: plan, queue and send at the daemon's `now` (one clock for the
+    /// whole plan), then report on the unit's status line. Polls keep running while it
+    /// does; what they bring is planned for in the next round.
+    async fn plan_round(
+        &mut self,
+        state: &tokio::sync::watch::Sender<ControlState>,
+        metrics: &metrics::Metrics,
+    ) {
+        let Some(store) = self.store.clone() else {
+            return;
         };
-        if let Some(error) = store_failure {
-            tracing::error!("the store failed: {error}; reopening it");
-            self.health.record_round(self.now(), Some(error));
-            notify::status("store failing; reopening it");
-            drop(store);
-            self.reopen_store(state);
-            metrics.record_round(started.elapsed(), true);
-            return STORE_RETRY;
+        let started = std::time::Instant::now();
+        let now = self.now();
+        self.plan_pending = false;
+        self.plan_now = false;
+        self.startup = None;
+        let mut round_error = None;
+        match self.plan_and_send(&store, now, metrics).await {
+            // Something due already (a brief withheld, a retry that failed again):
+            // planned again in a second, not in a tight loop.
+            Ok(next_due) => {
+                let soonest = self.now() + chrono::TimeDelta::seconds(1);
+                self.next_due = next_due.map(|at| at.max(soonest));
+            }
+            Err(error) => {
+                tracing::error!("pass failed: {error}");
+                self.next_due = None;
+                match error.store_error() {
+                    Some(store_error) if store_error.is_engine_failure() => {
+                        drop(store);
+                        self.store_failure = Some(store_error.to_string());
+                        self.recover_pending(state, metrics).await;
+                        return;
+                    }
+                    _ => round_error = Some(error.to_string()),
+                }
+            }
         }
-        metrics.record_round(started.elapsed(), round_error.is_some());
+        let took = started.elapsed();
+        self.last_plan = Some((self.now(), took));
+        metrics.record_round(took, round_error.is_some());
         self.health.record_round(self.now(), round_error);
-        let next_poll = self.polls.next_poll(&self.config.accounts);
-        let wake = [next_poll, next_due].into_iter().flatten().min();
-        let status = match (failures.len(), next_due) {
+        let status = match (self.failing.len(), self.next_due) {
             (0, Some(at)) => format!("next brief due {}", at.format("%Y-%m-%d %H:%M UTC")),
             (0, None) => "no brief due in the horizon".to_string(),
             (n, _) => format!("{n} account(s) failing"),
         };
         notify::status(&status);
-        match wake {
-            Some(at) => (at - self.now()).to_std().unwrap_or(Duration::from_secs(1)),
-            None => MAX_SLEEP,
-        }
     }
 
+    /// Handles a store failure recorded by a poll or the planner.
+    async fn recover_pending(
+        &mut self,
+        state: &tokio::sync::watch::Sender<ControlState>,
+        metrics: &metrics::Metrics,
+    ) {
+        if let Some(error) = self.store_failure.take() {
+            self.recover_store(error, state, metrics).await;
+        }
+    }
     /// The pass after the sync ([`pass::plan_and_deliver`]), with the daemon's log
     /// line when the outbox moved; returns when there is work again.
     async fn plan_and_send(
@@ -593,6 +782,8 @@ impl Daemon {
     /// stays, with the problems logged and in the unit's status line.
     fn reload(&mut self) {
         notify::reloading();
+        // The round after a reload reports, whether the new config was taken or not.
+        self.plan_pending = true;
         let candidate = config::load_checked(&self.config_path)
             .map_err(|errors| errors.lines())
             .and_then(
@@ -612,8 +803,13 @@ impl Daemon {
                 if loaded.config.metrics != self.config.metrics {
                     tracing::warn!("[metrics] changed: takes effect at the next restart");
                 }
-                self.config = loaded.config;
-                self.polls = PollSchedule::default();
+                self.account_index = index_accounts(&loaded.config);
+                self.config = Arc::new(loaded.config);
+                // Known accounts keep their timers (a reload is no thundering cycle);
+                // new ones are polled at once. Changed settings apply from the next poll.
+                self.polls.set_accounts(&self.config.accounts, self.now());
+                self.failing
+                    .retain(|name, _| self.account_index.contains_key(name));
                 tracing::info!("config reloaded");
                 notify::ready("config reloaded");
             }
@@ -629,6 +825,16 @@ impl Daemon {
             }
         }
     }
+}
+
+/// Each account's position in `config.accounts`, by name.
+fn index_accounts(config: &Config) -> HashMap<String, usize> {
+    config
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, account)| (account.name.clone(), i))
+        .collect()
 }
 
 /// The dates a round derives from `config` at `now`, computed checked: the

@@ -143,8 +143,9 @@ impl Clients {
     }
 }
 
-/// How many accounts are polled at the same time. Each account's own requests are
-/// further limited by its request budget (see `sources::http`).
+/// How many accounts are polled at the same time (the daemon's global limit, and
+/// [`sync_accounts`]'s). Each account's own requests are further limited by its
+/// request budget (see `sources::http`).
 pub const PARALLEL_ACCOUNTS: usize = 16;
 
 /// Syncs every configured account.
@@ -167,30 +168,34 @@ pub async fn sync_accounts(
     clients: &Clients,
     now: DateTime<Utc>,
 ) -> Vec<AccountSync> {
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(PARALLEL_ACCOUNTS));
+    // One copy of the config for every task: a copy per task cost O(accounts²) memory
+    // (10,000 tasks, each holding a config listing 10,000 accounts).
+    let shared = std::sync::Arc::new(config.clone());
+    let mut results: Vec<Option<AccountSync>> = accounts.iter().map(|_| None).collect();
     let mut tasks = tokio::task::JoinSet::new();
+    let mut store_result = |joined: Option<Result<(usize, AccountSync), _>>| {
+        if let Some(Ok((index, result))) = joined
+            && let Some(slot) = results.get_mut(index)
+        {
+            *slot = Some(result);
+        }
+    };
     for (index, account) in accounts.iter().cloned().enumerate() {
-        let (config, store, clients, limit) = (
-            config.clone(),
-            store.clone(),
-            clients.clone(),
-            limit.clone(),
-        );
+        // Tasks are spawned as slots free up, not all at once: a spawned task holds
+        // its whole future (several KB) from the start, whether it runs or waits.
+        if tasks.len() >= PARALLEL_ACCOUNTS {
+            store_result(tasks.join_next().await);
+        }
+        let (config, store, clients) = (shared.clone(), store.clone(), clients.clone());
         tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
             (
                 index,
                 sync_account(&config, &account, &store, &clients, now).await,
             )
         });
     }
-    let mut results: Vec<Option<AccountSync>> = accounts.iter().map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, result)) = joined
-            && let Some(slot) = results.get_mut(index)
-        {
-            *slot = Some(result);
-        }
+        store_result(Some(joined));
     }
     results
         .into_iter()

@@ -31,6 +31,7 @@ mod package;
 mod pass;
 mod privacy;
 mod replies;
+mod schedule;
 mod store;
 mod store_compat;
 mod systemd;
