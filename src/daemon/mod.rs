@@ -272,10 +272,20 @@ async fn finish_round(round: impl std::future::Future<Output = ()>) {
     }
 }
 
+/// How often the daemon looks whether an org's directory is due to be read again
+/// (reading it happens every `directory_refresh`, a day by default).
+const ROSTER_CHECK: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
 struct Daemon {
     config_path: PathBuf,
-    /// Shared with the poll tasks (one copy, however many accounts poll).
+    /// The config as the file says it (without org people).
+    file_config: Arc<Config>,
+    /// What rounds use: the file's config plus each org's covered people as accounts
+    /// (see [`pass::org::with_org_people`]). Shared with the poll tasks (one copy,
+    /// however many accounts poll).
     config: Arc<Config>,
+    /// When the org directories are next looked at (`None`: no orgs).
+    next_roster_check: Option<DateTime<Utc>>,
     /// Each account's position in `config.accounts`, by name.
     account_index: HashMap<String, usize>,
     /// `None` while the store is being reopened after an engine failure.
@@ -333,11 +343,20 @@ impl Daemon {
         );
         let mut polls = PollSchedule::default();
         let started = Utc::now() + clock_offset;
+        let file_config = Arc::new(config);
+        // Org people as the store last knew them; the first loop reads the
+        // directories that are due and updates this.
+        let config = Arc::new(
+            pass::org::with_org_people(&file_config, &store)
+                .map_err(|e| DaemonError::OpenStore(e.into()))?,
+        );
         polls.set_accounts(&config.accounts, started);
         Ok(Daemon {
             config_path: config_path.to_path_buf(),
             account_index: index_accounts(&config),
-            config: Arc::new(config),
+            next_roster_check: (!file_config.orgs.is_empty()).then_some(started),
+            file_config,
+            config,
             store: Some(store),
             clients: pass::Clients::new()?,
             clock_offset,
@@ -424,6 +443,7 @@ impl Daemon {
             if self.store.is_none() {
                 self.retry_store(&state_tx, &metrics);
             }
+            self.refresh_orgs().await;
             self.start_polls();
             if self.plan_is_due() {
                 {
@@ -538,6 +558,43 @@ impl Daemon {
         }
         let _ = state.send(self.control_state());
         self.store.is_some()
+    }
+
+    /// Org mode: reads the directories that are due (a day old, or read for other
+    /// coverage settings) and, when one was read, makes the org people the new
+    /// accounts: new people are polled at once, people no longer covered stop being
+    /// polled, everyone else keeps their timer. Looked at once a minute at most.
+    async fn refresh_orgs(&mut self) {
+        let now = self.now();
+        let (Some(check), Some(store)) = (self.next_roster_check, self.store.clone()) else {
+            return;
+        };
+        if check > now {
+            return;
+        }
+        self.next_roster_check = Some(now + ROSTER_CHECK);
+        let refreshed = pass::org::refresh_rosters(
+            &self.file_config,
+            &store,
+            &self.clients.orgs,
+            &self.clients.api,
+            now,
+        )
+        .await;
+        if refreshed.iter().all(|r| r.outcome.is_err()) {
+            return;
+        }
+        match pass::org::with_org_people(&self.file_config, &store) {
+            Ok(effective) => {
+                self.account_index = index_accounts(&effective);
+                self.config = Arc::new(effective);
+                self.polls.set_accounts(&self.config.accounts, now);
+                self.failing
+                    .retain(|name, _| self.account_index.contains_key(name));
+                self.plan_pending = true;
+            }
+            Err(error) => tracing::warn!("cannot read the org rosters: {error}"),
+        }
     }
 
     /// Starts the polls that are due, as far as the limits allow (none while the
@@ -803,8 +860,20 @@ impl Daemon {
                 if loaded.config.metrics != self.config.metrics {
                     tracing::warn!("[metrics] changed: takes effect at the next restart");
                 }
-                self.account_index = index_accounts(&loaded.config);
-                self.config = Arc::new(loaded.config);
+                self.file_config = Arc::new(loaded.config);
+                let effective = match &self.store {
+                    Some(store) => pass::org::with_org_people(&self.file_config, store)
+                        .unwrap_or_else(|error| {
+                            tracing::warn!("cannot read the org rosters: {error}");
+                            Config::clone(&self.file_config)
+                        }),
+                    None => Config::clone(&self.file_config),
+                };
+                self.account_index = index_accounts(&effective);
+                self.config = Arc::new(effective);
+                // Changed coverage keys are read at once (their fingerprint changed).
+                self.next_roster_check =
+                    (!self.file_config.orgs.is_empty()).then_some(self.now());
                 // Known accounts keep their timers (a reload is no thundering cycle);
                 // new ones are polled at once. Changed settings apply from the next poll.
                 self.polls.set_accounts(&self.config.accounts, self.now());
