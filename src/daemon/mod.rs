@@ -872,8 +872,7 @@ impl Daemon {
                 self.account_index = index_accounts(&effective);
                 self.config = Arc::new(effective);
                 // Changed coverage keys are read at once (their fingerprint changed).
-                self.next_roster_check =
-                    (!self.file_config.orgs.is_empty()).then_some(self.now());
+                self.next_roster_check = (!self.file_config.orgs.is_empty()).then_some(self.now());
                 // Known accounts keep their timers (a reload is no thundering cycle);
                 // new ones are polled at once. Changed settings apply from the next poll.
                 self.polls.set_accounts(&self.config.accounts, self.now());

@@ -318,12 +318,14 @@ fn plain(message: &str) -> String {
         .replace("=E2=80=99", "\u{2019}")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_org_of_twenty_gets_its_briefs_once_with_relation_and_each_persons_zone() {
-    let fake = FakeGoogle::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (private, public) = crate::org_auth::key_pair(dir.path(), "sa");
-    let key = crate::org_auth::key_file(dir.path(), &private, &fake.token_url());
+/// The org of twenty at the fake: directory, zones, service account, 1:1s; returns
+/// the config file and the briefs folder.
+fn org_of_twenty(
+    fake: &FakeGoogle,
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (private, public) = crate::org_auth::key_pair(dir, "sa");
+    let key = crate::org_auth::key_file(dir, &private, &fake.token_url());
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     fake.register_service_account(
         crate::org_auth::SA_EMAIL,
@@ -363,8 +365,8 @@ async fn an_org_of_twenty_gets_its_briefs_once_with_relation_and_each_persons_zo
             }
         }
     }
-    let briefs = dir.path().join("briefs");
-    let config = dir.path().join("tete.toml");
+    let briefs = dir.join("briefs");
+    let config = dir.join("tete.toml");
     std::fs::write(
         &config,
         format!(
@@ -374,7 +376,7 @@ async fn an_org_of_twenty_gets_its_briefs_once_with_relation_and_each_persons_zo
              [[orgs]]\nname = \"acme\"\nprovider = \"google\"\nservice_account_key_file = \"{key}\"\n\
              admin = \"{admin}\"\ndomain = \"acme.test\"\nexclude = [\"ceo@acme.test\", \"it@acme.test\"]\n\
              api_base_url = \"{api}\"\ndirectory_base_url = \"{directory}\"\ntoken_url = \"{token}\"\n",
-            state = dir.path().join("state").display(),
+            state = dir.join("state").display(),
             briefs = briefs.display(),
             key = key.display(),
             api = fake.api_base(),
@@ -383,6 +385,14 @@ async fn an_org_of_twenty_gets_its_briefs_once_with_relation_and_each_persons_zo
         ),
     )
     .unwrap();
+    (config, briefs)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_org_of_twenty_gets_its_briefs_once_with_relation_and_each_persons_zone() {
+    let fake = FakeGoogle::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (config, briefs) = org_of_twenty(&fake, dir.path());
     let path = config.to_str().unwrap().to_string();
     let check = crate::support::tete(&["--config", &path, "check"]);
     assert!(check.status.success(), "{}", crate::support::stderr(&check));
@@ -518,4 +528,44 @@ async fn an_org_of_twenty_gets_its_briefs_once_with_relation_and_each_persons_zo
         tokens_after - tokens_before <= 1,
         "{tokens_before} → {tokens_after}"
     );
+}
+
+/// The recipients of the org's briefs in `dir`, with how many each got.
+fn recipients(dir: &std::path::Path) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for (to, _) in briefs_in(dir) {
+        *counts.entry(to).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_reads_the_directory_and_polls_each_org_person() {
+    let fake = FakeGoogle::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (config_path, briefs) = org_of_twenty(&fake, dir.path());
+    let config = tete::config::load(&config_path).expect("config");
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 22, 0, 0).unwrap();
+    let daemon = tete::daemon::start(
+        &config_path,
+        config,
+        tete::daemon::DaemonOptions { now: Some(now) },
+    )
+    .expect("the daemon starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while briefs_in(&briefs).len() < 8 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::task::spawn_blocking(move || daemon.stop())
+        .await
+        .unwrap()
+        .expect("the daemon stops");
+    let counts = recipients(&briefs);
+    let dana = counts
+        .iter()
+        .find(|(to, _)| to.contains("dana@acme.test"))
+        .map(|(_, n)| *n);
+    assert_eq!(dana, Some(3), "{counts:?}");
+    assert_eq!(counts.values().sum::<usize>(), 8, "{counts:?}");
+    assert!(!counts.keys().any(|to| to.contains("ceo@")), "{counts:?}");
 }
