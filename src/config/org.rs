@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::raw::{RawOrg, RawRelationPrompts, S};
 use super::validate::Validator;
-use super::{AccountConfig, DEFAULT_POLL_INTERVAL, MAX_POLL_INTERVAL, MIN_POLL_INTERVAL, Provider};
+use super::{AccountConfig, Provider};
 
 /// `directory_refresh` default: the directory (groups, names, zones, managers) is
 /// read again once a day, as the issue of org-wide mode asks.
@@ -334,25 +334,7 @@ impl Validator<'_> {
             }
             Some(calendars) => self.text_list(calendars.get_ref(), &k("calendars")),
         };
-        let poll_interval = self.duration(
-            o.poll_interval.as_ref(),
-            &k("poll_interval"),
-            DEFAULT_POLL_INTERVAL,
-            MAX_POLL_INTERVAL,
-        );
-        if poll_interval < MIN_POLL_INTERVAL
-            && let Some(value) = &o.poll_interval
-        {
-            self.error(
-                value.span(),
-                &k("poll_interval"),
-                format!(
-                    "polling every {} is too often",
-                    super::format_duration(poll_interval)
-                ),
-                "at least \"30s\"",
-            );
-        }
+        let poll_interval = self.poll_interval(o.poll_interval.as_ref(), &k("poll_interval"));
         let directory_refresh = self.duration(
             o.directory_refresh.as_ref(),
             &k("directory_refresh"),
@@ -611,7 +593,7 @@ mod tests {
             domain: None,
             exclude: vec!["ceo@acme.test".into()],
             calendars: vec!["primary".into()],
-            poll_interval: DEFAULT_POLL_INTERVAL,
+            poll_interval: crate::config::DEFAULT_POLL_INTERVAL,
             directory_refresh: DEFAULT_DIRECTORY_REFRESH,
             api_base_url: None,
             directory_base_url: None,

@@ -525,6 +525,25 @@ impl Validator<'_> {
         None
     }
 
+    /// A `poll_interval`: a duration between 30 s and a day, 5 min by default.
+    pub(super) fn poll_interval(&mut self, value: Option<&S>, key: &str) -> Duration {
+        let interval = self.duration(value, key, DEFAULT_POLL_INTERVAL, MAX_POLL_INTERVAL);
+        if interval < MIN_POLL_INTERVAL
+            && let Some(value) = value
+        {
+            self.error(
+                value.span(),
+                key,
+                format!(
+                    "polling every {} is too often",
+                    super::format_duration(interval)
+                ),
+                "at least \"30s\"",
+            );
+        }
+        interval
+    }
+
     /// A key that does not apply in this context (e.g. `tenant` on a google account).
     pub(super) fn not_applicable(&mut self, value: Option<&S>, key: &str, why: &str) {
         if let Some(value) = value {
@@ -906,25 +925,7 @@ impl Validator<'_> {
             .owner
             .as_ref()
             .and_then(|value| self.email(value, &k("owner")));
-        let poll_interval = self.duration(
-            a.poll_interval.as_ref(),
-            &k("poll_interval"),
-            DEFAULT_POLL_INTERVAL,
-            MAX_POLL_INTERVAL,
-        );
-        if poll_interval < MIN_POLL_INTERVAL
-            && let Some(value) = &a.poll_interval
-        {
-            self.error(
-                value.span(),
-                &k("poll_interval"),
-                format!(
-                    "polling every {} is too often",
-                    super::format_duration(poll_interval)
-                ),
-                "at least \"30s\"",
-            );
-        }
+        let poll_interval = self.poll_interval(a.poll_interval.as_ref(), &k("poll_interval"));
 
         let complete = name.is_some() && provider.is_some();
         let mut config = AccountConfig {

@@ -75,26 +75,14 @@ pub fn queue_sign_in_notices(
         let (Some(needed), Some(owner)) = (state.needs_sign_in, owners.get(&account.name)) else {
             continue;
         };
-        let not_after = needed.since + NOTICE_VALIDITY;
-        if now >= not_after {
-            continue;
-        }
-        let key = notice_key(&account.name, needed.since, owner);
-        if store.was_queued_or_sent(&key)? {
-            continue;
-        }
-        let to = Person {
-            email: owner.clone(),
-            name: None,
-        };
         let message = notice(&account.name, &needed.reason, needed.since);
-        if mail::queue_brief(
+        if queue_once(
+            config,
             store,
-            &config.mail.from,
+            &account.name,
+            needed.since,
+            owner,
             &message,
-            &to,
-            &key,
-            not_after,
             now,
         )? {
             tracing::warn!(account = %account.name, "account needs sign-in; owner notified");
@@ -106,26 +94,14 @@ pub fn queue_sign_in_notices(
         let (Some(needed), Some(contact)) = (state.needs_attention, org.notify.as_ref()) else {
             continue;
         };
-        let not_after = needed.since + NOTICE_VALIDITY;
-        if now >= not_after {
-            continue;
-        }
-        let key = notice_key(&org.name, needed.since, contact);
-        if store.was_queued_or_sent(&key)? {
-            continue;
-        }
-        let to = Person {
-            email: contact.clone(),
-            name: None,
-        };
         let message = org_notice(&org.name, &needed.reason, needed.since);
-        if mail::queue_brief(
+        if queue_once(
+            config,
             store,
-            &config.mail.from,
+            &org.name,
+            needed.since,
+            contact,
             &message,
-            &to,
-            &key,
-            not_after,
             now,
         )? {
             tracing::warn!(org = %org.name, "org credential refused; contact notified");
@@ -133,6 +109,32 @@ pub fn queue_sign_in_notices(
         }
     }
     Ok(queued)
+}
+
+/// Queues `message` to `to` about `what` (an account or org) failing since `since`,
+/// once per failure, and not after [`NOTICE_VALIDITY`]; true when it was queued now.
+fn queue_once(
+    config: &Config,
+    store: &Store,
+    what: &str,
+    since: DateTime<Utc>,
+    to: &str,
+    message: &RenderedBrief,
+    now: DateTime<Utc>,
+) -> Result<bool, MailError> {
+    let not_after = since + NOTICE_VALIDITY;
+    if now >= not_after {
+        return Ok(false);
+    }
+    let key = notice_key(what, since, to);
+    if store.was_queued_or_sent(&key)? {
+        return Ok(false);
+    }
+    let to = Person {
+        email: to.to_string(),
+        name: None,
+    };
+    mail::queue_brief(store, &config.mail.from, message, &to, &key, not_after, now)
 }
 
 /// The notice to an org's contact when its credential is refused.

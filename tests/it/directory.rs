@@ -21,7 +21,7 @@ use crate::fake_google::{FakeGoogle, Injected, directory_member, directory_user}
 use crate::fake_graph::FakeGraph;
 
 /// A bearer token the fake issued, as the org credentials will supply one.
-struct Token(String);
+pub(crate) struct Token(pub(crate) String);
 
 impl Credentials for Token {
     async fn access_token(&self) -> Result<Secret, AuthError> {
@@ -38,7 +38,7 @@ impl Credentials for Token {
     }
 }
 
-fn http() -> Http {
+pub(crate) fn http() -> Http {
     Http::new(
         Http::default_client().expect("client"),
         HttpOptions {

@@ -5,47 +5,13 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use tete::auth::{AuthError, Credentials, Secret};
 use tete::pass::org::{GoogleDirectory, read_microsoft_roster, with_org_people};
-use tete::sources::http::{Http, HttpOptions, RetryPolicy};
 use url::Url;
+
+use crate::directory::{Token, http};
 
 use crate::fake_google::{FakeGoogle, directory_member, directory_user};
 use crate::fake_graph::FakeGraph;
-
-/// A bearer token the fake issued for one user.
-struct Token(String);
-
-impl Credentials for Token {
-    async fn access_token(&self) -> Result<Secret, AuthError> {
-        Ok(Secret::new(self.0.clone()))
-    }
-    async fn refresh(&self) -> Result<Secret, AuthError> {
-        Ok(Secret::new(self.0.clone()))
-    }
-    async fn rejected(&self, detail: &str) -> AuthError {
-        AuthError::Refused {
-            what: "test token".into(),
-            detail: detail.into(),
-        }
-    }
-}
-
-fn http() -> Http {
-    Http::new(
-        Http::default_client().expect("client"),
-        HttpOptions {
-            retry: RetryPolicy {
-                base: Duration::from_millis(5),
-                max: Duration::from_secs(1),
-                attempts: 3,
-            },
-            requests_per_second: 0.0,
-            burst: 1,
-            max_body_bytes: 16 * 1024 * 1024,
-        },
-    )
-}
 
 fn config(org: &str) -> tete::config::Config {
     let text = format!(
