@@ -15,6 +15,8 @@
 //! ```sh
 //! cargo bench --bench sync                                    # the default grid
 //! TETE_BENCH_SYNC="google:10000x10 microsoft:100x2000" cargo bench --bench sync
+//! `google-org:NxM` is org-wide mode: a service account acting for each of N people,
+//! tokens minted by the syncer (one RS256 assertion each) and kept in the store.
 //! ```
 //!
 //! `TETE_BENCH_SYNC_CONCURRENCY` (default 50) and `TETE_BENCH_SYNC_LATENCY_MS`
@@ -56,6 +58,10 @@ struct Spec {
     concurrency: usize,
     latency_ms: u64,
     accounts: Vec<AccountSpec>,
+    /// `google-org`: the service account's JSON key file (org-wide mode: no tokens are
+    /// handed over, the syncer mints one per person as tete does).
+    #[serde(default)]
+    key_file: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -152,6 +158,8 @@ async fn host(
     // Kept alive until the syncer is done.
     let mut google = None;
     let mut graphs = Vec::new();
+    let keys = tempfile::tempdir().expect("key dir");
+    let mut org_key_file = None;
     match provider {
         "google" => {
             let fake = fake_google::FakeGoogle::start().await;
@@ -174,6 +182,40 @@ async fn host(
                     refresh,
                 });
             }
+            fake.set_latency(latency);
+            google = Some(fake);
+        }
+        "google-org" => {
+            // Org-wide mode: a service account with domain-wide delegation acts for
+            // each person; the fake verifies every assertion (RS256, aud, exp, sub,
+            // scopes) as Google does.
+            let fake = fake_google::FakeGoogle::start().await;
+            let (public, key_file) = org_key(keys.path(), &fake.token_url());
+            fake.register_service_account(
+                ORG_SA,
+                ORG_KEY_ID,
+                &public,
+                "example.test",
+                &["https://www.googleapis.com/auth/calendar.readonly"],
+            );
+            for mailbox in 0..mailboxes {
+                let user = format!("owner{mailbox}@example.test");
+                fake.add_user(&user);
+                for event in content::google_calendar(&user, mailbox, events, now) {
+                    fake.put_event(&user, &user, event);
+                }
+            }
+            for n in 0..accounts {
+                specs.push(AccountSpec {
+                    name: format!("acct{n}"),
+                    owner: format!("owner{}@example.test", n % mailboxes),
+                    api_base: fake.api_base(),
+                    token_url: fake.token_url(),
+                    access: String::new(),
+                    refresh: String::new(),
+                });
+            }
+            org_key_file = Some(key_file);
             fake.set_latency(latency);
             google = Some(fake);
         }
@@ -204,13 +246,14 @@ async fn host(
                 });
             }
         }
-        other => panic!("unknown provider {other:?} (google, microsoft)"),
+        other => panic!("unknown provider {other:?} (google, google-org, microsoft)"),
     }
     let spec = Spec {
         provider: provider.into(),
         concurrency,
         latency_ms,
         accounts: specs,
+        key_file: org_key_file,
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let spec_path = dir.path().join("spec.json");
@@ -242,6 +285,16 @@ async fn host(
         (None, Some(_)) => graphs.iter().map(|g| g.requests().len()).sum(),
         _ => 0,
     };
+    if provider == "google-org"
+        && let Some(fake) = &google
+    {
+        let tokens = fake
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/token")
+            .count();
+        println!("{provider} {accounts}×{events}: {tokens} token requests over both cycles");
+    }
     let mb = |b: u64| b as f64 / 1e6;
     let calendars = accounts as f64;
     println!(
@@ -268,6 +321,49 @@ async fn host(
         m.hwm_after_sync_kb as f64 / 1024.0,
         m.hwm_after_analyze_kb as f64 / 1024.0,
     );
+}
+
+const ORG_SA: &str = "tete-bench@bench-project.iam.gserviceaccount.com";
+const ORG_KEY_ID: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// A fresh RSA key pair (openssl) and the JSON key file the Cloud console would give
+/// for it: (public key PEM, key file path).
+fn org_key(dir: &Path, token_uri: &str) -> (String, String) {
+    let private = dir.join("sa.key");
+    let public = dir.join("sa.pub");
+    for args in [
+        vec![
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ],
+        vec!["pkey", "-pubout", "-in"],
+    ] {
+        let mut command = std::process::Command::new("/usr/bin/openssl");
+        command.args(&args);
+        if args[0] == "genpkey" {
+            command.arg(&private);
+        } else {
+            command.arg(&private).arg("-out").arg(&public);
+        }
+        assert!(
+            command.status().expect("openssl").success(),
+            "openssl {args:?}"
+        );
+    }
+    let read = |p: &Path| std::fs::read_to_string(p).expect("key");
+    let key_file = dir.join("sa.json");
+    let json = json!({
+        "type": "service_account", "project_id": "bench-project",
+        "private_key_id": ORG_KEY_ID, "private_key": read(&private),
+        "client_email": ORG_SA, "client_id": "123456789012345678901",
+        "token_uri": token_uri,
+    });
+    std::fs::write(&key_file, json.to_string()).expect("key file");
+    (read(&public), key_file.to_string_lossy().into_owned())
 }
 
 /// Calendar content in each provider's wire format: per mailbox, weekly 1:1 series
@@ -430,6 +526,7 @@ mod syncer {
     use tete::auth::google::{AccountTokens, CALENDAR_SCOPE, OAuthClient};
     use tete::auth::loopback::GrantedTokens;
     use tete::auth::microsoft::MicrosoftTokens;
+    use tete::auth::org::{OrgCredential, OrgGrant, OrgKey, ServiceAccount};
     use tete::config::{AccountConfig, Provider};
     use tete::sources::google::{GoogleAccount, SyncOptions};
     use tete::sources::http::{Http, HttpOptions};
@@ -504,8 +601,36 @@ mod syncer {
         total
     }
 
-    fn build(spec: &Spec, a: &AccountSpec, store: &Store, client: &reqwest::Client) -> Account {
+    fn build(
+        spec: &Spec,
+        a: &AccountSpec,
+        store: &Store,
+        client: &reqwest::Client,
+        org: Option<&Arc<OrgCredential>>,
+    ) -> Account {
         let now = Utc::now();
+        if let Some(credential) = org {
+            // As the pass builds an org person's account: a grant acting as them.
+            let grant = OrgGrant::new(
+                credential.clone(),
+                Some(&a.owner),
+                vec![CALENDAR_SCOPE.to_string()],
+            );
+            let tokens = AccountTokens::new(&a.name, grant, None, store.clone(), client.clone());
+            return Account::Google(
+                GoogleAccount::for_person(
+                    &a.name,
+                    &a.owner,
+                    vec!["primary".into()],
+                    Some(&a.api_base),
+                    tokens,
+                    client.clone(),
+                    HttpOptions::default(),
+                    SyncOptions::default(),
+                )
+                .expect("account"),
+            );
+        }
         match spec.provider.as_str() {
             "google" => {
                 let oauth = OAuthClient {
@@ -623,10 +748,21 @@ mod syncer {
         let dir = tempfile::tempdir().expect("store dir");
         let store = Store::open(dir.path(), &StoreOptions::default()).expect("store");
         let client = Http::default_client().expect("client");
+        // Org mode: one credential for the whole org, loaded once (as tete does).
+        let org = spec.key_file.as_ref().map(|path| {
+            let key = ServiceAccount::from_file(Path::new(path), None).expect("key file");
+            Arc::new(OrgCredential::new(
+                "bench",
+                OrgKey::Google(key),
+                store.clone(),
+                None,
+                client.clone(),
+            ))
+        });
         let accounts: Vec<Arc<Account>> = spec
             .accounts
             .iter()
-            .map(|a| Arc::new(build(&spec, a, &store, &client)))
+            .map(|a| Arc::new(build(&spec, a, &store, &client, org.as_ref())))
             .collect();
         let (first_secs, first_failures) =
             runtime.block_on(cycle(&accounts, &store, spec.concurrency));
