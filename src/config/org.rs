@@ -200,18 +200,10 @@ impl Validator<'_> {
             (&mut prompts.peer, &raw.peer, "brief.relation_prompts.peer"),
         ] {
             if let Some(value) = value {
-                *list = self.text_list(value.get_ref(), key);
+                *list = self.texts(Some(value.get_ref()), key);
             }
         }
         prompts
-    }
-
-    fn text_list(&mut self, values: &[S], key: &str) -> Vec<String> {
-        values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, value)| self.text(value, &format!("{key}[{i}]")))
-            .collect()
     }
 
     /// Checks every `[[orgs]]`; `account_names` are the configured accounts' names,
@@ -321,19 +313,7 @@ impl Validator<'_> {
                 "people = [\"ana@example.com\"], groups = [\"managers@example.com\"] or domain = \"example.com\"",
             );
         }
-        let calendars = match &o.calendars {
-            None => vec!["primary".to_string()],
-            Some(calendars) if calendars.get_ref().is_empty() => {
-                self.error(
-                    calendars.span(),
-                    &k("calendars"),
-                    "empty list",
-                    "at least one calendar, such as [\"primary\"]",
-                );
-                Vec::new()
-            }
-            Some(calendars) => self.text_list(calendars.get_ref(), &k("calendars")),
-        };
+        let calendars = self.calendars(o.calendars.as_ref(), &k("calendars"));
         let poll_interval = self.poll_interval(o.poll_interval.as_ref(), &k("poll_interval"));
         let directory_refresh = self.duration(
             o.directory_refresh.as_ref(),

@@ -381,7 +381,7 @@ impl Validator<'_> {
     }
 
     /// A list of non-empty strings.
-    fn texts(&mut self, values: Option<&Vec<S>>, key: &str) -> Vec<String> {
+    pub(super) fn texts(&mut self, values: Option<&Vec<S>>, key: &str) -> Vec<String> {
         values
             .into_iter()
             .flatten()
@@ -523,6 +523,23 @@ impl Validator<'_> {
         };
         self.error(value.span(), key, message, &format!("one of {expected}"));
         None
+    }
+
+    /// `calendars`: a non-empty list of calendar ids, `["primary"]` by default.
+    pub(super) fn calendars(&mut self, value: Option<&Spanned<Vec<S>>>, key: &str) -> Vec<String> {
+        match value {
+            None => vec!["primary".to_string()],
+            Some(calendars) if calendars.get_ref().is_empty() => {
+                self.error(
+                    calendars.span(),
+                    key,
+                    "empty list",
+                    "at least one calendar, such as [\"primary\"]",
+                );
+                Vec::new()
+            }
+            Some(calendars) => self.texts(Some(calendars.get_ref()), key),
+        }
     }
 
     /// A `poll_interval`: a duration between 30 s and a day, 5 min by default.
@@ -1070,19 +1087,7 @@ impl Validator<'_> {
             .client_secret_file
             .as_ref()
             .and_then(|value| self.checked_path(value, &k("client_secret_file"), true));
-        config.calendars = match &a.calendars {
-            None => vec!["primary".to_string()],
-            Some(calendars) if calendars.get_ref().is_empty() => {
-                self.error(
-                    calendars.span(),
-                    &k("calendars"),
-                    "empty list",
-                    "at least one calendar, such as [\"primary\"]",
-                );
-                Vec::new()
-            }
-            Some(calendars) => self.texts(Some(calendars.get_ref()), &k("calendars")),
-        };
+        config.calendars = self.calendars(a.calendars.as_ref(), &k("calendars"));
         if provider == Provider::Microsoft {
             config.tenant = Some(match &a.tenant {
                 None => "common".to_string(),

@@ -366,11 +366,15 @@ impl OrgCredentials {
             .and_then(|m| m.modified())
             .map(|t| format!("{t:?}"))
             .unwrap_or_default();
-        // The store too: one process may open several (tests), and minted tokens
-        // live in the store the credential was made with.
+        // What the credential is made from, and no more: this runs for every person's
+        // account on every poll, so the org's people, groups and exclusions (10,000
+        // addresses, perhaps) stay out of it. The store too: one process may open
+        // several (tests), and minted tokens live in the store the credential uses.
         let identity = format!(
-            "{:?}\0{}\0{modified}\0{}",
-            org,
+            "{:?}\0{:?}\0{:?}\0{}\0{modified}\0{}",
+            org.credential,
+            org.tenant,
+            org.token_url,
             file.display(),
             store.path().display()
         );
@@ -513,6 +517,9 @@ async fn refresh_roster(
     ) -> crate::auth::token_source::TokenSource<E> {
         crate::auth::token_source::TokenSource::new(name, grant, None, store.clone(), api.clone())
     }
+    let base = |configured: Option<&str>, default: &str| {
+        crate::sources::http::base_url(&org.name, configured, default).map_err(|e| e.to_string())
+    };
     let read = match org.provider {
         Provider::Microsoft => {
             let app: crate::auth::microsoft::MicrosoftTokens =
@@ -575,17 +582,6 @@ async fn refresh_roster(
     let covered = read.roster.covered().count();
     store.save_roster(&read.roster).map_err(|e| e.to_string())?;
     Ok(covered)
-}
-
-/// A base URL ending in `/`.
-fn base(configured: Option<&str>, default: &str) -> Result<Url, String> {
-    let text = configured.unwrap_or(default);
-    let text = if text.ends_with('/') {
-        text.to_string()
-    } else {
-        format!("{text}/")
-    };
-    Url::parse(&text).map_err(|e| format!("{text}: {e}"))
 }
 
 #[cfg(test)]

@@ -256,13 +256,10 @@ pub async fn sync_account(
     }
 }
 
-/// Whose events `account` must not store: for a person covered by an org, the org's
-/// excluded people and everyone opted out of tete; nobody for configured accounts
-/// (their owners chose tete, and opted-out people only get no brief).
-fn excluded_people(config: &Config, account: &AccountConfig) -> Vec<String> {
-    let Some(org) = account.org.as_deref().and_then(|name| config.org(name)) else {
-        return Vec::new();
-    };
+/// Whose events a person covered by `org` must not store: the org's excluded people
+/// and everyone opted out of tete. (Configured accounts store theirs: their owners
+/// chose tete, and opted-out people only get no brief.)
+fn excluded_people(config: &Config, org: &crate::config::OrgConfig) -> Vec<String> {
     org.exclude
         .iter()
         .chain(&config.mail.opt_out)
@@ -299,8 +296,7 @@ async fn sync_google(
     let token_key_file = config.token_key_file.as_deref();
     let google = google_account(account, store, api, token_key_file, options)
         .map_err(setup_error(account))?;
-    let excluded = excluded_people(config, account);
-    let reports = sync_calendars_excluding(&google, store, now, &excluded).await?;
+    let reports = sync_calendars(&google, store, now).await?;
     summarize(account, store, reports, warnings)
 }
 
@@ -318,8 +314,7 @@ async fn sync_microsoft(
     let token_key_file = config.token_key_file.as_deref();
     let microsoft = microsoft_account(account, store, api, token_key_file, policy)
         .map_err(setup_error(account))?;
-    let excluded = excluded_people(config, account);
-    let reports = sync_calendars_excluding(&microsoft, store, now, &excluded).await?;
+    let reports = sync_calendars(&microsoft, store, now).await?;
     summarize(account, store, reports, warnings)
 }
 
@@ -350,7 +345,7 @@ async fn sync_org_person(
         .get(config, org, store, &clients.api)
         .map_err(setup_error(account))?;
     let grant = crate::pass::org::person_grant(&credential, org, person);
-    let excluded = excluded_people(config, account);
+    let excluded = excluded_people(config, org);
     let api_base = account.api_base_url.as_deref();
     let reports = if org.provider == Provider::Microsoft {
         let tokens: MicrosoftTokens = TokenSource::new(
