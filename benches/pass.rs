@@ -10,11 +10,12 @@
 //! The second part builds a store of N accounts × M events (`TETE_BENCH_STORE`, default
 //! 1000x200; `0` skips it) shaped like the sync bench's mailboxes (one weekly 1:1 per
 //! 50 events with a cancelled and a moved exception, the rest single meetings of 2 to 6
-//! people with a ~400-byte description), then measures the per-series analysis a
-//! long-running pass keeps (`pass::analysis::AnalysisCache`): the first, full round
-//! (series by series from the index), a round in which nothing changed, and rounds in
-//! which k series changed, each with its time and its peak memory (VmHWM, reset
-//! before each step through `/proc/self/clear_refs`).
+//! people with a ~400-byte description), then measures the rounds of a long-running
+//! pass after its sync (`pass::analyze_round`, then the brief queue and the follow-ups;
+//! no delivery): the first, full round (series by series from the index), rounds in
+//! which nothing changed, rounds in which k series changed, each with its time and its
+//! peak memory (VmHWM, reset before each step through `/proc/self/clear_refs`), and a
+//! day of rounds a minute apart.
 //!
 //! The calendar: weekly two-person series (every fourth one has three people, so it is
 //! no 1:1), each with a few moved or cancelled occurrences (overrides), plus single
@@ -144,10 +145,11 @@ fn brief_input(n: usize) -> BriefInput {
 /// nothing was sent or skipped: the 1:1s as planned, and the plan.
 fn plan_in_memory(
     config: &tete::config::Config,
+    owners: &HashMap<String, String>,
     analysis: &tete::core::analyze::Analysis,
     now: DateTime<Utc>,
 ) -> (Vec<plan::PlannedSeries>, plan::Plan) {
-    let policy = briefs::policy(config, analysis);
+    let policy = briefs::policy(config, owners);
     let planned = briefs::planned_series(analysis);
     let is_done = |_: &plan::BriefKey| false;
     let is_skipped = |_: &tete::model::SeriesId, _: &tete::model::Occurrence, _: &str| false;
@@ -262,12 +264,29 @@ fn account_events(template: &[tete::model::Event], a: usize) -> Vec<tete::model:
         .collect()
 }
 
+/// A config with `accounts` calendars `acct{a}` owned by `owner-{a}@example.com`.
+fn store_config(accounts: usize, dir: &Path) -> tete::config::Config {
+    let mut text = format!(
+        "state_dir = \"{dir}\"\ntimezone = \"UTC\"\n[brief]\nlead_time = \"18h\"\n\
+         [mail]\nfrom = \"b@example.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"{dir}\"\n",
+        dir = dir.display()
+    );
+    for a in 0..accounts {
+        let _ = write!(
+            text,
+            "[[accounts]]\nname = \"acct{a}\"\nprovider = \"ics\"\nurl = \"/dev/null\"\nowner = \"owner-{a}@example.com\"\n"
+        );
+    }
+    tete::config::parse(&text, Path::new("/tmp/bench-store.toml")).expect("store config")
+}
+
 /// The store part (see the header).
-fn store_rounds(config: &tete::config::Config, accounts: usize, per_account: usize) {
-    use tete::pass::analysis::AnalysisCache;
+fn store_rounds(accounts: usize, per_account: usize) {
+    use tete::pass::PassState;
     use tete::store::{CalendarChanges, Store, StoreOptions};
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path(), &StoreOptions::default()).expect("store");
+    let config = store_config(accounts, dir.path());
+    let store = Store::open(&dir.path().join("store"), &StoreOptions::default()).expect("store");
     let template = account_template(per_account);
     let calendar = |a: usize| CalendarRef {
         account: format!("acct{a}"),
@@ -290,55 +309,51 @@ fn store_rounds(config: &tete::config::Config, accounts: usize, per_account: usi
         t.elapsed().as_secs_f64(),
         store.size_on_disk().unwrap_or(0) as f64 / 1e6
     );
-    let owners: HashMap<String, String> = (0..accounts)
-        .map(|a| (format!("acct{a}"), format!("owner-{a}@example.com")))
-        .collect();
-    let limits = tete::core::calendar::Limits::timed(std::time::Instant::now);
-    let bind = |_: &mut tete::core::analyze::SeriesView| Ok(());
-    let mut cache = AnalysisCache::default();
+    let mut state = PassState::default();
     let mut now: DateTime<Utc> = "2026-12-06T18:00:00Z".parse().unwrap();
-    let round = |cache: &mut AnalysisCache, label: &str, now: DateTime<Utc>| {
+    // One round of a long-running pass after its sync, all but the delivery: the
+    // analysis of what changed or came due (harvesting each 1:1 it looks at), the
+    // brief plan and queue, the follow-ups.
+    let mut round = |label: &str, now: DateTime<Utc>| {
         let rss_before = status_kb("VmRSS:");
         reset_peak();
         let t = Instant::now();
-        let (analysis, work) = cache
-            .update(config, &store, &owners, now, &limits, &bind)
-            .expect("analysis");
+        let owners = pass::account_owners(&config, &store).expect("owners");
+        let policy = briefs::policy(&config, &owners);
+        let (analysis, work) =
+            pass::analyze_round(&config, &store, &owners, &policy, now, &mut state)
+                .expect("analysis");
+        let analysed_s = t.elapsed().as_secs_f64();
+        let queue =
+            briefs::queue_due(&config, &store, &analysis, &policy, None, now).expect("queue");
+        let followups =
+            pass::followups::queue_followups(&config, &store, &analysis, &policy, None, now)
+                .expect("followups");
         let seconds = t.elapsed().as_secs_f64();
         let peak = status_kb("VmHWM:");
+        let counts = state.analysis.counts();
         println!(
-            "{label:<15} {} series analysed ({} listed, {} 1:1s) in {:.4} s; VmHWM {:.1} MB, {:.1} MB above the RSS before",
+            "{label:<15} {} series analysed ({} 1:1s, {} other recurring; {} views kept) in {analysed_s:.4} s, \
+             whole round {seconds:.4} s ({} briefs, {} follow-ups queued); VmHWM {:.1} MB, {:.1} MB above the RSS before",
             work.analysed,
+            counts.one_on_ones,
+            counts.other_recurring,
             analysis.series.len(),
-            analysis.one_on_ones().count(),
-            seconds,
+            queue.queued,
+            followups.recaps + followups.cadence_notes,
             peak as f64 / 1e3,
             peak.saturating_sub(rss_before) as f64 / 1e3,
         );
-        analysis
     };
-    let analysis = round(&mut cache, "first round", now);
-    drop(analysis);
+    round("first round", now);
     println!(
         "                RSS after the first round {:.1} MB",
         status_kb("VmRSS:") as f64 / 1e3
     );
-    for _ in 0..3 {
+    for _ in 0..4 {
         now += TimeDelta::seconds(30);
-        drop(round(&mut cache, "nothing changed", now));
+        round("nothing changed", now);
     }
-    // What the rest of a quiet pass does with the kept analysis: plan the due briefs
-    // (in-memory ledger, as in the first part).
-    let analysis = round(&mut cache, "nothing changed", now + TimeDelta::seconds(1));
-    let t = Instant::now();
-    let (planned, due) = plan_in_memory(config, &analysis, analysis.now);
-    let due = due.due.len();
-    println!(
-        "plan (kept)     {} 1:1 series -> {due} due in {:.4} s",
-        planned.len(),
-        t.elapsed().as_secs_f64()
-    );
-    drop(analysis);
     for k in [1usize, 10, 100, 1000] {
         if k > accounts {
             break;
@@ -359,8 +374,32 @@ fn store_rounds(config: &tete::config::Config, accounts: usize, per_account: usi
             store.apply_changes(&calendar(a), &changes).expect("write");
         }
         now += TimeDelta::seconds(30);
-        drop(round(&mut cache, &format!("{k} changed"), now));
+        round(&format!("{k} changed"), now);
     }
+    // A day of rounds a minute apart, nothing changing: the series whose briefs, starts
+    // and revisits come due, and what the rounds cost.
+    let t = Instant::now();
+    let (mut rounds, mut slowest) = (0, 0.0f64);
+    let day_end = now + TimeDelta::days(1);
+    while now < day_end {
+        now += TimeDelta::minutes(1);
+        let started = Instant::now();
+        let owners = pass::account_owners(&config, &store).expect("owners");
+        let policy = briefs::policy(&config, &owners);
+        let (analysis, _) = pass::analyze_round(&config, &store, &owners, &policy, now, &mut state)
+            .expect("analysis");
+        briefs::queue_due(&config, &store, &analysis, &policy, None, now).expect("queue");
+        pass::followups::queue_followups(&config, &store, &analysis, &policy, None, now)
+            .expect("followups");
+        slowest = slowest.max(started.elapsed().as_secs_f64());
+        rounds += 1;
+    }
+    println!(
+        "a day          {rounds} rounds a minute apart in {:.1} s (slowest {slowest:.3} s); {} briefs queued in all; VmRSS {:.1} MB",
+        t.elapsed().as_secs_f64(),
+        store.outbox_entries().map(|o| o.len()).unwrap_or(0),
+        status_kb("VmRSS:") as f64 / 1e3
+    );
 }
 
 fn main() {
@@ -423,7 +462,7 @@ fn main() {
     );
 
     let t = Instant::now();
-    let (planned, planned_briefs) = plan_in_memory(&config, &analysis, now);
+    let (planned, planned_briefs) = plan_in_memory(&config, &owners, &analysis, now);
     let plan_s = t.elapsed().as_secs_f64();
     println!(
         "plan            {} 1:1 series -> {} due in {plan_s:.3} s = {} series",
@@ -467,6 +506,6 @@ fn main() {
     let size = std::env::var("TETE_BENCH_STORE").unwrap_or_else(|_| "1000x200".into());
     if let Some((n, m)) = size.split_once('x') {
         let (n, m): (usize, usize) = (n.parse().expect("accounts"), m.parse().expect("events"));
-        store_rounds(&config, n, m);
+        store_rounds(n, m);
     }
 }

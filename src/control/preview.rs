@@ -40,7 +40,7 @@ pub fn execute(
     let Some(other) = people.iter().find(|p| p.key() != wanted) else {
         return Err(CommandError::failed("the series has only one person"));
     };
-    let policy = briefs::policy(&session.config, &analysis);
+    let policy = session.policy()?;
     let due = DueBrief {
         key: BriefKey::new(view.id(), meeting, recipient),
         due_at: policy.due_at(meeting.start_utc, &recipient.email),

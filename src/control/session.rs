@@ -24,6 +24,12 @@ impl Session {
     pub fn analysis(&self) -> Result<crate::pass::Analysis, StoreError> {
         crate::pass::analyze_store(&self.config, &self.store, self.now)
     }
+
+    /// The brief policy a pass would use (allowed domains from the account owners).
+    pub fn policy(&self) -> Result<crate::core::plan::BriefPolicy, StoreError> {
+        let owners = crate::pass::account_owners(&self.config, &self.store)?;
+        Ok(crate::pass::briefs::policy(&self.config, &owners))
+    }
 }
 
 /// Resolves what a user typed (series id, id prefix or UID) to a 1:1 series.

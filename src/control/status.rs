@@ -165,7 +165,7 @@ pub fn gather(session: &Session) -> Result<Status, CommandError> {
     let config = &session.config;
     let accounts = account_statuses(config, &session.store, session.now)?;
     let analysis = session.analysis()?;
-    let policy = briefs::policy(config, &analysis);
+    let policy = session.policy()?;
     let plan = briefs::make_plan(&session.store, &analysis, &policy, session.now);
     let next_briefs = plan
         .due

@@ -188,31 +188,6 @@ impl Analysis {
             warnings,
         }
     }
-
-    /// Replaces the views of the series with the given UIDs by `fresh` (the views of
-    /// those series that are still listed), keeping the order: what an incremental
-    /// analysis changes between passes. One scan of the list, then one binary search
-    /// per fresh view (or one sort, for many).
-    pub fn replace_series(
-        &mut self,
-        uids: &std::collections::HashSet<String>,
-        fresh: Vec<SeriesView>,
-    ) {
-        if !uids.is_empty() {
-            self.series.retain(|view| !uids.contains(&view.verdict.uid));
-        }
-        // Each insertion moves the views after it: past a few, sorting once is cheaper.
-        if fresh.len() > 64 {
-            self.series.extend(fresh);
-            self.series.sort_by_cached_key(sort_key);
-            return;
-        }
-        for view in fresh {
-            let key = sort_key(&view);
-            let at = self.series.partition_point(|other| sort_key(other) < key);
-            self.series.insert(at, view);
-        }
-    }
 }
 
 /// The order of [`Analysis::series`]: 1:1s first, then by title, then by id.

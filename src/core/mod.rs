@@ -8,6 +8,7 @@
 //! mail. Most unit tests live here.
 
 pub mod analyze;
+pub mod attention;
 pub mod brief;
 pub mod cadence;
 pub mod calendar;

@@ -170,8 +170,8 @@ impl Metrics {
                 .get_or_create(&labels(&[("kind", kind)]))
                 .inc_by(count as u64);
         }
-        let one_on_ones = round.analysis.one_on_ones().count();
-        let other = round.analysis.other_series().count();
+        let one_on_ones = round.counts.one_on_ones;
+        let other = round.counts.other_recurring;
         for (kind, count) in [("one_on_one", one_on_ones), ("other", other)] {
             self.series
                 .get_or_create(&labels(&[("kind", kind)]))

@@ -305,6 +305,8 @@ struct Daemon {
     last_plan: Option<(DateTime<Utc>, Duration)>,
     /// The next brief due or outbox retry, as the last plan found.
     next_due: Option<DateTime<Utc>>,
+    /// The next brief due, as the last round knew it (for the unit's status line).
+    next_brief: Option<DateTime<Utc>>,
     /// Until the first plan: when it runs even though polls of the start still run.
     startup: Option<DateTime<Utc>>,
     /// A store failure seen by a poll, handled at the top of the loop.
@@ -367,6 +369,7 @@ impl Daemon {
             plan_now: false,
             last_plan: None,
             next_due: None,
+            next_brief: None,
             startup: chrono::TimeDelta::from_std(STARTUP_WAIT)
                 .ok()
                 .map(|wait| started + wait),
@@ -546,6 +549,9 @@ impl Daemon {
         match Store::open(&self.config.state_dir, &options) {
             Ok(store) => {
                 tracing::info!("store reopened");
+                // What the rounds learned may include writes the failed store lost:
+                // the next round reads everything from the reopened one.
+                self.pass.analysis = pass::analysis::AnalysisCache::default();
                 self.store = Some(store);
                 self.health.store_unavailable = None;
             }
@@ -770,9 +776,10 @@ impl Daemon {
         match self.plan_and_send(&store, now, metrics).await {
             // Something due already (a brief withheld, a retry that failed again):
             // planned again in a second, not in a tight loop.
-            Ok(next_due) => {
+            Ok((next_due, next_brief)) => {
                 let soonest = self.now() + chrono::TimeDelta::seconds(1);
                 self.next_due = next_due.map(|at| at.max(soonest));
+                self.next_brief = next_brief;
             }
             Err(error) => {
                 tracing::error!("pass failed: {error}");
@@ -792,7 +799,7 @@ impl Daemon {
         self.last_plan = Some((self.now(), took));
         metrics.record_round(took, round_error.is_some());
         self.health.record_round(self.now(), round_error);
-        let status = match (self.failing.len(), self.next_due) {
+        let status = match (self.failing.len(), self.next_brief) {
             (0, Some(at)) => format!("next brief due {}", at.format("%Y-%m-%d %H:%M UTC")),
             (0, None) => "no brief due in the horizon".to_string(),
             (n, _) => format!("{n} account(s) failing"),
@@ -811,13 +818,14 @@ impl Daemon {
         }
     }
     /// The pass after the sync ([`pass::plan_and_deliver`]), with the daemon's log
-    /// line when the outbox moved; returns when there is work again.
+    /// line when the outbox moved; returns when there may be work again, and when the
+    /// next brief is due.
     async fn plan_and_send(
         &mut self,
         store: &Store,
         now: DateTime<Utc>,
         metrics: &metrics::Metrics,
-    ) -> Result<Option<DateTime<Utc>>, pass::PassError> {
+    ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), pass::PassError> {
         let round =
             pass::plan_and_deliver(&self.config, store, &self.clients, now, &mut self.pass).await?;
         metrics.record_pass(&round);
@@ -831,7 +839,7 @@ impl Daemon {
                 "outbox drained"
             );
         }
-        Ok(round.next_due())
+        Ok((round.next_due(), round.next_brief))
     }
 
     /// SIGHUP: the new config replaces the running one only when everything `check`

@@ -4,11 +4,11 @@
 //! analyses one series at a time, so memory follows the largest series plus the views
 //! kept, never the whole store. A long-running caller keeps an [`AnalysisCache`]: after
 //! its first (full) round, a round re-analyses only the series a sync marked dirty and
-//! those whose analysis time has run out ([`SeriesAnalysis::valid_until`]); a round in
-//! which neither happened decodes no event and expands no series.
+//! those whose analysis time has run out ([`SeriesAnalysis::valid_until`], or the next
+//! instant the pass has something to do with a 1:1); a round in which none of that
+//! happened decodes no event and expands no series.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -61,19 +61,92 @@ pub fn analyze_series_of_store(
     Ok(Analysis::from_parts(now, series, warnings))
 }
 
-/// What a long-running caller keeps from one analysis to the next.
+/// Instants keyed by series UID, soonest first: when each series' analysis runs out,
+/// or when its next brief is due.
+#[derive(Debug, Default)]
+struct TimeIndex {
+    /// (instant, UID), in time order.
+    by_time: BTreeSet<(DateTime<Utc>, String)>,
+    /// The instant of each UID in `by_time`, to find its entry there.
+    of: HashMap<String, DateTime<Utc>>,
+}
+
+impl TimeIndex {
+    /// Sets (or, with `None`, removes) the instant of `uid`.
+    fn set(&mut self, uid: &str, at: Option<DateTime<Utc>>) {
+        if let Some(old) = self.of.remove(uid) {
+            self.by_time.remove(&(old, uid.to_string()));
+        }
+        if let Some(at) = at {
+            self.by_time.insert((at, uid.to_string()));
+            self.of.insert(uid.to_string(), at);
+        }
+    }
+
+    /// Removes and returns the UIDs whose instant is at or before `now`.
+    fn pop_until(&mut self, now: DateTime<Utc>) -> Vec<String> {
+        let mut popped = Vec::new();
+        while self.by_time.first().is_some_and(|(at, _)| *at <= now) {
+            if let Some((_, uid)) = self.by_time.pop_first() {
+                self.of.remove(&uid);
+                popped.push(uid);
+            }
+        }
+        popped
+    }
+
+    /// The soonest instant.
+    fn first(&self) -> Option<DateTime<Utc>> {
+        self.by_time.first().map(|(at, _)| *at)
+    }
+}
+
+/// What a visitor of an analysed series tells the cache about it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attention {
+    /// When the series must be analysed again even if its events stay the same (see
+    /// [`crate::core::attention::next_change`]); `None`: only when time moves its
+    /// window.
+    pub revisit: Option<DateTime<Utc>>,
+    /// When its next brief is due, if it has one.
+    pub next_brief: Option<DateTime<Utc>>,
+}
+
+/// The kind of a listed series, for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    OneOnOne,
+    /// Recurring, not a 1:1.
+    Recurring,
+}
+
+/// How many series the cache knows of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeriesCounts {
+    /// Detected 1:1 series.
+    pub one_on_ones: usize,
+    /// Recurring series that are not 1:1s.
+    pub other_recurring: usize,
+}
+
+/// What a long-running caller keeps from one round to the next: no series view, only
+/// when each series must be looked at again (and why not sooner), its kind, its
+/// warning and its next brief. A round hands the series it analysed to a visitor
+/// and keeps nothing of them but those facts, so memory follows the number of
+/// series, at some 100 bytes each, not their events.
 #[derive(Debug, Default)]
 pub struct AnalysisCache {
-    /// The last analysis, shared with the round's report (rounds that change nothing
-    /// copy nothing).
-    analysis: Option<Arc<Analysis>>,
-    /// What the analysis depended on besides the events (owners, detection rules,
-    /// zone): when it changes, everything is analysed again.
-    inputs: String,
-    /// (valid until, UID) of every series whose analysis runs out with time.
-    expiries: BTreeSet<(DateTime<Utc>, String)>,
-    /// The expiry of each UID in `expiries`, to find its entry there.
-    expiry_of: HashMap<String, DateTime<Utc>>,
+    /// Set once a full round ran.
+    ready: bool,
+    /// A fingerprint of what the rounds depend on besides the events (see
+    /// [`crate::pass::round_inputs`]): when it changes, everything is analysed again.
+    inputs: u64,
+    /// When each series must be analysed again.
+    expiries: TimeIndex,
+    /// When each 1:1's next brief is due.
+    briefs: TimeIndex,
+    /// The 1:1s and recurring series (single meetings are not counted).
+    listed: HashMap<String, Kind>,
     /// The expansion warning of each series that has one, in UID order (the order a
     /// full analysis gives them).
     warnings: std::collections::BTreeMap<String, String>,
@@ -84,27 +157,20 @@ pub struct AnalysisCache {
 pub struct RoundWork {
     /// True when everything was analysed (the first round, or after the config changed).
     pub full: bool,
-    /// Series analysed again in this round (dirty or run out).
+    /// Series analysed in this round (all, dirty, run out or due for a look).
     pub analysed: usize,
 }
 
-/// The inputs of an analysis other than the events and the time, in one comparable
-/// string.
-fn inputs_of(config: &Config, owners: &HashMap<String, String>) -> String {
-    let mut owners: Vec<(&String, &String)> = owners.iter().collect();
-    owners.sort();
-    format!(
-        "{:?}|{:?}|{owners:?}",
-        config.detection,
-        config.timezone.name()
-    )
-}
+/// Visits each series a round analysed (its view, when it is listed) and says when to
+/// look at it again.
+pub type Visitor<'a> = dyn FnMut(SeriesView) -> Result<Attention, StoreError> + 'a;
 
 impl AnalysisCache {
-    /// The analysis at `now`: the cached one brought up to date with what the store
-    /// marked dirty and what ran out, or a full one (series by series) the first time
-    /// and whenever the config or the owners changed. Clears the dirty marks it
-    /// analysed. `bind` points each fresh 1:1 view at its context.
+    /// Brings the cache up to date at `now`: analyses the series the store marked
+    /// dirty, those whose analysis ran out and those due for a look, or every series
+    /// (one at a time) the first time and whenever `inputs` changed; hands each view
+    /// to `visit`. Clears the dirty marks it analysed.
+    #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
         config: &Config,
@@ -112,9 +178,9 @@ impl AnalysisCache {
         owners: &HashMap<String, String>,
         now: DateTime<Utc>,
         limits: &Limits,
-        bind: &dyn Fn(&mut SeriesView) -> Result<(), StoreError>,
-    ) -> Result<(Arc<Analysis>, RoundWork), StoreError> {
-        let inputs = inputs_of(config, owners);
+        inputs: u64,
+        visit: &mut Visitor<'_>,
+    ) -> Result<RoundWork, StoreError> {
         // Read before the analysis: a sync that marks a series meanwhile gives it a
         // new mark, which the clearing below leaves.
         let dirty: Vec<DirtySeries> = if store.has_dirty_series()? {
@@ -122,84 +188,46 @@ impl AnalysisCache {
         } else {
             Vec::new()
         };
-        let cached = self.analysis.take().filter(|_| self.inputs == inputs);
-        let work = match cached {
-            Some(mut analysis) => {
-                let mut uids: HashSet<String> = dirty.iter().map(|d| d.uid.clone()).collect();
-                while let Some((at, _)) = self.expiries.first() {
-                    if *at > now {
-                        break;
-                    }
-                    if let Some((_, uid)) = self.expiries.pop_first() {
-                        self.expiry_of.remove(&uid);
-                        uids.insert(uid);
-                    }
-                }
-                if uids.is_empty() {
-                    if analysis.now != now {
-                        Arc::make_mut(&mut analysis).now = now;
-                    }
-                } else {
-                    let mut fresh = Vec::new();
-                    for uid in &uids {
-                        let found = analyze_one(config, store, uid, owners, now, limits, true)?;
-                        if let Some(mut view) = self.keep(uid, found) {
-                            bind(&mut view)?;
-                            fresh.push(view);
-                        }
-                    }
-                    let changed = Arc::make_mut(&mut analysis);
-                    changed.now = now;
-                    changed.replace_series(&uids, fresh);
-                    changed.warnings = self.warnings.values().cloned().collect();
-                }
-                self.analysis = Some(analysis);
-                RoundWork {
-                    full: false,
-                    analysed: uids.len(),
-                }
+        let work = if self.ready && self.inputs == inputs {
+            let mut uids: BTreeSet<String> = dirty.iter().map(|d| d.uid.clone()).collect();
+            uids.extend(self.expiries.pop_until(now));
+            for uid in &uids {
+                let found = analyze_one(config, store, uid, owners, now, limits, true)?;
+                self.keep(uid, found, visit)?;
             }
-            _ => {
-                *self = AnalysisCache {
-                    inputs,
-                    ..AnalysisCache::default()
-                };
-                let mut series = Vec::new();
-                let mut analysed = 0;
-                for uid in store.series_uids() {
-                    let uid = uid?;
-                    analysed += 1;
-                    let found = analyze_one(config, store, &uid, owners, now, limits, true)?;
-                    if let Some(mut view) = self.keep(&uid, found) {
-                        bind(&mut view)?;
-                        series.push(view);
-                    }
-                }
-                let warnings = self.warnings.values().cloned().collect();
-                self.analysis = Some(Arc::new(Analysis::from_parts(now, series, warnings)));
-                RoundWork {
-                    full: true,
-                    analysed,
-                }
+            RoundWork {
+                full: false,
+                analysed: uids.len(),
+            }
+        } else {
+            *self = AnalysisCache {
+                inputs,
+                ..AnalysisCache::default()
+            };
+            let mut analysed = 0;
+            for uid in store.series_uids() {
+                let uid = uid?;
+                analysed += 1;
+                let found = analyze_one(config, store, &uid, owners, now, limits, true)?;
+                self.keep(&uid, found, visit)?;
+            }
+            self.ready = true;
+            RoundWork {
+                full: true,
+                analysed,
             }
         };
         store.clear_dirty(&dirty)?;
-        let analysis = self
-            .analysis
-            .clone()
-            .unwrap_or_else(|| Arc::new(Analysis::from_parts(now, Vec::new(), Vec::new())));
-        Ok((analysis, work))
+        Ok(work)
     }
 
-    /// Records the expiry and warning of a freshly analysed series, returning its view.
-    fn keep(&mut self, uid: &str, found: SeriesAnalysis) -> Option<SeriesView> {
-        if let Some(old) = self.expiry_of.remove(uid) {
-            self.expiries.remove(&(old, uid.to_string()));
-        }
-        if let Some(at) = found.valid_until {
-            self.expiries.insert((at, uid.to_string()));
-            self.expiry_of.insert(uid.to_string(), at);
-        }
+    /// Records what the analysis of one series found, after `visit` saw its view.
+    fn keep(
+        &mut self,
+        uid: &str,
+        found: SeriesAnalysis,
+        visit: &mut Visitor<'_>,
+    ) -> Result<(), StoreError> {
         match found.warning {
             Some(warning) => {
                 self.warnings.insert(uid.to_string(), warning);
@@ -208,6 +236,62 @@ impl AnalysisCache {
                 self.warnings.remove(uid);
             }
         }
-        found.view
+        let Some(view) = found.view else {
+            self.listed.remove(uid);
+            self.briefs.set(uid, None);
+            self.expiries.set(uid, found.valid_until);
+            return Ok(());
+        };
+        let kind = if view.verdict.one_on_one {
+            Some(Kind::OneOnOne)
+        } else if view.cadence != "once" {
+            Some(Kind::Recurring)
+        } else {
+            None
+        };
+        match kind {
+            Some(kind) => {
+                self.listed.insert(uid.to_string(), kind);
+            }
+            None => {
+                self.listed.remove(uid);
+            }
+        }
+        let attention = visit(view)?;
+        let expiry = [found.valid_until, attention.revisit]
+            .into_iter()
+            .flatten()
+            .min();
+        self.expiries.set(uid, expiry);
+        self.briefs.set(uid, attention.next_brief);
+        Ok(())
+    }
+
+    /// How many 1:1s and other recurring series there are.
+    pub fn counts(&self) -> SeriesCounts {
+        let one_on_ones = self
+            .listed
+            .values()
+            .filter(|kind| **kind == Kind::OneOnOne)
+            .count();
+        SeriesCounts {
+            one_on_ones,
+            other_recurring: self.listed.len() - one_on_ones,
+        }
+    }
+
+    /// The expansion warnings, one per series, in UID order.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.values().cloned().collect()
+    }
+
+    /// When the next series must be looked at again.
+    pub fn next_revisit(&self) -> Option<DateTime<Utc>> {
+        self.expiries.first()
+    }
+
+    /// When the next brief the cache knows of is due.
+    pub fn next_brief(&self) -> Option<DateTime<Utc>> {
+        self.briefs.first()
     }
 }

@@ -60,42 +60,39 @@ fn observed_descriptions(
     observe_descriptions(read, &view.verdict.participants)
 }
 
-/// Harvests action items, description notes and meeting history of every 1:1 series
-/// into the store. Idempotent: the same calendar state gives the same store state.
-pub fn refresh_context(
+/// Harvests action items, description notes and meeting history of a 1:1 series into
+/// the store. Idempotent: the same calendar state gives the same store state.
+pub fn refresh_series_context(
     store: &Store,
-    analysis: &Analysis,
+    view: &SeriesView,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    for view in analysis.one_on_ones() {
-        // The context of the series' current pair, not of whoever met in it before.
-        let series = &view.context;
-        let observed = observed_descriptions(view, now);
-        let existing = store.items(series)?;
-        let harvested = context::harvest(series, &existing, &observed, now);
-        if needs_saving(&existing, &harvested, now) {
-            store.save_items(series, &harvested)?;
-        }
-        let author = view
-            .events
-            .iter()
-            .find_map(|e| e.organizer.as_ref().map(Person::key))
-            .or_else(|| view.verdict.owners.first().cloned())
-            .unwrap_or_default();
-        for (start, parsed) in observed.iter().filter(|(start, _)| *start < now) {
-            for note in description_notes(series, *start, parsed, &author, now) {
-                store.add_note(&note)?;
-            }
-        }
-        let meetings: Vec<Meeting> = view
-            .occurrences
-            .iter()
-            .filter(|o| o.start_utc < now && view.is_current_pair(o))
-            .map(Meeting::from)
-            .collect();
-        store.record_meetings(series, &meetings)?;
+    // The context of the series' current pair, not of whoever met in it before.
+    let series = &view.context;
+    let observed = observed_descriptions(view, now);
+    let existing = store.items(series)?;
+    let harvested = context::harvest(series, &existing, &observed, now);
+    if needs_saving(&existing, &harvested, now) {
+        store.save_items(series, &harvested)?;
     }
-    Ok(())
+    let author = view
+        .events
+        .iter()
+        .find_map(|e| e.organizer.as_ref().map(Person::key))
+        .or_else(|| view.verdict.owners.first().cloned())
+        .unwrap_or_default();
+    for (start, parsed) in observed.iter().filter(|(start, _)| *start < now) {
+        for note in description_notes(series, *start, parsed, &author, now) {
+            store.add_note(&note)?;
+        }
+    }
+    let meetings: Vec<Meeting> = view
+        .occurrences
+        .iter()
+        .filter(|o| o.start_utc < now && view.is_current_pair(o))
+        .map(Meeting::from)
+        .collect();
+    store.record_meetings(series, &meetings)
 }
 
 /// Whether a harvest must be written. Every harvest moves the items' `last_seen` to
@@ -120,20 +117,19 @@ fn needs_saving(existing: &[ActionItem], harvested: &[ActionItem], now: DateTime
 }
 
 /// The brief policy of the config. When no domains are allowed explicitly, only the
-/// calendar owners' domains are: a brief never leaves the organisation by default.
-pub fn policy(config: &Config, analysis: &Analysis) -> BriefPolicy {
+/// calendar owners' domains are (`owners` maps each account to its owner, see
+/// [`crate::pass::account_owners`]): a brief never leaves the organisation by default.
+pub fn policy(config: &Config, owners: &HashMap<String, String>) -> BriefPolicy {
     let mut policy = BriefPolicy::from_config(config);
     if policy.allowed_domains.is_empty() {
-        for view in analysis.one_on_ones() {
-            for owner in &view.verdict.owners {
-                if let Some((_, domain)) = owner.rsplit_once('@') {
-                    let domain = domain.to_lowercase();
-                    if !policy.allowed_domains.contains(&domain) {
-                        policy.allowed_domains.push(domain);
-                    }
-                }
-            }
-        }
+        let mut domains: Vec<String> = owners
+            .values()
+            .filter_map(|owner| owner.rsplit_once('@'))
+            .map(|(_, domain)| domain.to_lowercase())
+            .collect();
+        domains.sort();
+        domains.dedup();
+        policy.allowed_domains = domains;
     }
     policy
 }
@@ -249,11 +245,11 @@ pub fn queue_due(
     config: &Config,
     store: &Store,
     analysis: &Analysis,
+    policy: &BriefPolicy,
     secret: Option<&crate::pass::replies::ReplySecret>,
     now: DateTime<Utc>,
 ) -> Result<QueueReport, BriefStepError> {
-    let policy = policy(config, analysis);
-    let plan = make_plan(store, analysis, &policy, now);
+    let plan = make_plan(store, analysis, policy, now);
     let mut report = QueueReport {
         next_due: plan.next_due(),
         withheld: plan.withheld.clone(),
@@ -277,7 +273,7 @@ pub fn queue_due(
         let index = *indexes
             .entry((view.id(), due.occurrence.start_utc))
             .or_insert_with(|| meeting_index(config, view, &due.occurrence, &expansion_limits()));
-        let input = assemble(config, view, context, due, &policy, index, now);
+        let input = assemble(config, view, context, due, policy, index, now);
         let rendered = render(&input);
         let rendered = match rendered {
             Ok(rendered) => rendered,
@@ -293,7 +289,7 @@ pub fn queue_due(
             &due.key,
             due.occurrence.start_utc,
         );
-        if digests.take(store, &policy, due, &rendered, &threading)? {
+        if digests.take(store, policy, due, &rendered, &threading)? {
             continue;
         }
         let queued = mail::outbox_entry(
@@ -319,7 +315,7 @@ pub fn queue_due(
             }
         }
     }
-    let (digested, failed) = digests.queue(config, store, &policy, now)?;
+    let (digested, failed) = digests.queue(config, store, policy, now)?;
     report.queued += digested;
     report.failed.extend(failed);
     Ok(report)

@@ -8,9 +8,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::briefs::{BriefStepError, load_context, policy};
+use super::briefs::{BriefStepError, load_context};
 use crate::config::Config;
 use crate::core::analyze::{Analysis, SeriesView};
+use crate::core::attention::{recap_opted_out, recap_window};
 use crate::core::brief::{
     CadenceView, RenderedBrief, one_line, recap_view, render_cadence, render_recap,
 };
@@ -49,14 +50,6 @@ pub fn cadence_key(series: &SeriesId, since: DateTime<Utc>, recipient: &Person) 
     }
 }
 
-fn opted_out(config: &Config, view: &SeriesView) -> bool {
-    config
-        .recap
-        .opt_out_series
-        .iter()
-        .any(|s| *s == view.id().0 || *s == view.verdict.uid)
-}
-
 /// Both orders of a series' two people: (recipient, other).
 fn pairs(view: &SeriesView) -> Vec<(&Person, &Person)> {
     match view.verdict.participants.as_slice() {
@@ -72,17 +65,17 @@ pub fn queue_followups(
     config: &Config,
     store: &Store,
     analysis: &Analysis,
+    policy: &BriefPolicy,
     secret: Option<&crate::pass::replies::ReplySecret>,
     now: DateTime<Utc>,
 ) -> Result<FollowupReport, BriefStepError> {
-    let policy = policy(config, analysis);
     let mut report = FollowupReport::default();
     for view in analysis.one_on_ones() {
-        if config.recap.enabled && !opted_out(config, view) {
-            report.recaps += queue_recaps(config, store, view, &policy, secret, now)?;
+        if config.recap.enabled && !recap_opted_out(config, view) {
+            report.recaps += queue_recaps(config, store, view, policy, secret, now)?;
         }
         if config.cadence.alerts {
-            report.cadence_notes += queue_cadence(config, store, view, &policy, now)?;
+            report.cadence_notes += queue_cadence(config, store, view, policy, now)?;
         }
     }
     Ok(report)
@@ -96,8 +89,7 @@ fn queue_recaps(
     secret: Option<&crate::pass::replies::ReplySecret>,
     now: DateTime<Utc>,
 ) -> Result<usize, BriefStepError> {
-    let delay = TimeDelta::from_std(config.recap.delay).unwrap_or(TimeDelta::hours(2));
-    let max_late = TimeDelta::from_std(config.recap.max_late).unwrap_or(TimeDelta::days(1));
+    let (delay, max_late) = recap_window(config);
     let owner = view.verdict.owners.first().cloned().unwrap_or_default();
     let mut context = None;
     let mut queued = 0;

@@ -128,28 +128,88 @@ pub fn analyze_store_logging_new(
     Ok(analysis)
 }
 
-/// The analysis of a round of a long-running caller: `cache` brought up to date (see
-/// [`analysis::AnalysisCache`]), its new warnings logged once.
-pub fn analyze_store_cached(
+/// A fingerprint of what a round depends on besides the events and the time: the
+/// owners and the config sections that detection, planning and the follow-ups read.
+/// When it changes, the next round analyses and plans every series again.
+pub fn round_inputs(config: &Config, owners: &HashMap<String, String>) -> u64 {
+    use std::fmt::Write as _;
+    use std::hash::Hasher as _;
+    /// Feeds formatted text straight into a hasher (a 10,000-person org's config is
+    /// megabytes of text, never built as one string).
+    struct Hashing(std::collections::hash_map::DefaultHasher);
+    impl std::fmt::Write for Hashing {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            self.0.write(text.as_bytes());
+            Ok(())
+        }
+    }
+    let mut owners: Vec<(&String, &String)> = owners.iter().collect();
+    owners.sort();
+    let mut hashing = Hashing(std::collections::hash_map::DefaultHasher::new());
+    let _ = write!(
+        hashing,
+        "{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{owners:?}",
+        config.detection,
+        config.timezone.name(),
+        config.brief,
+        config.mail.allowed_domains,
+        config.mail.opt_out,
+        config.people,
+        config.recap,
+        config.cadence,
+        config.inbox.is_some(),
+    );
+    hashing.0.finish()
+}
+
+/// The analysis step of a round of a long-running caller: `state`'s cache brought up to
+/// date (see [`analysis::AnalysisCache`]). Each 1:1 it analyses gets its context
+/// harvested at once; what is returned holds only the views with something to queue at
+/// `now` (every view, when `state.keep_views` is set), so a round's memory follows
+/// what is due, not the store. New warnings are logged once.
+pub fn analyze_round(
     config: &Config,
     store: &Store,
+    owners: &HashMap<String, String>,
+    policy: &crate::core::plan::BriefPolicy,
     now: DateTime<Utc>,
     state: &mut PassState,
-) -> Result<(Arc<Analysis>, analysis::RoundWork), StoreError> {
-    let owners = account_owners(config, store)?;
-    let bind = |view: &mut SeriesView| bind_context(store, view);
-    let (analysis, work) = state.analysis.update(
+) -> Result<(Analysis, analysis::RoundWork), StoreError> {
+    use crate::core::attention;
+    let keep_all = state.keep_views;
+    let mut kept = Vec::new();
+    let mut visit = |mut view: SeriesView| -> Result<analysis::Attention, StoreError> {
+        bind_context(store, &mut view)?;
+        if !view.verdict.one_on_one {
+            if keep_all {
+                kept.push(view);
+            }
+            return Ok(analysis::Attention::default());
+        }
+        briefs::refresh_series_context(store, &view, now)?;
+        let found = analysis::Attention {
+            revisit: Some(attention::next_change(config, policy, &view, now)),
+            next_brief: attention::next_brief(policy, &view, now),
+        };
+        if keep_all || attention::has_work(config, policy, &view, now) {
+            kept.push(view);
+        }
+        Ok(found)
+    };
+    let work = state.analysis.update(
         config,
         store,
-        &owners,
+        owners,
         now,
         &briefs::expansion_limits(),
-        &bind,
+        round_inputs(config, owners),
+        &mut visit,
     )?;
+    let warnings = state.analysis.warnings();
     if work.full || work.analysed > 0 {
-        log_new_warnings(&analysis.warnings, &mut state.logged_warnings);
+        log_new_warnings(&warnings, &mut state.logged_warnings);
     }
-    Ok((analysis, work))
+    Ok((Analysis::from_parts(now, kept, warnings), work))
 }
 
 /// Logs the warnings not in `logged`, then makes `logged` the current ones.
@@ -197,23 +257,42 @@ pub fn capped<T>(warnings: &[T]) -> (&[T], usize) {
 }
 
 /// What a long-running caller keeps from one round to the next (a one-shot pass
-/// starts from [`PassState::default`]).
+/// starts from [`PassState::one_shot`]).
 #[derive(Debug, Default)]
 pub struct PassState {
+    /// Keep every analysed view in the round's report (a one-shot pass lists them all);
+    /// a long-running caller keeps only those with something due.
+    pub keep_views: bool,
     /// The analysis warnings logged so far, so each is logged once, not every round.
     pub logged_warnings: HashSet<String>,
     /// Briefs sent whose record the store failed to write; written first next time.
     pub unrecorded: mail::UnrecordedSends,
-    /// The analysis of the previous round, re-done only where the store or the time
-    /// changed it.
+    /// What the previous rounds learned of each series, so that a round analyses only
+    /// where the store or the time changed something.
     pub analysis: analysis::AnalysisCache,
+}
+
+impl PassState {
+    /// The state of a one-shot pass: every series analysed, every view reported.
+    pub fn one_shot() -> PassState {
+        PassState {
+            keep_views: true,
+            ..PassState::default()
+        }
+    }
 }
 
 /// What [`plan_and_deliver`] did.
 #[derive(Debug)]
 pub struct RoundReport {
-    /// Series found (shared with the analysis cache of [`PassState`]).
+    /// The series this round looked at and kept (see [`analyze_round`]).
     pub analysis: Arc<Analysis>,
+    /// How many series there are in all.
+    pub counts: analysis::SeriesCounts,
+    /// When the next brief the round knows of is due.
+    pub next_brief: Option<DateTime<Utc>>,
+    /// When a series must be looked at again (a brief due, a meeting starting, ...).
+    pub next_revisit: Option<DateTime<Utc>>,
     /// Briefs queued and withheld.
     pub queue: QueueReport,
     /// Recaps and cadence notes queued.
@@ -225,18 +304,19 @@ pub struct RoundReport {
 }
 
 impl RoundReport {
-    /// The earliest time there is work again: the next brief due or outbox retry.
+    /// The earliest time there may be work again: a series to look at again, the
+    /// next brief due or an outbox retry.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        [self.queue.next_due, self.next_attempt]
+        [self.queue.next_due, self.next_attempt, self.next_revisit]
             .into_iter()
             .flatten()
             .min()
     }
 }
 
-/// Everything of a pass after the sync, at `now`: analyze the store, refresh the
-/// harvested context, queue the briefs that are due and the sign-in notices, and
-/// drain the outbox. `state` carries what a long-running caller keeps between rounds.
+/// Everything of a pass after the sync, at `now`: analyze what changed in the store
+/// (harvesting each 1:1's context), queue the briefs and follow-ups that are due and
+/// the sign-in notices, and drain the outbox. `state` carries what a long-running caller keeps between rounds.
 pub async fn plan_and_deliver(
     config: &Config,
     store: &Store,
@@ -244,18 +324,40 @@ pub async fn plan_and_deliver(
     now: DateTime<Utc>,
     state: &mut PassState,
 ) -> Result<RoundReport, PassError> {
-    let (analysis, _) = analyze_store_cached(config, store, now, state)?;
-    briefs::refresh_context(store, &analysis, now)?;
+    let round = round_after_sync(config, store, clients, now, state).await;
+    if round.is_err() {
+        // The rounds' cache says which series were handled; a round that failed part
+        // way (or a store that lost its last writes) may not have done what it says.
+        // The next round starts over from the store, in full.
+        state.analysis = analysis::AnalysisCache::default();
+    }
+    round
+}
+
+/// [`plan_and_deliver`] without the reset on failure.
+async fn round_after_sync(
+    config: &Config,
+    store: &Store,
+    clients: &Clients,
+    now: DateTime<Utc>,
+    state: &mut PassState,
+) -> Result<RoundReport, PassError> {
+    let owners = account_owners(config, store)?;
+    let policy = briefs::policy(config, &owners);
+    let (analysis, _) = analyze_round(config, store, &owners, &policy, now, state)?;
     // Read once per pass: briefs and recaps both carry reply tokens.
     let secret = replies::secret_for_briefs(config);
-    let queue = briefs::queue_due(config, store, &analysis, secret.as_ref(), now)?;
-    let followups = followups::queue_followups(config, store, &analysis, secret.as_ref(), now)?;
-    let owners = account_owners(config, store)?;
+    let queue = briefs::queue_due(config, store, &analysis, &policy, secret.as_ref(), now)?;
+    let followups =
+        followups::queue_followups(config, store, &analysis, &policy, secret.as_ref(), now)?;
     notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
     let delivery = briefs::deliver(config, store, clients, now, &mut state.unrecorded).await?;
     let next_attempt = store.outbox_summary()?.next_attempt;
     Ok(RoundReport {
-        analysis,
+        analysis: Arc::new(analysis),
+        counts: state.analysis.counts(),
+        next_brief: state.analysis.next_brief(),
+        next_revisit: state.analysis.next_revisit(),
         queue,
         followups,
         delivery,
@@ -275,7 +377,7 @@ pub async fn run_once(
     org::refresh_rosters(config, store, &clients.orgs, &clients.api, now).await;
     let config = &org::with_org_people(config, store)?;
     let syncs = sync::sync_all(config, store, clients, now).await;
-    let round = plan_and_deliver(config, store, clients, now, &mut PassState::default()).await?;
+    let round = plan_and_deliver(config, store, clients, now, &mut PassState::one_shot()).await?;
     store.flush()?;
     Ok(PassReport {
         syncs,

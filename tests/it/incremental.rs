@@ -1,6 +1,6 @@
-//! Integration test: the per-series analysis a long-running pass keeps
-//! (`pass::analysis::AnalysisCache`, fed by the store's dirty set and index) gives the
-//! same series and the same due briefs as a full analysis from scratch, round after
+//! Integration test: the rounds of a long-running pass, which look only at the series
+//! the store marked changed or whose time came (`pass::analysis::AnalysisCache`), queue
+//! exactly the briefs, recaps and cadence notes that full rounds queue, round after
 //! round of random calendar changes on a seeded random store: series added, moved,
 //! cancelled, attendees changed (a 1:1 becoming a group meeting and back), a series
 //! split by "this and following", single meetings, while the clock moves on.
@@ -14,7 +14,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tete::core::analyze::Analysis;
 use tete::model::Event;
-use tete::pass::{self, PassState, briefs};
+use tete::pass::analysis::RoundWork;
+use tete::pass::{self, PassState, briefs, followups};
 use tete::sources::ics::parse_ics;
 use tete::store::{CalendarChanges, CalendarRef, Store, StoreOptions};
 
@@ -180,8 +181,13 @@ impl World {
                 self.series.remove(i);
             }
             2 => {
+                // Moved by some hours, or (0) cancelled.
                 let week = weeks_now + self.rng.gen_range(0..4);
-                let hours = self.rng.gen_range(-30..30);
+                let hours = if self.rng.gen_bool(0.3) {
+                    0
+                } else {
+                    self.rng.gen_range(-30..30)
+                };
                 let s = &mut self.series[i];
                 s.overrides.insert(week, (hours, false));
                 s.sequence += 1;
@@ -327,85 +333,144 @@ fn series_of(analysis: &Analysis) -> Vec<String> {
         .collect()
 }
 
-fn due_briefs(store: &Store, config: &tete::config::Config, analysis: &Analysis) -> Vec<String> {
-    let policy = briefs::policy(config, analysis);
-    let plan = briefs::make_plan(store, analysis, &policy, analysis.now);
-    let mut due: Vec<String> = plan.due.iter().map(|d| d.key.to_string()).collect();
-    due.extend(plan.withheld.iter().map(|w| format!("withheld {w:?}")));
-    due.sort();
-    due
+/// One round of a pass after the sync, without delivery: analyse (as `state` keeps
+/// it), queue the due briefs and follow-ups into the store's outbox.
+fn queue_round(
+    config: &tete::config::Config,
+    store: &Store,
+    state: &mut PassState,
+    now: DateTime<Utc>,
+) -> (Analysis, RoundWork) {
+    let owners = pass::account_owners(config, store).unwrap();
+    let policy = briefs::policy(config, &owners);
+    let (analysis, work) =
+        pass::analyze_round(config, store, &owners, &policy, now, state).unwrap();
+    briefs::queue_due(config, store, &analysis, &policy, None, now).unwrap();
+    followups::queue_followups(config, store, &analysis, &policy, None, now).unwrap();
+    (analysis, work)
 }
 
-#[test]
-fn per_series_analysis_gives_the_briefs_and_series_of_a_full_analysis() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tete::config::parse(
+/// Every key the outbox holds (nothing is delivered, so it is every message queued).
+fn queued(store: &Store) -> Vec<String> {
+    let mut keys: Vec<String> = store
+        .outbox_entries()
+        .unwrap()
+        .iter()
+        .map(|entry| entry.key.to_string())
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn config_with_followups() -> tete::config::Config {
+    tete::config::parse(
         "state_dir = \"/tmp/unused\"\ntimezone = \"UTC\"\n[brief]\nlead_time = \"2d\"\n\
+         [recap]\nenabled = true\ndelay = \"1h\"\nmax_late = \"6h\"\n\
+         [cadence]\nalerts = true\ncancelled_in_row = 1\nweeks_without = 2\n\
          [mail]\nfrom = \"b@example.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"/tmp/unused\"\n\
          [[accounts]]\nname = \"acct0\"\nprovider = \"ics\"\nurl = \"/dev/null\"\nowner = \"a@example.com\"\n\
          [[accounts]]\nname = \"acct1\"\nprovider = \"ics\"\nurl = \"/dev/null\"\nowner = \"b@example.com\"\n",
         Path::new("/tmp/incremental.toml"),
     )
-    .expect("config");
-    let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
-    let owners = pass::account_owners(&config, &store).unwrap();
+    .expect("config")
+}
+
+#[test]
+fn per_series_rounds_queue_what_full_rounds_queue() {
+    let config = config_with_followups();
+    // Two stores fed the same calendars: one with a long-running pass's state (rounds
+    // look only at what changed or came due), one analysed and planned in full every
+    // round, as `run --once` does.
+    let (dir_kept, dir_full) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let kept_store = Store::open(dir_kept.path(), &StoreOptions::default()).unwrap();
+    let full_store = Store::open(dir_full.path(), &StoreOptions::default()).unwrap();
+    let owners = pass::account_owners(&config, &full_store).unwrap();
     let mut now: DateTime<Utc> = "2026-12-01T07:00:00Z".parse().unwrap();
     let mut world = World::new(16, now);
-    let mut listed = [HashMap::new(), HashMap::new()];
+    let (mut listed_kept, mut listed_full) = (
+        [HashMap::new(), HashMap::new()],
+        [HashMap::new(), HashMap::new()],
+    );
     let mut state = PassState::default();
-    let (mut partial_rounds, mut briefs_compared) = (0, 0);
-    for round in 0..30 {
+    let (mut partial_rounds, mut quiet_rounds) = (0, 0);
+    for round in 0..40 {
         if round > 0 {
-            for _ in 0..world.rng.gen_range(0..5) {
+            for _ in 0..world.rng.gen_range(0..4) {
                 world.change();
             }
-            // Some rounds a few minutes apart, some days: expiries come due.
-            let minutes = if world.rng.gen_bool(0.5) {
-                world.rng.gen_range(1..90)
-            } else {
-                world.rng.gen_range(600..4000)
+            // Some rounds minutes apart, some hours, some days: briefs, starts, recap
+            // windows and expiries come due in between.
+            let minutes = match world.rng.gen_range(0..3) {
+                0 => world.rng.gen_range(1..90),
+                1 => world.rng.gen_range(90..900),
+                _ => world.rng.gen_range(900..4000),
             };
             now += TimeDelta::minutes(minutes);
             world.now = now;
         }
-        sync(&store, &mut listed, world.calendars());
+        let calendars = world.calendars();
+        sync(&kept_store, &mut listed_kept, calendars.clone());
+        sync(&full_store, &mut listed_full, calendars);
 
-        let (cached, work) = pass::analyze_store_cached(&config, &store, now, &mut state).unwrap();
+        let (full, _) = queue_round(&config, &full_store, &mut PassState::one_shot(), now);
+        let (kept, work) = queue_round(&config, &kept_store, &mut state, now);
+        assert_eq!(
+            queued(&kept_store),
+            queued(&full_store),
+            "round {round} at {now}"
+        );
+        // The full round's views are those of an analysis from scratch, and each view
+        // the kept round looked at is the full round's view of that series.
         let scratch = pass::analyze(
             &config,
-            store.all_events().unwrap(),
+            full_store.all_events().unwrap(),
             &owners,
             now,
             &briefs::expansion_limits(),
         );
+        assert_eq!(series_of(&full), series_of(&scratch), "round {round}");
+        let full_views = series_of(&full);
+        for view in series_of(&kept) {
+            assert!(full_views.contains(&view), "round {round}: {view}");
+        }
+        let counts = state.analysis.counts();
         assert_eq!(
-            series_of(&cached),
-            series_of(&scratch),
-            "round {round} at {now}"
+            counts.one_on_ones,
+            full.one_on_ones().count(),
+            "round {round}"
         );
-        let due = due_briefs(&store, &config, &scratch);
         assert_eq!(
-            due_briefs(&store, &config, &cached),
-            due,
-            "round {round} at {now}"
+            counts.other_recurring,
+            full.other_series().count(),
+            "round {round}"
         );
-        briefs_compared += due.len();
-        assert!(!store.has_dirty_series().unwrap(), "the round cleared them");
+        assert!(
+            !kept_store.has_dirty_series().unwrap(),
+            "the round cleared them"
+        );
         if round > 0 {
             assert!(!work.full, "round {round} re-did everything");
-            if work.analysed < cached.series.len() {
+            if work.analysed < full.series.len() {
                 partial_rounds += 1;
+            }
+            if work.analysed == 0 {
+                quiet_rounds += 1;
             }
         }
     }
+    let messages = queued(&full_store);
+    let recaps = messages.iter().filter(|k| k.contains("/recap")).count();
+    let cadence = messages.iter().filter(|k| k.contains("cadence/")).count();
     assert!(
-        partial_rounds > 10,
+        messages.len() - recaps - cadence > 10 && recaps > 3 && cadence > 0,
+        "only {} messages compared ({recaps} recaps, {cadence} cadence notes)",
+        messages.len()
+    );
+    assert!(
+        partial_rounds > 20,
         "only {partial_rounds} rounds were incremental"
     );
-    assert!(
-        briefs_compared > 10,
-        "only {briefs_compared} briefs compared"
-    );
+    assert!(quiet_rounds > 0, "no round without work");
 }
 
 #[test]
@@ -428,19 +493,15 @@ fn a_round_without_changes_analyses_nothing_and_a_restart_starts_from_the_store(
         let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
         let mut state = PassState::default();
         sync(&store, &mut listed, world.calendars());
-        let (_, first) = pass::analyze_store_cached(&config, &store, now, &mut state).unwrap();
+        let (_, first) = queue_round(&config, &store, &mut state, now);
         assert!(first.full);
-        let (_, quiet) =
-            pass::analyze_store_cached(&config, &store, now + TimeDelta::seconds(30), &mut state)
-                .unwrap();
+        let (_, quiet) = queue_round(&config, &store, &mut state, now + TimeDelta::seconds(30));
         assert_eq!(quiet.analysed, 0, "nothing changed");
         // A sync whose analysis never ran (the process dies here) ...
         world.series[0].title = "Renamed".into();
         world.series[0].sequence += 1;
         sync(&store, &mut listed, world.calendars());
-        let (_, one) =
-            pass::analyze_store_cached(&config, &store, now + TimeDelta::seconds(60), &mut state)
-                .unwrap();
+        let (_, one) = queue_round(&config, &store, &mut state, now + TimeDelta::seconds(60));
         assert_eq!(one.analysed, 1, "only the renamed series");
         world.series[1].title = "Renamed too".into();
         world.series[1].sequence += 1;
@@ -449,10 +510,8 @@ fn a_round_without_changes_analyses_nothing_and_a_restart_starts_from_the_store(
     // ... is still marked after a restart, and the first round reads everything anew.
     let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
     assert_eq!(store.dirty_series().unwrap().len(), 1);
-    let mut state = PassState::default();
-    let (analysis, work) =
-        pass::analyze_store_cached(&config, &store, now + TimeDelta::seconds(90), &mut state)
-            .unwrap();
+    let mut state = PassState::one_shot();
+    let (analysis, work) = queue_round(&config, &store, &mut state, now + TimeDelta::seconds(90));
     assert!(work.full);
     assert!(
         analysis

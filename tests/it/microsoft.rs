@@ -1171,9 +1171,12 @@ async fn a_one_on_one_seen_through_google_and_microsoft_is_one_series() {
     );
     let ones: Vec<_> = analysis.one_on_ones().collect();
     assert_eq!(ones.len(), 1, "{:#?}", analysis.series);
-    let queue = tete::pass::briefs::queue_due(&config, &s.store, &analysis, None, now).unwrap();
+    let policy = tete::pass::briefs::policy(&config, &owners);
+    let queue =
+        tete::pass::briefs::queue_due(&config, &s.store, &analysis, &policy, None, now).unwrap();
     assert_eq!(queue.queued, 2, "one brief each");
-    let again = tete::pass::briefs::queue_due(&config, &s.store, &analysis, None, now).unwrap();
+    let again =
+        tete::pass::briefs::queue_due(&config, &s.store, &analysis, &policy, None, now).unwrap();
     assert_eq!(again.queued, 0, "never two");
     let mut recipients: Vec<String> = s
         .store
