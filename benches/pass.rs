@@ -11,8 +11,8 @@
 //! 1000x200; `0` skips it) shaped like the sync bench's mailboxes (one weekly 1:1 per
 //! 50 events with a cancelled and a moved exception, the rest single meetings of 2 to 6
 //! people with a ~400-byte description), then measures the rounds of a long-running
-//! pass after its sync (`pass::analyze_round`, then the brief queue and the follow-ups;
-//! no delivery): the first, full round (series by series from the index), rounds in
+//! pass after its sync (`pass::analyze_and_queue`: analysis, harvest, the brief
+//! queue and the follow-ups; no delivery): the first, full round (series by series from the index), rounds in
 //! which nothing changed, rounds in which k series changed, each with its time and its
 //! peak memory (VmHWM, reset before each step through `/proc/self/clear_refs`), and a
 //! day of rounds a minute apart.
@@ -280,18 +280,19 @@ fn store_config(accounts: usize, dir: &Path) -> tete::config::Config {
     tete::config::parse(&text, Path::new("/tmp/bench-store.toml")).expect("store config")
 }
 
-/// The store part (see the header).
+/// The store part (see the header). The store is written here, then the rounds run
+/// in a child process (this binary again, with `TETE_BENCH_STORE_AT` naming the
+/// store), so their memory is that of a daemon starting on an existing store, not of
+/// a process that just wrote 6 GB.
 fn store_rounds(accounts: usize, per_account: usize) {
-    use tete::pass::PassState;
     use tete::store::{CalendarChanges, Store, StoreOptions};
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = store_config(accounts, dir.path());
-    let store = Store::open(&dir.path().join("store"), &StoreOptions::default()).expect("store");
     let template = account_template(per_account);
     let calendar = |a: usize| CalendarRef {
         account: format!("acct{a}"),
         calendar: "primary".into(),
     };
+    let store = Store::open(&dir.path().join("store"), &StoreOptions::default()).expect("store");
     let t = Instant::now();
     for a in 0..accounts {
         let changes = CalendarChanges {
@@ -309,50 +310,87 @@ fn store_rounds(accounts: usize, per_account: usize) {
         t.elapsed().as_secs_f64(),
         store.size_on_disk().unwrap_or(0) as f64 / 1e6
     );
+    drop(store);
+    let status = std::process::Command::new(std::env::current_exe().expect("this binary"))
+        .env("TETE_BENCH_STORE_AT", dir.path())
+        .env("TETE_BENCH_STORE", format!("{accounts}x{per_account}"))
+        .status()
+        .expect("rounds");
+    assert!(status.success(), "the rounds failed: {status}");
+}
+
+/// The rounds on the store in `dir` (see [`store_rounds`]).
+fn rounds_on(dir: &Path, accounts: usize, per_account: usize) {
+    use tete::pass::PassState;
+    use tete::store::{CalendarChanges, Store, StoreOptions};
+    let template = account_template(per_account);
+    let calendar = |a: usize| CalendarRef {
+        account: format!("acct{a}"),
+        calendar: "primary".into(),
+    };
+    let config = store_config(accounts, dir);
+    let store = Store::open(&dir.join("store"), &StoreOptions::default()).expect("reopen");
+    println!(
+        "                a new process: RSS {:.1} MB with the store open and the config of {accounts} accounts read",
+        status_kb("VmRSS:") as f64 / 1e3
+    );
+    if std::env::var_os("TETE_BENCH_SCAN_FIRST").is_some() {
+        // What reading every series' events costs the process by itself (sled's
+        // share of a first round), before any analysis.
+        reset_peak();
+        let t = Instant::now();
+        let mut events = 0;
+        for uid in store.series_uids() {
+            events += store
+                .series_events(&uid.expect("uid"))
+                .expect("events")
+                .len();
+        }
+        println!(
+            "scan            {events} events read series by series in {:.1} s; VmHWM {:.1} MB, RSS after {:.1} MB",
+            t.elapsed().as_secs_f64(),
+            status_kb("VmHWM:") as f64 / 1e3,
+            status_kb("VmRSS:") as f64 / 1e3
+        );
+    }
     let mut state = PassState::default();
     let mut now: DateTime<Utc> = "2026-12-06T18:00:00Z".parse().unwrap();
     // One round of a long-running pass after its sync, all but the delivery: the
     // analysis of what changed or came due (harvesting each 1:1 it looks at), the
     // brief plan and queue, the follow-ups.
-    let mut round = |label: &str, now: DateTime<Utc>| {
+    let round = |state: &mut PassState, label: &str, now: DateTime<Utc>| {
         let rss_before = status_kb("VmRSS:");
         reset_peak();
         let t = Instant::now();
         let owners = pass::account_owners(&config, &store).expect("owners");
         let policy = briefs::policy(&config, &owners);
-        let (analysis, work) =
-            pass::analyze_round(&config, &store, &owners, &policy, now, &mut state)
-                .expect("analysis");
-        let analysed_s = t.elapsed().as_secs_f64();
-        let queue =
-            briefs::queue_due(&config, &store, &analysis, &policy, None, now).expect("queue");
-        let followups =
-            pass::followups::queue_followups(&config, &store, &analysis, &policy, None, now)
-                .expect("followups");
+        let queued = pass::analyze_and_queue(&config, &store, &owners, &policy, None, now, state)
+            .expect("round");
+        let (work, queue, followups) = (queued.work, queued.queue, queued.followups);
         let seconds = t.elapsed().as_secs_f64();
         let peak = status_kb("VmHWM:");
         let counts = state.analysis.counts();
         println!(
-            "{label:<15} {} series analysed ({} 1:1s, {} other recurring; {} views kept) in {analysed_s:.4} s, \
-             whole round {seconds:.4} s ({} briefs, {} follow-ups queued); VmHWM {:.1} MB, {:.1} MB above the RSS before",
+            "{label:<15} {} series analysed ({} 1:1s, {} other recurring) in {seconds:.4} s \
+             ({} briefs, {} follow-ups queued); VmHWM {:.1} MB, {:.1} MB above the RSS before",
             work.analysed,
             counts.one_on_ones,
             counts.other_recurring,
-            analysis.series.len(),
             queue.queued,
             followups.recaps + followups.cadence_notes,
             peak as f64 / 1e3,
             peak.saturating_sub(rss_before) as f64 / 1e3,
         );
     };
-    round("first round", now);
+    round(&mut state, "first round", now);
+    let (timed, listed) = state.analysis.entries();
     println!(
-        "                RSS after the first round {:.1} MB",
+        "                RSS after the first round {:.1} MB; the cache holds {timed} series to look at again, {listed} listed",
         status_kb("VmRSS:") as f64 / 1e3
     );
     for _ in 0..4 {
         now += TimeDelta::seconds(30);
-        round("nothing changed", now);
+        round(&mut state, "nothing changed", now);
     }
     for k in [1usize, 10, 100, 1000] {
         if k > accounts {
@@ -374,7 +412,7 @@ fn store_rounds(accounts: usize, per_account: usize) {
             store.apply_changes(&calendar(a), &changes).expect("write");
         }
         now += TimeDelta::seconds(30);
-        round(&format!("{k} changed"), now);
+        round(&mut state, &format!("{k} changed"), now);
     }
     // A day of rounds a minute apart, nothing changing: the series whose briefs, starts
     // and revisits come due, and what the rounds cost.
@@ -386,11 +424,8 @@ fn store_rounds(accounts: usize, per_account: usize) {
         let started = Instant::now();
         let owners = pass::account_owners(&config, &store).expect("owners");
         let policy = briefs::policy(&config, &owners);
-        let (analysis, _) = pass::analyze_round(&config, &store, &owners, &policy, now, &mut state)
-            .expect("analysis");
-        briefs::queue_due(&config, &store, &analysis, &policy, None, now).expect("queue");
-        pass::followups::queue_followups(&config, &store, &analysis, &policy, None, now)
-            .expect("followups");
+        pass::analyze_and_queue(&config, &store, &owners, &policy, None, now, &mut state)
+            .expect("round");
         slowest = slowest.max(started.elapsed().as_secs_f64());
         rounds += 1;
     }
@@ -403,6 +438,16 @@ fn store_rounds(accounts: usize, per_account: usize) {
 }
 
 fn main() {
+    if let Ok(dir) = std::env::var("TETE_BENCH_STORE_AT") {
+        let size = std::env::var("TETE_BENCH_STORE").unwrap_or_default();
+        let (n, m) = size.split_once('x').expect("TETE_BENCH_STORE=NxM");
+        rounds_on(
+            Path::new(&dir),
+            n.parse().expect("accounts"),
+            m.parse().expect("events"),
+        );
+        return;
+    }
     let events: usize = std::env::var("TETE_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -212,6 +212,9 @@ pub struct SeriesAnalysis {
     /// that keeps only that one begins); `None` when time changes nothing. Only
     /// computed when asked for.
     pub valid_until: Option<DateTime<Utc>>,
+    /// Whether the series has a recurrence rule (a single meeting never becomes a 1:1,
+    /// whatever the time).
+    pub recurring: bool,
 }
 
 /// How far past the horizon the analysis of one series looks for the next occurrence
@@ -233,11 +236,13 @@ pub fn analyze_series(
         view: None,
         warning: None,
         valid_until: None,
+        recurring: false,
     };
     let Some(master) = group.representative().cloned() else {
         return found;
     };
     let recurring = master.recurrence.as_ref().is_some_and(|r| !r.is_empty());
+    found.recurring = recurring;
     // Single events are listed only when they look like a 1:1 and take place inside
     // the window, so `tete series` can say "not recurring" about the coffee someone
     // expected a brief for, without listing every chat of past years. Whether they

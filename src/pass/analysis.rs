@@ -35,6 +35,7 @@ fn analyze_one(
         view: None,
         warning: None,
         valid_until: None,
+        recurring: false,
     };
     for group in group_by_series(events, &owner_of) {
         found = analyze_series(config, group, now, limits, track_validity);
@@ -55,6 +56,26 @@ pub fn analyze_series_of_store(
     let mut warnings = Vec::new();
     for uid in store.series_uids() {
         let found = analyze_one(config, store, &uid?, owners, now, limits, false)?;
+        series.extend(found.view);
+        warnings.extend(found.warning);
+    }
+    Ok(Analysis::from_parts(now, series, warnings))
+}
+
+/// Analyses the series with the given UIDs at `now` (each once), reading only their
+/// events.
+pub fn analyze_uids(
+    config: &Config,
+    store: &Store,
+    owners: &HashMap<String, String>,
+    uids: &BTreeSet<String>,
+    now: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<Analysis, StoreError> {
+    let mut series = Vec::new();
+    let mut warnings = Vec::new();
+    for uid in uids {
+        let found = analyze_one(config, store, uid, owners, now, limits, false)?;
         series.extend(found.view);
         warnings.extend(found.warning);
     }
@@ -163,7 +184,7 @@ pub struct RoundWork {
 
 /// Visits each series a round analysed (its view, when it is listed) and says when to
 /// look at it again.
-pub type Visitor<'a> = dyn FnMut(SeriesView) -> Result<Attention, StoreError> + 'a;
+pub type Visitor<'a, E> = dyn FnMut(SeriesView) -> Result<Attention, E> + 'a;
 
 impl AnalysisCache {
     /// Brings the cache up to date at `now`: analyses the series the store marked
@@ -171,7 +192,7 @@ impl AnalysisCache {
     /// (one at a time) the first time and whenever `inputs` changed; hands each view
     /// to `visit`. Clears the dirty marks it analysed.
     #[allow(clippy::too_many_arguments)]
-    pub fn update(
+    pub fn update<E: From<StoreError>>(
         &mut self,
         config: &Config,
         store: &Store,
@@ -179,8 +200,8 @@ impl AnalysisCache {
         now: DateTime<Utc>,
         limits: &Limits,
         inputs: u64,
-        visit: &mut Visitor<'_>,
-    ) -> Result<RoundWork, StoreError> {
+        visit: &mut Visitor<'_, E>,
+    ) -> Result<RoundWork, E> {
         // Read before the analysis: a sync that marks a series meanwhile gives it a
         // new mark, which the clearing below leaves.
         let dirty: Vec<DirtySeries> = if store.has_dirty_series()? {
@@ -222,12 +243,12 @@ impl AnalysisCache {
     }
 
     /// Records what the analysis of one series found, after `visit` saw its view.
-    fn keep(
+    fn keep<E>(
         &mut self,
         uid: &str,
         found: SeriesAnalysis,
-        visit: &mut Visitor<'_>,
-    ) -> Result<(), StoreError> {
+        visit: &mut Visitor<'_, E>,
+    ) -> Result<(), E> {
         match found.warning {
             Some(warning) => {
                 self.warnings.insert(uid.to_string(), warning);
@@ -236,10 +257,14 @@ impl AnalysisCache {
                 self.warnings.remove(uid);
             }
         }
+        // A single meeting never becomes a 1:1 or a recurring series, so time changes
+        // nothing the cache keeps about it: it is looked at again only when a sync
+        // changes it. (Most of a store's series are single meetings.)
+        let valid_until = found.valid_until.filter(|_| found.recurring);
         let Some(view) = found.view else {
             self.listed.remove(uid);
             self.briefs.set(uid, None);
-            self.expiries.set(uid, found.valid_until);
+            self.expiries.set(uid, valid_until);
             return Ok(());
         };
         let kind = if view.verdict.one_on_one {
@@ -258,10 +283,7 @@ impl AnalysisCache {
             }
         }
         let attention = visit(view)?;
-        let expiry = [found.valid_until, attention.revisit]
-            .into_iter()
-            .flatten()
-            .min();
+        let expiry = [valid_until, attention.revisit].into_iter().flatten().min();
         self.expiries.set(uid, expiry);
         self.briefs.set(uid, attention.next_brief);
         Ok(())
@@ -288,6 +310,12 @@ impl AnalysisCache {
     /// When the next series must be looked at again.
     pub fn next_revisit(&self) -> Option<DateTime<Utc>> {
         self.expiries.first()
+    }
+
+    /// How many series the cache holds an instant for (to be looked at again), and how
+    /// many it lists: what its memory follows.
+    pub fn entries(&self) -> (usize, usize) {
+        (self.expiries.of.len(), self.listed.len())
     }
 
     /// When the next brief the cache knows of is due.

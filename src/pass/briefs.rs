@@ -239,8 +239,8 @@ pub struct QueueReport {
     pub next_due: Option<DateTime<Utc>>,
 }
 
-/// Composes and queues every due brief. Each brief is queued in one store transaction
-/// that also checks the sent log, so a brief is queued at most once.
+/// Composes and queues every due brief of `analysis`. Each brief is queued in one
+/// store transaction that also checks the sent log, so a brief is queued at most once.
 pub fn queue_due(
     config: &Config,
     store: &Store,
@@ -249,76 +249,151 @@ pub fn queue_due(
     secret: Option<&crate::pass::replies::ReplySecret>,
     now: DateTime<Utc>,
 ) -> Result<QueueReport, BriefStepError> {
-    let plan = make_plan(store, analysis, policy, now);
-    let mut report = QueueReport {
-        next_due: plan.next_due(),
-        withheld: plan.withheld.clone(),
-        ..QueueReport::default()
-    };
-    // Each series' context is read once, and each meeting's position in its series
-    // (an expansion from the series' start) computed once, for both recipients.
-    let mut contexts: HashMap<&SeriesId, SeriesContext> = HashMap::new();
-    let mut indexes: HashMap<(&SeriesId, DateTime<Utc>), u64> = HashMap::new();
-    let mut digests = crate::pass::digest::Digests::default();
-    for due in &plan.due {
-        let Some(view) = analysis.find(&due.key.series.0) else {
-            continue;
-        };
-        let context = match contexts.entry(view.id()) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert(load_context(store, view)?)
-            }
-        };
-        let index = *indexes
-            .entry((view.id(), due.occurrence.start_utc))
-            .or_insert_with(|| meeting_index(config, view, &due.occurrence, &expansion_limits()));
-        let input = assemble(config, view, context, due, policy, index, now);
-        let rendered = render(&input);
-        let rendered = match rendered {
-            Ok(rendered) => rendered,
-            Err(error) => {
-                tracing::error!(key = %due.key, "cannot compose brief: {error}");
-                report.failed.push(format!("{}: {error}", due.key));
-                continue;
-            }
-        };
-        let threading = crate::pass::replies::brief_threading(
-            config.inbox.as_ref(),
+    let mut queue = BriefQueue::new(config, store, policy, secret, now);
+    queue.queue(analysis)?;
+    queue.finish()
+}
+
+/// The brief step of a round fed in batches (a round that analyses many series hands
+/// their views over a few hundred at a time, so it never holds them all): each batch's
+/// due briefs are composed and queued at once; digests gather across batches and are
+/// queued by [`BriefQueue::finish`].
+pub struct BriefQueue<'a> {
+    config: &'a Config,
+    store: &'a Store,
+    policy: &'a BriefPolicy,
+    secret: Option<&'a crate::pass::replies::ReplySecret>,
+    now: DateTime<Utc>,
+    digests: crate::pass::digest::Digests,
+    report: QueueReport,
+}
+
+impl<'a> BriefQueue<'a> {
+    /// A queue for the round at `now`.
+    pub fn new(
+        config: &'a Config,
+        store: &'a Store,
+        policy: &'a BriefPolicy,
+        secret: Option<&'a crate::pass::replies::ReplySecret>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        BriefQueue {
+            config,
+            store,
+            policy,
             secret,
-            &due.key,
-            due.occurrence.start_utc,
-        );
-        if digests.take(store, policy, due, &rendered, &threading)? {
-            continue;
-        }
-        let queued = mail::outbox_entry(
-            &config.mail.from,
-            &rendered,
-            &due.recipient,
-            &due.key,
-            due.occurrence.start_utc,
             now,
-            &threading,
-        )
-        .and_then(|entry| mail::queue_entry(store, &entry));
-        match queued {
-            Ok(true) => report.queued += 1,
-            Ok(false) => {}
-            // A store failure stops the pass; a message that cannot be built (an
-            // attendee address from the calendar that is no address) fails this brief
-            // only, so one hostile event cannot stop everyone else's briefs.
-            Err(mail::MailError::Store(error)) => return Err(error.into()),
-            Err(error) => {
-                tracing::error!(key = %due.key, "cannot build the brief's message: {error}");
-                report.failed.push(format!("{}: {error}", due.key));
-            }
+            digests: crate::pass::digest::Digests::default(),
+            report: QueueReport::default(),
         }
     }
-    let (digested, failed) = digests.queue(config, store, policy, now)?;
-    report.queued += digested;
-    report.failed.extend(failed);
-    Ok(report)
+
+    /// Plans the briefs of one batch of series and queues those due (digest parts
+    /// are kept for [`BriefQueue::finish`]).
+    pub fn queue(&mut self, analysis: &Analysis) -> Result<(), BriefStepError> {
+        let (config, store, policy, now) = (self.config, self.store, self.policy, self.now);
+        let plan = make_plan(store, analysis, policy, now);
+        self.report.next_due = [self.report.next_due, plan.next_due()]
+            .into_iter()
+            .flatten()
+            .min();
+        self.report.withheld.extend(plan.withheld.iter().cloned());
+        let views: HashMap<&str, &SeriesView> = analysis
+            .series
+            .iter()
+            .map(|view| (view.id().0.as_str(), view))
+            .collect();
+        // Each series' context is read once, and each meeting's position in its series
+        // (an expansion from the series' start) computed once, for both recipients.
+        let mut contexts: HashMap<&SeriesId, SeriesContext> = HashMap::new();
+        let mut indexes: HashMap<(&SeriesId, DateTime<Utc>), u64> = HashMap::new();
+        for due in &plan.due {
+            let Some(view) = views.get(due.key.series.0.as_str()).copied() else {
+                continue;
+            };
+            let context = match contexts.entry(view.id()) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert(load_context(store, view)?)
+                }
+            };
+            let index = *indexes
+                .entry((view.id(), due.occurrence.start_utc))
+                .or_insert_with(|| {
+                    meeting_index(config, view, &due.occurrence, &expansion_limits())
+                });
+            let input = assemble(config, view, context, due, policy, index, now);
+            let rendered = match render(&input) {
+                Ok(rendered) => rendered,
+                Err(error) => {
+                    tracing::error!(key = %due.key, "cannot compose brief: {error}");
+                    self.report.failed.push(format!("{}: {error}", due.key));
+                    continue;
+                }
+            };
+            let threading = crate::pass::replies::brief_threading(
+                config.inbox.as_ref(),
+                self.secret,
+                &due.key,
+                due.occurrence.start_utc,
+            );
+            if self
+                .digests
+                .take(store, policy, due, &rendered, &threading)?
+            {
+                continue;
+            }
+            let queued = mail::outbox_entry(
+                &config.mail.from,
+                &rendered,
+                &due.recipient,
+                &due.key,
+                due.occurrence.start_utc,
+                now,
+                &threading,
+            )
+            .and_then(|entry| mail::queue_entry(store, &entry));
+            match queued {
+                Ok(true) => self.report.queued += 1,
+                Ok(false) => {}
+                // A store failure stops the pass; a message that cannot be built (an
+                // attendee address from the calendar that is no address) fails this
+                // brief only, so one hostile event cannot stop everyone else's briefs.
+                Err(mail::MailError::Store(error)) => return Err(error.into()),
+                Err(error) => {
+                    tracing::error!(key = %due.key, "cannot build the brief's message: {error}");
+                    self.report.failed.push(format!("{}: {error}", due.key));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues the recaps and cadence notes due for one batch of series (see
+    /// [`crate::pass::followups::queue_followups`]).
+    pub fn queue_followups(
+        &self,
+        analysis: &Analysis,
+    ) -> Result<crate::pass::followups::FollowupReport, BriefStepError> {
+        crate::pass::followups::queue_followups(
+            self.config,
+            self.store,
+            analysis,
+            self.policy,
+            self.secret,
+            self.now,
+        )
+    }
+
+    /// Queues the digests gathered from every batch; the round's report.
+    pub fn finish(mut self) -> Result<QueueReport, BriefStepError> {
+        let (digested, failed) =
+            self.digests
+                .queue(self.config, self.store, self.policy, self.now)?;
+        self.report.queued += digested;
+        self.report.failed.extend(failed);
+        Ok(self.report)
+    }
 }
 
 fn render(input: &BriefInput) -> Result<RenderedBrief, BriefStepError> {

@@ -162,37 +162,78 @@ pub fn round_inputs(config: &Config, owners: &HashMap<String, String>) -> u64 {
     hashing.0.finish()
 }
 
-/// The analysis step of a round of a long-running caller: `state`'s cache brought up to
-/// date (see [`analysis::AnalysisCache`]). Each 1:1 it analyses gets its context
-/// harvested at once; what is returned holds only the views with something to queue at
-/// `now` (every view, when `state.keep_views` is set), so a round's memory follows
-/// what is due, not the store. New warnings are logged once.
-pub fn analyze_round(
+/// What a round queued, before delivery (see [`analyze_and_queue`]).
+#[derive(Debug)]
+pub struct Queued {
+    /// The views the round reports: every series it analysed when
+    /// `PassState::keep_views` is set, none otherwise.
+    pub analysis: Analysis,
+    /// What the analysis did.
+    pub work: analysis::RoundWork,
+    /// Briefs queued and withheld.
+    pub queue: QueueReport,
+    /// Recaps and cadence notes queued.
+    pub followups: followups::FollowupReport,
+}
+
+/// How many views with something due a round holds before it plans and queues them:
+/// a first round, or one at a time many briefs fall due, never holds them all.
+const PLAN_BATCH: usize = 256;
+
+/// Plans and queues the briefs and follow-ups of one batch of views.
+fn queue_batch(
+    views: Vec<SeriesView>,
+    now: DateTime<Utc>,
+    queue: &mut briefs::BriefQueue<'_>,
+    followups: &mut followups::FollowupReport,
+) -> Result<Analysis, PassError> {
+    let batch = Analysis::from_parts(now, views, Vec::new());
+    queue.queue(&batch)?;
+    let queued = queue.queue_followups(&batch)?;
+    followups.recaps += queued.recaps;
+    followups.cadence_notes += queued.cadence_notes;
+    Ok(batch)
+}
+
+/// A round after the sync, all but the delivery: `state`'s cache brought up to date
+/// (see [`analysis::AnalysisCache`]); each 1:1 it analyses gets its context harvested
+/// at once, and those with something due at `now` (every one, when
+/// `state.keep_views` is set) are planned and queued, a batch at a time, so a round's
+/// memory follows what is due, not the store. New warnings are logged once.
+pub fn analyze_and_queue(
     config: &Config,
     store: &Store,
     owners: &HashMap<String, String>,
     policy: &crate::core::plan::BriefPolicy,
+    secret: Option<&replies::ReplySecret>,
     now: DateTime<Utc>,
     state: &mut PassState,
-) -> Result<(Analysis, analysis::RoundWork), StoreError> {
+) -> Result<Queued, PassError> {
     use crate::core::attention;
     let keep_all = state.keep_views;
-    let mut kept = Vec::new();
-    let mut visit = |mut view: SeriesView| -> Result<analysis::Attention, StoreError> {
+    let mut queue = briefs::BriefQueue::new(config, store, policy, secret, now);
+    let mut followups = followups::FollowupReport::default();
+    let mut batch = Vec::new();
+    let mut visit = |mut view: SeriesView| -> Result<analysis::Attention, PassError> {
         bind_context(store, &mut view)?;
         if !view.verdict.one_on_one {
             if keep_all {
-                kept.push(view);
+                batch.push(view);
             }
             return Ok(analysis::Attention::default());
         }
         briefs::refresh_series_context(store, &view, now)?;
+        store.note_one_on_one(view.id(), &view.verdict.uid)?;
         let found = analysis::Attention {
             revisit: Some(attention::next_change(config, policy, &view, now)),
             next_brief: attention::next_brief(policy, &view, now),
         };
         if keep_all || attention::has_work(config, policy, &view, now) {
-            kept.push(view);
+            batch.push(view);
+        }
+        if !keep_all && batch.len() >= PLAN_BATCH {
+            let views = std::mem::take(&mut batch);
+            queue_batch(views, now, &mut queue, &mut followups)?;
         }
         Ok(found)
     };
@@ -209,7 +250,49 @@ pub fn analyze_round(
     if work.full || work.analysed > 0 {
         log_new_warnings(&warnings, &mut state.logged_warnings);
     }
-    Ok((Analysis::from_parts(now, kept, warnings), work))
+    let mut analysis = queue_batch(batch, now, &mut queue, &mut followups)?;
+    if !keep_all {
+        analysis.series.clear();
+    }
+    analysis.warnings = warnings;
+    Ok(Queued {
+        analysis,
+        work,
+        queue: queue.finish()?,
+        followups,
+    })
+}
+
+/// The series that reply tokens name (by series id), analysed at `now` without
+/// analysing the rest of the store: each id is looked up among the 1:1s the rounds
+/// noted (see [`Store::note_one_on_one`]). When one is not there (a store the rounds
+/// have not seen yet), the whole store is analysed instead.
+pub fn analyze_bound_series(
+    config: &Config,
+    store: &Store,
+    ids: &[crate::model::SeriesId],
+    now: DateTime<Utc>,
+) -> Result<Analysis, StoreError> {
+    let mut uids = std::collections::BTreeSet::new();
+    for id in ids {
+        match store.one_on_one_uid(id)? {
+            Some(uid) => {
+                uids.insert(uid);
+            }
+            None => return analyze_store(config, store, now),
+        }
+    }
+    let owners = account_owners(config, store)?;
+    let mut analysis = analysis::analyze_uids(
+        config,
+        store,
+        &owners,
+        &uids,
+        now,
+        &briefs::expansion_limits(),
+    )?;
+    bind_contexts(store, &mut analysis)?;
+    Ok(analysis)
 }
 
 /// Logs the warnings not in `logged`, then makes `logged` the current ones.
@@ -285,7 +368,7 @@ impl PassState {
 /// What [`plan_and_deliver`] did.
 #[derive(Debug)]
 pub struct RoundReport {
-    /// The series this round looked at and kept (see [`analyze_round`]).
+    /// The series the round reports (see [`Queued::analysis`]).
     pub analysis: Arc<Analysis>,
     /// How many series there are in all.
     pub counts: analysis::SeriesCounts,
@@ -344,12 +427,14 @@ async fn round_after_sync(
 ) -> Result<RoundReport, PassError> {
     let owners = account_owners(config, store)?;
     let policy = briefs::policy(config, &owners);
-    let (analysis, _) = analyze_round(config, store, &owners, &policy, now, state)?;
     // Read once per pass: briefs and recaps both carry reply tokens.
     let secret = replies::secret_for_briefs(config);
-    let queue = briefs::queue_due(config, store, &analysis, &policy, secret.as_ref(), now)?;
-    let followups =
-        followups::queue_followups(config, store, &analysis, &policy, secret.as_ref(), now)?;
+    let Queued {
+        analysis,
+        queue,
+        followups,
+        ..
+    } = analyze_and_queue(config, store, &owners, &policy, secret.as_ref(), now, state)?;
     notices::queue_sign_in_notices(config, store, &owners, now).map_err(BriefStepError::from)?;
     let delivery = briefs::deliver(config, store, clients, now, &mut state.unrecorded).await?;
     let next_attempt = store.outbox_summary()?.next_attempt;

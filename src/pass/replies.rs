@@ -150,7 +150,13 @@ pub async fn read_mailbox(
     if fetched.is_empty() {
         return Ok(round);
     }
-    let analysis = crate::pass::analyze_store(config, store, now)?;
+    // Only the series the replies are bound to, not the whole store.
+    let bound: Vec<SeriesId> = fetched
+        .iter()
+        .filter_map(|message| message.raw.as_deref())
+        .filter_map(|raw| reply_core::bound_series(raw, secret.bytes(), now))
+        .collect();
+    let analysis = crate::pass::analyze_bound_series(config, store, &bound, now)?;
     let desk = ReplyDesk {
         config,
         inbox,

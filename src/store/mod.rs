@@ -192,6 +192,9 @@ pub(crate) struct Trees {
     pub(crate) event_series: sled::Tree,
     /// Series UIDs a sync touched since the analysis last cleared them.
     pub(crate) dirty: sled::Tree,
+    /// Series id → UID of each series an analysis found to be a 1:1, so a reply bound
+    /// to a series id finds its events without analysing the store.
+    pub(crate) one_on_one_uids: sled::Tree,
 }
 
 /// The open store.
@@ -254,6 +257,7 @@ impl Store {
             series_index: open("series_index")?,
             event_series: open("event_series")?,
             dirty: open("dirty")?,
+            one_on_one_uids: open("one_on_one_uids")?,
         };
         let unclean = trees
             .meta

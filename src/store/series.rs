@@ -10,8 +10,12 @@
 //! - `dirty`: UID → a mark, for every series a sync touched since the analysis last
 //!   looked. Durable with the events, so a crash between sync and analysis loses
 //!   nothing: the next analysis still sees the series as changed.
+//!
+//! A fourth, `one_on_one_uids` (series id → UID), is written by the analysis: the
+//! series ids of the 1:1s it found, which reply tokens carry, back to their UIDs.
 
 use super::{Store, StoreError, decode};
+use crate::model::SeriesId;
 use crate::model::stored::StoredEvent;
 
 /// The index prefix of a series: the UID's length (4 bytes, big-endian) then the UID,
@@ -121,6 +125,31 @@ impl Store {
     /// Whether any series is dirty (cheaper than [`Store::dirty_series`]).
     pub fn has_dirty_series(&self) -> Result<bool, StoreError> {
         Ok(self.trees.dirty.first()?.is_some())
+    }
+
+    /// Records that the series `id` (UID `uid`) is a 1:1, so
+    /// [`Store::one_on_one_uid`] finds it. Writes only when the entry is new.
+    pub fn note_one_on_one(&self, id: &SeriesId, uid: &str) -> Result<(), StoreError> {
+        let key = id.0.as_bytes();
+        if self.trees.one_on_one_uids.get(key)?.as_deref() != Some(uid.as_bytes()) {
+            self.trees.one_on_one_uids.insert(key, uid.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The UID of the series `id`, if an analysis ever found it to be a 1:1 (it may
+    /// no longer be one: analyse it to know).
+    pub fn one_on_one_uid(&self, id: &SeriesId) -> Result<Option<String>, StoreError> {
+        self.trees
+            .one_on_one_uids
+            .get(id.0.as_bytes())?
+            .map(|uid| {
+                String::from_utf8(uid.to_vec()).map_err(|_| StoreError::Corrupt {
+                    tree: "one_on_one_uids",
+                    reason: "UID is not UTF-8".into(),
+                })
+            })
+            .transpose()
     }
 
     /// Clears the given dirty marks once their series were analysed. A series marked

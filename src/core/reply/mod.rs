@@ -117,6 +117,16 @@ pub fn examine(
     report
 }
 
+/// The series a message's valid tete token binds it to, if it carries one: what a
+/// reader of many replies looks up before examining them.
+pub fn bound_series(raw: &[u8], secret: &[u8], now: DateTime<Utc>) -> Option<SeriesId> {
+    let message = mail_parser::MessageParser::default().parse(raw)?;
+    let text = token::token_of_message(&message)?;
+    token::verify(secret, &text, now)
+        .ok()
+        .map(|binding| binding.series)
+}
+
 /// A reply fixture from `tests/fixtures/replies/` (real-shaped replies from the
 /// common mail clients), for the tests of every step.
 #[cfg(test)]
