@@ -515,3 +515,65 @@ fn a_round_without_changes_analyses_nothing_and_a_restart_starts_from_the_store(
     );
     assert!(!store.has_dirty_series().unwrap());
 }
+
+#[test]
+fn many_briefs_due_at_once_are_queued_in_batches_with_one_digest_per_person() {
+    // 300 weekly 1:1s of a@ (who takes a digest) with 300 people, all on Wednesday
+    // morning: more views due in one round than a batch holds.
+    let config = tete::config::parse(
+        "state_dir = \"/tmp/unused\"\ntimezone = \"UTC\"\n\
+         [mail]\nfrom = \"b@example.com\"\ntransport = \"file\"\n[mail.file]\ndir = \"/tmp/unused\"\n\
+         [[people]]\nemail = \"a@example.com\"\ndelivery = \"digest\"\ndigest_at = \"07:30\"\n\
+         [[accounts]]\nname = \"acct0\"\nprovider = \"ics\"\nurl = \"/dev/null\"\nowner = \"a@example.com\"\n",
+        Path::new("/tmp/incremental.toml"),
+    )
+    .expect("config");
+    let first: DateTime<Utc> = "2026-11-25T09:00:00Z".parse().unwrap();
+    let series: Vec<Series> = (0..300)
+        .map(|n| Series {
+            uid: format!("batch{n}@random"),
+            calendars: vec![0],
+            start: first + TimeDelta::minutes(n),
+            weekly: true,
+            until: None,
+            attendees: vec![format!("p{n}@example.com")],
+            overrides: BTreeMap::new(),
+            sequence: 0,
+            title: format!("1:1 {n}"),
+        })
+        .collect();
+    let mut text = String::new();
+    for one in &series {
+        one.ics(&mut text);
+    }
+    let events = parse_ics(
+        &format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{text}END:VCALENDAR\r\n"),
+        "batch.ics",
+    )
+    .events;
+    let now: DateTime<Utc> = "2026-12-02T08:00:00Z".parse().unwrap();
+    let mut outboxes = Vec::new();
+    for mut state in [PassState::default(), PassState::one_shot()] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let mut listed = [HashMap::new(), HashMap::new()];
+        sync(&store, &mut listed, [events.clone(), Vec::new()]);
+        let (_, work) = queue_round(&config, &store, &mut state, now);
+        assert!(work.full);
+        outboxes.push(queued(&store));
+    }
+    assert_eq!(
+        outboxes[0], outboxes[1],
+        "batched and whole rounds queue the same"
+    );
+    let keys = &outboxes[0];
+    let digests: Vec<&String> = keys.iter().filter(|k| k.starts_with("digest/")).collect();
+    assert_eq!(digests, ["digest/2026-12-02/a@example.com"]);
+    let own = keys
+        .iter()
+        .filter(|k| k.ends_with("/a@example.com"))
+        .count();
+    assert_eq!(own, 1, "a@ gets the digest only: {keys:?}");
+    let others = keys.iter().filter(|k| k.contains("/20261202T")).count();
+    assert_eq!(others, 300, "each other person gets their own brief");
+}
