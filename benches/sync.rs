@@ -96,6 +96,13 @@ struct Measured {
     series: usize,
     one_on_ones: usize,
     hwm_after_analyze_kb: u64,
+    /// VmHWM over the steady cycle alone (reset after the first sync).
+    steady_peak_kb: u64,
+    /// RSS after the steady cycle.
+    steady_rss_kb: u64,
+    /// `wchar` over a second steady cycle: what the first one wrote beyond the
+    /// cursors (sled settling the first sync's pages) is gone from it.
+    second_steady_disk_bytes: u64,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -293,7 +300,7 @@ async fn host(
             .iter()
             .filter(|r| r.path == "/token")
             .count();
-        println!("{provider} {accounts}×{events}: {tokens} token requests over both cycles");
+        println!("{provider} {accounts}×{events}: {tokens} token requests over the three cycles");
     }
     let mb = |b: u64| b as f64 / 1e6;
     let calendars = accounts as f64;
@@ -320,6 +327,13 @@ async fn host(
         m.one_on_ones,
         m.hwm_after_sync_kb as f64 / 1024.0,
         m.hwm_after_analyze_kb as f64 / 1024.0,
+    );
+    println!(
+        "{provider} {accounts}×{events} | steady cycle alone: VmHWM {:.1} MB, RSS after {:.1} MB; \
+         a second steady cycle wrote {:.0} B/cal",
+        m.steady_peak_kb as f64 / 1024.0,
+        m.steady_rss_kb as f64 / 1024.0,
+        m.second_steady_disk_bytes as f64 / calendars,
     );
 }
 
@@ -769,13 +783,22 @@ mod syncer {
         let (first_requests, first_bytes) = totals(&accounts);
         store.flush().expect("flush");
         let written_before = io_bytes("wchar:");
+        let hwm_after_first_kb = status_kb("VmHWM:");
+        // The steady cycle's own peak: VmHWM restarts from the current RSS.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
         let (steady_secs, steady_failures) =
             runtime.block_on(cycle(&accounts, &store, spec.concurrency));
         store.flush().expect("flush");
         let steady_disk_bytes = io_bytes("wchar:").saturating_sub(written_before);
         let (all_requests, all_bytes) = totals(&accounts);
         store.flush().expect("flush");
-        let hwm_after_sync_kb = status_kb("VmHWM:");
+        let steady_peak_kb = status_kb("VmHWM:");
+        let steady_rss_kb = status_kb("VmRSS:");
+        let hwm_after_sync_kb = hwm_after_first_kb.max(steady_peak_kb);
+        let written_before = io_bytes("wchar:");
+        runtime.block_on(cycle(&accounts, &store, spec.concurrency));
+        store.flush().expect("flush");
+        let second_steady_disk_bytes = io_bytes("wchar:").saturating_sub(written_before);
         let stored_events = spec
             .accounts
             .iter()
@@ -814,6 +837,9 @@ mod syncer {
             series: 0,
             one_on_ones: 0,
             hwm_after_analyze_kb: 0,
+            steady_peak_kb,
+            steady_rss_kb,
+            second_steady_disk_bytes,
         };
         if std::env::var("TETE_BENCH_SYNC_ANALYZE").is_ok_and(|v| v == "0") {
             return measured;
