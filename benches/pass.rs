@@ -341,7 +341,7 @@ fn rounds_on(dir: &Path, accounts: usize, per_account: usize) {
         reset_peak();
         let t = Instant::now();
         let mut events = 0;
-        for uid in store.series_uids() {
+        for uid in store.series_uids_by_calendar() {
             events += store
                 .series_events(&uid.expect("uid"))
                 .expect("events")

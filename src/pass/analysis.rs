@@ -54,7 +54,7 @@ pub fn analyze_series_of_store(
 ) -> Result<Analysis, StoreError> {
     let mut series = Vec::new();
     let mut warnings = Vec::new();
-    for uid in store.series_uids() {
+    for uid in store.series_uids_by_calendar() {
         let found = analyze_one(config, store, &uid?, owners, now, limits, false)?;
         series.extend(found.view);
         warnings.extend(found.warning);
@@ -226,7 +226,7 @@ impl AnalysisCache {
                 ..AnalysisCache::default()
             };
             let mut analysed = 0;
-            for uid in store.series_uids() {
+            for uid in store.series_uids_by_calendar() {
                 let uid = uid?;
                 analysed += 1;
                 let found = analyze_one(config, store, &uid, owners, now, limits, true)?;

@@ -103,6 +103,36 @@ impl Store {
             })
     }
 
+    /// Every series UID once, in the order of the events tree (calendar by calendar):
+    /// each at its first event in key order. A walk over every series in this order
+    /// reads the events front to back; in UID order each series' events lie far from
+    /// the last one's, and a store larger than memory reads its pages again for each
+    /// (483 GB read for a 61 GB store, docs/benchmarks.md). A series that a sync
+    /// changes during the walk may be missed or given twice; its dirty mark makes the
+    /// next round look at it again.
+    pub fn series_uids_by_calendar(
+        &self,
+    ) -> impl Iterator<Item = Result<String, StoreError>> + use<> {
+        let index = self.trees.series_index.clone();
+        self.trees.event_series.iter().filter_map(move |entry| {
+            let (event_key, uid) = match entry {
+                Ok(entry) => entry,
+                Err(error) => return Some(Err(error.into())),
+            };
+            // The index lists a series' events in key order: its first entry is
+            // the series' first event.
+            let first = match index.scan_prefix(series_key_bytes(&uid)).keys().next()? {
+                Ok(first) => first,
+                Err(error) => return Some(Err(error.into())),
+            };
+            match split_index_key(&first) {
+                Ok((uid, first)) if first == event_key.as_ref() => Some(Ok(uid.to_string())),
+                Ok(_) => None,
+                Err(error) => Some(Err(error)),
+            }
+        })
+    }
+
     /// The series a sync touched since they were last cleared.
     pub fn dirty_series(&self) -> Result<Vec<DirtySeries>, StoreError> {
         self.trees
@@ -239,6 +269,39 @@ mod tests {
         assert_eq!(ids, ["a/1", "b/3"], "not the series whose UID starts alike");
         let all: Vec<String> = store.series_uids().map(Result::unwrap).collect();
         assert_eq!(all, ["u", "uv"]);
+    }
+
+    #[test]
+    fn the_walk_by_calendar_gives_every_series_once_in_the_order_of_its_first_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        // "z" has events in both calendars and two in "a"; "m" only in "b".
+        store
+            .apply_changes(
+                &calendar("a"),
+                &full(vec![
+                    event("1", "z", "Z"),
+                    event("2", "y", "Y"),
+                    event("3", "z", "Z moved"),
+                ]),
+            )
+            .unwrap();
+        store
+            .apply_changes(
+                &calendar("b"),
+                &full(vec![event("1", "m", "M"), event("2", "z", "Z")]),
+            )
+            .unwrap();
+        let walked: Vec<String> = store
+            .series_uids_by_calendar()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(walked, ["z", "y", "m"], "calendar a's first, then b's");
+        let mut by_uid: Vec<String> = store.series_uids().map(Result::unwrap).collect();
+        by_uid.sort();
+        let mut sorted = walked.clone();
+        sorted.sort();
+        assert_eq!(sorted, by_uid, "the same series as the index's own order");
     }
 
     #[test]
