@@ -22,6 +22,8 @@
 //! `TETE_BENCH_SYNC_CONCURRENCY` (default 50) and `TETE_BENCH_SYNC_LATENCY_MS`
 //! (default 100) change the cycle's parameters; `TETE_BENCH_SYNC_ANALYZE=0` skips the
 //! analysis (for sizes whose pass would not fit in memory);
+//! `TETE_BENCH_SYNC_LATER_CYCLES` (default 1) steady cycles more are run only to
+//! print what each writes;
 //! `TETE_BENCH_SYNC_WRAP="valgrind --tool=massif"` runs the syncer under a tool. The fakes hold at most
 //! `TETE_BENCH_SYNC_DISTINCT` (default 1,000,000) distinct events, each as a JSON
 //! value of ~8 KB (2,000,000 ran this 24 GB host out of memory): beyond that,
@@ -100,9 +102,9 @@ struct Measured {
     steady_peak_kb: u64,
     /// RSS after the steady cycle.
     steady_rss_kb: u64,
-    /// `wchar` over a second steady cycle: what the first one wrote beyond the
-    /// cursors (sled settling the first sync's pages) is gone from it.
-    second_steady_disk_bytes: u64,
+    /// `wchar` over each later steady cycle (`TETE_BENCH_SYNC_LATER_CYCLES`, default
+    /// 1): whether what the first one wrote beyond the cursors settles over cycles.
+    later_steady_disk_bytes: Vec<u64>,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -330,10 +332,13 @@ async fn host(
     );
     println!(
         "{provider} {accounts}×{events} | steady cycle alone: VmHWM {:.1} MB, RSS after {:.1} MB; \
-         a second steady cycle wrote {:.0} B/cal",
+         later steady cycles wrote {:?} B/cal",
         m.steady_peak_kb as f64 / 1024.0,
         m.steady_rss_kb as f64 / 1024.0,
-        m.second_steady_disk_bytes as f64 / calendars,
+        m.later_steady_disk_bytes
+            .iter()
+            .map(|bytes| (*bytes as f64 / calendars).round() as u64)
+            .collect::<Vec<_>>(),
     );
 }
 
@@ -795,10 +800,14 @@ mod syncer {
         let steady_peak_kb = status_kb("VmHWM:");
         let steady_rss_kb = status_kb("VmRSS:");
         let hwm_after_sync_kb = hwm_after_first_kb.max(steady_peak_kb);
-        let written_before = io_bytes("wchar:");
-        runtime.block_on(cycle(&accounts, &store, spec.concurrency));
-        store.flush().expect("flush");
-        let second_steady_disk_bytes = io_bytes("wchar:").saturating_sub(written_before);
+        let later_steady_disk_bytes = (0..env_usize("TETE_BENCH_SYNC_LATER_CYCLES", 1))
+            .map(|_| {
+                let written_before = io_bytes("wchar:");
+                runtime.block_on(cycle(&accounts, &store, spec.concurrency));
+                store.flush().expect("flush");
+                io_bytes("wchar:").saturating_sub(written_before)
+            })
+            .collect();
         let stored_events = spec
             .accounts
             .iter()
@@ -839,7 +848,7 @@ mod syncer {
             hwm_after_analyze_kb: 0,
             steady_peak_kb,
             steady_rss_kb,
-            second_steady_disk_bytes,
+            later_steady_disk_bytes,
         };
         if std::env::var("TETE_BENCH_SYNC_ANALYZE").is_ok_and(|v| v == "0") {
             return measured;
