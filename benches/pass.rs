@@ -12,7 +12,7 @@
 //! 50 events with a cancelled and a moved exception, the rest single meetings of 2 to 6
 //! people with a ~400-byte description), then measures the rounds of a long-running
 //! pass after its sync (`pass::analyze_and_queue`: analysis, harvest, the brief
-//! queue and the follow-ups; no delivery): the first, full round (series by series from the index), rounds in
+//! queue and the follow-ups; no delivery): the first, full round (series by series, calendar by calendar), rounds in
 //! which nothing changed, rounds in which k series changed, each with its time and its
 //! peak memory (VmHWM, reset before each step through `/proc/self/clear_refs`), and a
 //! day of rounds a minute apart (`TETE_BENCH_DAY=0` skips it: at the 10,000 × 2,000

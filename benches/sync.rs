@@ -302,7 +302,10 @@ async fn host(
             .iter()
             .filter(|r| r.path == "/token")
             .count();
-        println!("{provider} {accounts}×{events}: {tokens} token requests over the three cycles");
+        println!(
+            "{provider} {accounts}×{events}: {tokens} token requests over {} cycles",
+            2 + m.later_steady_disk_bytes.len()
+        );
     }
     let mb = |b: u64| b as f64 / 1e6;
     let calendars = accounts as f64;

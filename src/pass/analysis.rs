@@ -53,13 +53,22 @@ pub fn analyze_series_of_store(
     limits: &Limits,
 ) -> Result<Analysis, StoreError> {
     let mut series = Vec::new();
-    let mut warnings = Vec::new();
+    // By UID, as a long-running pass keeps them: the walk's order is the store's
+    // layout, not something to show.
+    let mut warnings = std::collections::BTreeMap::new();
     for uid in store.series_uids_by_calendar() {
-        let found = analyze_one(config, store, &uid?, owners, now, limits, false)?;
+        let uid = uid?;
+        let found = analyze_one(config, store, &uid, owners, now, limits, false)?;
         series.extend(found.view);
-        warnings.extend(found.warning);
+        if let Some(warning) = found.warning {
+            warnings.insert(uid, warning);
+        }
     }
-    Ok(Analysis::from_parts(now, series, warnings))
+    Ok(Analysis::from_parts(
+        now,
+        series,
+        warnings.into_values().collect(),
+    ))
 }
 
 /// Analyses the series with the given UIDs at `now` (each once), reading only their
@@ -168,8 +177,8 @@ pub struct AnalysisCache {
     briefs: TimeIndex,
     /// The 1:1s and recurring series (single meetings are not counted).
     listed: HashMap<String, Kind>,
-    /// The expansion warning of each series that has one, in UID order (the order a
-    /// full analysis gives them).
+    /// The expansion warning of each series that has one, in UID order (the order
+    /// [`analyze_series_of_store`] gives them too).
     warnings: std::collections::BTreeMap<String, String>,
 }
 

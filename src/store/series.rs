@@ -79,8 +79,10 @@ impl Store {
     }
 
     /// Every series UID in the index, in index order, one at a time and without
-    /// decoding any event: what a full analysis walks series by series.
-    pub fn series_uids(&self) -> impl Iterator<Item = Result<String, StoreError>> + use<> {
+    /// decoding any event: the reference the tests check
+    /// [`Store::series_uids_by_calendar`] against (walks use that one).
+    #[cfg(test)]
+    pub(crate) fn series_uids(&self) -> impl Iterator<Item = Result<String, StoreError>> + use<> {
         let mut last: Option<String> = None;
         self.trees
             .series_index
@@ -120,7 +122,8 @@ impl Store {
                 Err(error) => return Some(Err(error.into())),
             };
             // The index lists a series' events in key order: its first entry is
-            // the series' first event.
+            // the series' first event. (No entry: written with the event in one
+            // transaction, so none to walk.)
             let first = match index.scan_prefix(series_key_bytes(&uid)).keys().next()? {
                 Ok(first) => first,
                 Err(error) => return Some(Err(error.into())),
