@@ -17,6 +17,9 @@
 //! peak memory (VmHWM, reset before each step through `/proc/self/clear_refs`), and a
 //! day of rounds a minute apart (`TETE_BENCH_DAY=0` skips it: at the 10,000 × 2,000
 //! corner it queues 400,000 more briefs into a store already near the disk's size).
+//! `TETE_BENCH_STORE_KEEP=<dir>` writes the store into `<dir>` and keeps it;
+//! `TETE_BENCH_STORE_AT=<dir> TETE_BENCH_STORE=NxM` runs the rounds again on it (the
+//! earlier run's rounds have left their queued briefs and renames in it).
 //!
 //! The calendar: weekly two-person series (every fourth one has three people, so it is
 //! no 1:1), each with a few moved or cancelled occurrences (overrides), plus single
@@ -287,13 +290,22 @@ fn store_config(accounts: usize, dir: &Path) -> tete::config::Config {
 /// a process that just wrote 6 GB.
 fn store_rounds(accounts: usize, per_account: usize) {
     use tete::store::{CalendarChanges, Store, StoreOptions};
-    let dir = tempfile::tempdir().expect("temp dir");
+    // A store this big takes long to write (34 min at the corner): kept on request,
+    // for the rounds to run again on it with `TETE_BENCH_STORE_AT`.
+    let (_temp, dir) = match std::env::var_os("TETE_BENCH_STORE_KEEP") {
+        Some(dir) => (None, std::path::PathBuf::from(dir)),
+        None => {
+            let temp = tempfile::tempdir().expect("temp dir");
+            let dir = temp.path().to_path_buf();
+            (Some(temp), dir)
+        }
+    };
     let template = account_template(per_account);
     let calendar = |a: usize| CalendarRef {
         account: format!("acct{a}"),
         calendar: "primary".into(),
     };
-    let store = Store::open(&dir.path().join("store"), &StoreOptions::default()).expect("store");
+    let store = Store::open(&dir.join("store"), &StoreOptions::default()).expect("store");
     let t = Instant::now();
     for a in 0..accounts {
         let changes = CalendarChanges {
@@ -313,7 +325,7 @@ fn store_rounds(accounts: usize, per_account: usize) {
     );
     drop(store);
     let status = std::process::Command::new(std::env::current_exe().expect("this binary"))
-        .env("TETE_BENCH_STORE_AT", dir.path())
+        .env("TETE_BENCH_STORE_AT", &dir)
         .env("TETE_BENCH_STORE", format!("{accounts}x{per_account}"))
         .status()
         .expect("rounds");

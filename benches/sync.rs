@@ -24,6 +24,8 @@
 //! analysis (for sizes whose pass would not fit in memory);
 //! `TETE_BENCH_SYNC_LATER_CYCLES` (default 1) steady cycles more are run only to
 //! print what each writes;
+//! `TETE_BENCH_SYNC_CACHE_MB` sets sled's page cache (default: `store.cache_capacity`'s
+//! 64 MiB);
 //! `TETE_BENCH_SYNC_WRAP="valgrind --tool=massif"` runs the syncer under a tool. The fakes hold at most
 //! `TETE_BENCH_SYNC_DISTINCT` (default 1,000,000) distinct events, each as a JSON
 //! value of ~8 KB (2,000,000 ran this 24 GB host out of memory): beyond that,
@@ -768,7 +770,14 @@ mod syncer {
             .build()
             .expect("runtime");
         let dir = tempfile::tempdir().expect("store dir");
-        let store = Store::open(dir.path(), &StoreOptions::default()).expect("store");
+        let mut options = StoreOptions::default();
+        if let Some(mb) = std::env::var("TETE_BENCH_SYNC_CACHE_MB")
+            .ok()
+            .and_then(|mb| mb.parse::<u64>().ok())
+        {
+            options.cache_capacity = mb << 20;
+        }
+        let store = Store::open(dir.path(), &options).expect("store");
         let client = Http::default_client().expect("client");
         // Org mode: one credential for the whole org, loaded once (as tete does).
         let org = spec.key_file.as_ref().map(|path| {
