@@ -9,7 +9,10 @@
 //! - the first (full) sync of all N accounts: wall time, requests, bytes;
 //! - a steady-state cycle with nothing changed: requests and bytes per calendar, and
 //!   the cycle time against the ideal `ceil(N / concurrency) × latency`;
-//! - the store on disk, and the pass's analysis of it (`pass::analyze_store`);
+//! - the store on disk, and the daemon's first round on it in the same process
+//!   (`pass::analyze_and_queue`: every series analysed one at a time, due briefs
+//!   queued; `TETE_BENCH_SYNC_ANALYZE=whole` runs the whole-store, in-memory analysis
+//!   the pass used before issue #16 instead);
 //! - peak RSS (VmHWM) after the syncs and after the analysis.
 //!
 //! ```sh
@@ -21,11 +24,11 @@
 //!
 //! `TETE_BENCH_SYNC_CONCURRENCY` (default 50) and `TETE_BENCH_SYNC_LATENCY_MS`
 //! (default 100) change the cycle's parameters; `TETE_BENCH_SYNC_ANALYZE=0` skips the
-//! analysis (for sizes whose pass would not fit in memory);
+//! analysis;
 //! `TETE_BENCH_SYNC_LATER_CYCLES` (default 1) steady cycles more are run only to
 //! print what each writes;
 //! `TETE_BENCH_SYNC_CACHE_MB` sets sled's page cache (default: `store.cache_capacity`'s
-//! 64 MiB);
+//! 32 MiB);
 //! `TETE_BENCH_SYNC_WRAP="valgrind --tool=massif"` runs the syncer under a tool. The fakes hold at most
 //! `TETE_BENCH_SYNC_DISTINCT` (default 1,000,000) distinct events, each as a JSON
 //! value of ~8 KB (2,000,000 ran this 24 GB host out of memory): beyond that,
@@ -862,23 +865,44 @@ mod syncer {
             steady_rss_kb,
             later_steady_disk_bytes,
         };
-        if std::env::var("TETE_BENCH_SYNC_ANALYZE").is_ok_and(|v| v == "0") {
+        let analyze = std::env::var("TETE_BENCH_SYNC_ANALYZE").unwrap_or_default();
+        if analyze == "0" {
             return measured;
         }
         let start = Instant::now();
-        // As `pass::analyze_store` does: events decoded as the grouping takes them.
-        let stored = store.events().map(|e| e.expect("stored event"));
-        let analysis = tete::core::analyze::analyze(
-            &config,
-            stored,
-            &owners,
-            Utc::now(),
-            &tete::core::calendar::Limits::timed(std::time::Instant::now),
-        );
+        let (series, one_on_ones) = if analyze == "whole" {
+            // The analysis before issue #16: every stored event decoded into one
+            // in-memory analysis of the whole store.
+            let stored = store.events().map(|e| e.expect("stored event"));
+            let analysis = tete::core::analyze::analyze(
+                &config,
+                stored,
+                &owners,
+                Utc::now(),
+                &tete::core::calendar::Limits::timed(std::time::Instant::now),
+            );
+            (analysis.series.len(), analysis.one_on_ones().count())
+        } else {
+            // The daemon's first round after a start, in the process that synced:
+            // every series analysed one at a time, the due briefs queued.
+            let policy = tete::pass::briefs::policy(&config, &owners);
+            let mut state = tete::pass::PassState::default();
+            let queued = tete::pass::analyze_and_queue(
+                &config,
+                &store,
+                &owners,
+                &policy,
+                None,
+                Utc::now(),
+                &mut state,
+            )
+            .expect("first round");
+            (queued.work.analysed, state.analysis.counts().one_on_ones)
+        };
         Measured {
             analyze_secs: start.elapsed().as_secs_f64(),
-            series: analysis.series.len(),
-            one_on_ones: analysis.one_on_ones().count(),
+            series,
+            one_on_ones,
             hwm_after_analyze_kb: status_kb("VmHWM:"),
             ..measured
         }

@@ -46,8 +46,11 @@ pub use validate::{DEFAULT_PROMPTS, parse_zone};
 
 /// `state_dir` when neither the file nor `$STATE_DIRECTORY` sets it.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/tete";
-/// `store.cache_capacity` default: 64 MiB.
-pub const DEFAULT_CACHE_CAPACITY: u64 = 64 << 20;
+/// `store.cache_capacity` default: 32 MiB. sled's real use is above its bound, and
+/// the process's memory follows it almost one for one; at 10,000 accounts × 200
+/// events 32 MiB keeps a syncing and analysing daemon under 250 MB where 64 MiB did
+/// not, with no slower a first round (docs/benchmarks.md, "The cache's bound").
+pub const DEFAULT_CACHE_CAPACITY: u64 = 32 << 20;
 /// `detection.horizon` default: 35 days.
 pub const DEFAULT_HORIZON: Duration = Duration::from_secs(35 * 86_400);
 /// `detection.history` default: 180 days.

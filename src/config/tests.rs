@@ -65,7 +65,7 @@ fn a_minimal_config_gets_every_default() {
     assert_eq!(config.state_dir, Path::new("/var/lib/tete"));
     assert_eq!(config.timezone, chrono_tz::UTC);
     assert_eq!(config.log_level, "info");
-    assert_eq!(config.store.cache_capacity, 64 << 20);
+    assert_eq!(config.store.cache_capacity, 32 << 20);
     assert_eq!(config.detection.horizon, Duration::from_secs(35 * 86_400));
     assert_eq!(config.detection.history, Duration::from_secs(180 * 86_400));
     assert!(config.detection.title_include.is_empty());

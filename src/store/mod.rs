@@ -155,7 +155,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            cache_capacity: 64 * 1024 * 1024,
+            cache_capacity: crate::config::DEFAULT_CACHE_CAPACITY,
         }
     }
 }
