@@ -155,7 +155,9 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            cache_capacity: crate::config::DEFAULT_CACHE_CAPACITY,
+            // `config::DEFAULT_CACHE_CAPACITY` (the store does not see the config; a
+            // test in tests/it/store.rs keeps the two equal).
+            cache_capacity: 32 << 20,
         }
     }
 }

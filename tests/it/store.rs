@@ -58,3 +58,13 @@ fn a_second_process_gets_told_the_store_is_in_use() {
         stderr(&second)
     );
 }
+
+/// The store's own default cache bound is the config's: a daemon and a command that
+/// open the store without a config section hold the same memory.
+#[test]
+fn the_store_default_cache_is_the_config_default() {
+    assert_eq!(
+        tete::store::StoreOptions::default().cache_capacity,
+        tete::config::DEFAULT_CACHE_CAPACITY
+    );
+}
