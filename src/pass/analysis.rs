@@ -9,6 +9,7 @@
 //! happened decodes no event and expands no series.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -91,26 +92,36 @@ pub fn analyze_uids(
     Ok(Analysis::from_parts(now, series, warnings))
 }
 
+/// A series UID as the cache holds it: one allocation per series, shared by every
+/// map that names it. Each listed series appears in five of them; with a `String`
+/// each, they were most of the cache's memory at 400,000 series (docs/benchmarks.md).
+type Uid = Arc<str>;
+
 /// Instants keyed by series UID, soonest first: when each series' analysis runs out,
 /// or when its next brief is due.
 #[derive(Debug, Default)]
 struct TimeIndex {
     /// (instant, UID), in time order.
-    by_time: BTreeSet<(DateTime<Utc>, String)>,
+    by_time: BTreeSet<(DateTime<Utc>, Uid)>,
     /// The instant of each UID in `by_time`, to find its entry there.
-    of: HashMap<String, DateTime<Utc>>,
+    of: HashMap<Uid, DateTime<Utc>>,
 }
 
 impl TimeIndex {
     /// Sets (or, with `None`, removes) the instant of `uid`.
-    fn set(&mut self, uid: &str, at: Option<DateTime<Utc>>) {
+    fn set(&mut self, uid: &Uid, at: Option<DateTime<Utc>>) {
         if let Some(old) = self.of.remove(uid) {
-            self.by_time.remove(&(old, uid.to_string()));
+            self.by_time.remove(&(old, Uid::clone(uid)));
         }
         if let Some(at) = at {
-            self.by_time.insert((at, uid.to_string()));
-            self.of.insert(uid.to_string(), at);
+            self.by_time.insert((at, Uid::clone(uid)));
+            self.of.insert(Uid::clone(uid), at);
         }
+    }
+
+    /// The UID as this index holds it, if it holds it.
+    fn shared(&self, uid: &str) -> Option<&Uid> {
+        self.of.get_key_value(uid).map(|(uid, _)| uid)
     }
 
     /// Removes and returns the UIDs whose instant is at or before `now`.
@@ -119,7 +130,7 @@ impl TimeIndex {
         while self.by_time.first().is_some_and(|(at, _)| *at <= now) {
             if let Some((_, uid)) = self.by_time.pop_first() {
                 self.of.remove(&uid);
-                popped.push(uid);
+                popped.push(uid.to_string());
             }
         }
         popped
@@ -176,7 +187,7 @@ pub struct AnalysisCache {
     /// When each 1:1's next brief is due.
     briefs: TimeIndex,
     /// The 1:1s and recurring series (single meetings are not counted).
-    listed: HashMap<String, Kind>,
+    listed: HashMap<Uid, Kind>,
     /// The expansion warning of each series that has one, in UID order (the order
     /// [`analyze_series_of_store`] gives them too).
     warnings: std::collections::BTreeMap<String, String>,
@@ -270,10 +281,18 @@ impl AnalysisCache {
         // nothing the cache keeps about it: it is looked at again only when a sync
         // changes it. (Most of a store's series are single meetings.)
         let valid_until = found.valid_until.filter(|_| found.recurring);
+        // The allocation the maps already share for this series, or a new one.
+        let uid: Uid = self
+            .listed
+            .get_key_value(uid)
+            .map(|(uid, _)| uid)
+            .or_else(|| self.expiries.shared(uid))
+            .or_else(|| self.briefs.shared(uid))
+            .map_or_else(|| Uid::from(uid), Uid::clone);
         let Some(view) = found.view else {
-            self.listed.remove(uid);
-            self.briefs.set(uid, None);
-            self.expiries.set(uid, valid_until);
+            self.listed.remove(&uid);
+            self.briefs.set(&uid, None);
+            self.expiries.set(&uid, valid_until);
             return Ok(());
         };
         let kind = if view.verdict.one_on_one {
@@ -285,16 +304,16 @@ impl AnalysisCache {
         };
         match kind {
             Some(kind) => {
-                self.listed.insert(uid.to_string(), kind);
+                self.listed.insert(Uid::clone(&uid), kind);
             }
             None => {
-                self.listed.remove(uid);
+                self.listed.remove(&uid);
             }
         }
         let attention = visit(view)?;
         let expiry = [valid_until, attention.revisit].into_iter().flatten().min();
-        self.expiries.set(uid, expiry);
-        self.briefs.set(uid, attention.next_brief);
+        self.expiries.set(&uid, expiry);
+        self.briefs.set(&uid, attention.next_brief);
         Ok(())
     }
 
