@@ -19,7 +19,7 @@
 //! which nothing changed, rounds in which k series changed, each with its time and its
 //! peak memory (VmHWM, reset before each step through `/proc/self/clear_refs`), and a
 //! day of rounds a minute apart (`TETE_BENCH_DAY=0` skips it: at the 10,000 × 2,000
-//! corner it queues 400,000 more briefs into a store already near the disk's size).
+//! corner it queues 400,000 more briefs, and takes longer than the rest together).
 //! `TETE_BENCH_STORE_KEEP=<dir>` writes the store into `<dir>` and keeps it;
 //! `TETE_BENCH_STORE_AT=<dir> TETE_BENCH_STORE=NxM` runs the rounds again on it (the
 //! earlier run's rounds have left their queued briefs and renames in it).
@@ -290,10 +290,10 @@ fn store_config(accounts: usize, dir: &Path) -> tete::config::Config {
 /// The store part (see the header). The store is written here, then the rounds run
 /// in a child process (this binary again, with `TETE_BENCH_STORE_AT` naming the
 /// store), so their memory is that of a daemon starting on an existing store, not of
-/// a process that just wrote 6 GB.
+/// a process that just wrote gigabytes.
 fn store_rounds(accounts: usize, per_account: usize) {
     use tete::store::{CalendarChanges, Store, StoreOptions};
-    // A store this big takes long to write (34 min at the corner): kept on request,
+    // A large store takes long to write (5 min at the corner): kept on request,
     // for the rounds to run again on it with `TETE_BENCH_STORE_AT`.
     let (_temp, dir) = match std::env::var_os("TETE_BENCH_STORE_KEEP") {
         Some(dir) => (None, std::path::PathBuf::from(dir)),
