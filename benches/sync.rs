@@ -774,11 +774,9 @@ mod syncer {
             .expect("runtime");
         let dir = tempfile::tempdir().expect("store dir");
         let mut options = StoreOptions::default();
-        if let Some(mb) = std::env::var("TETE_BENCH_SYNC_CACHE_MB")
-            .ok()
-            .and_then(|mb| mb.parse::<u64>().ok())
-        {
-            options.cache_capacity = mb << 20;
+        let cache_mb = env_usize("TETE_BENCH_SYNC_CACHE_MB", 0) as u64;
+        if cache_mb > 0 {
+            options.cache_capacity = cache_mb << 20;
         }
         let store = Store::open(dir.path(), &options).expect("store");
         let client = Http::default_client().expect("client");

@@ -49,7 +49,7 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/tete";
 /// `store.cache_capacity` default: 32 MiB. sled's real use is above its bound, and
 /// the process's memory follows it almost one for one; at 10,000 accounts × 200
 /// events 32 MiB keeps a syncing and analysing daemon under 250 MB where 64 MiB did
-/// not, with no slower a first round (docs/benchmarks.md, "The cache's bound").
+/// not, with no slower a first round (docs/benchmarks.md, "The store a sync leaves, and sled's bound").
 pub const DEFAULT_CACHE_CAPACITY: u64 = 32 << 20;
 /// `detection.horizon` default: 35 days.
 pub const DEFAULT_HORIZON: Duration = Duration::from_secs(35 * 86_400);

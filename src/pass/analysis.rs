@@ -92,9 +92,9 @@ pub fn analyze_uids(
     Ok(Analysis::from_parts(now, series, warnings))
 }
 
-/// A series UID as the cache holds it: one allocation per series, shared by every
-/// map that names it. Each listed series appears in five of them; with a `String`
-/// each, they were most of the cache's memory at 400,000 series (docs/benchmarks.md).
+/// A series UID as the cache holds it: one allocation per series, shared by the five
+/// maps that name a listed series (a `String` in each cost 12–13 MB more at 400,000
+/// series, docs/benchmarks.md).
 type Uid = Arc<str>;
 
 /// Instants keyed by series UID, soonest first: when each series' analysis runs out,
@@ -108,11 +108,16 @@ struct TimeIndex {
 }
 
 impl TimeIndex {
+    /// Removes the instant of `uid`, if it has one.
+    fn remove(&mut self, uid: &str) {
+        if let Some((uid, old)) = self.of.remove_entry(uid) {
+            self.by_time.remove(&(old, uid));
+        }
+    }
+
     /// Sets (or, with `None`, removes) the instant of `uid`.
     fn set(&mut self, uid: &Uid, at: Option<DateTime<Utc>>) {
-        if let Some(old) = self.of.remove(uid) {
-            self.by_time.remove(&(old, Uid::clone(uid)));
-        }
+        self.remove(uid);
         if let Some(at) = at {
             self.by_time.insert((at, Uid::clone(uid)));
             self.of.insert(Uid::clone(uid), at);
@@ -281,20 +286,21 @@ impl AnalysisCache {
         // nothing the cache keeps about it: it is looked at again only when a sync
         // changes it. (Most of a store's series are single meetings.)
         let valid_until = found.valid_until.filter(|_| found.recurring);
-        // The allocation the maps already share for this series, or a new one.
-        let uid: Uid = self
-            .listed
-            .get_key_value(uid)
-            .map(|(uid, _)| uid)
-            .or_else(|| self.expiries.shared(uid))
-            .or_else(|| self.briefs.shared(uid))
-            .map_or_else(|| Uid::from(uid), Uid::clone);
         let Some(view) = found.view else {
-            self.listed.remove(&uid);
-            self.briefs.set(&uid, None);
-            self.expiries.set(&uid, valid_until);
+            self.listed.remove(uid);
+            self.briefs.remove(uid);
+            // Most series of a store end here (single meetings, kept nowhere): no
+            // shared UID to make for them.
+            match valid_until {
+                Some(at) => {
+                    let uid = self.shared_uid(uid);
+                    self.expiries.set(&uid, Some(at));
+                }
+                None => self.expiries.remove(uid),
+            }
             return Ok(());
         };
+        let uid = self.shared_uid(uid);
         let kind = if view.verdict.one_on_one {
             Some(Kind::OneOnOne)
         } else if view.cadence != "once" {
@@ -315,6 +321,16 @@ impl AnalysisCache {
         self.expiries.set(&uid, expiry);
         self.briefs.set(&uid, attention.next_brief);
         Ok(())
+    }
+
+    /// The allocation the maps already share for `uid`, or a new one.
+    fn shared_uid(&self, uid: &str) -> Uid {
+        self.listed
+            .get_key_value(uid)
+            .map(|(uid, _)| uid)
+            .or_else(|| self.expiries.shared(uid))
+            .or_else(|| self.briefs.shared(uid))
+            .map_or_else(|| Uid::from(uid), Uid::clone)
     }
 
     /// How many 1:1s and other recurring series there are.
